@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu-chunker.h - content-defined chunking with casync's buzhash cut points.
+ *
+ * The hash of a 48-byte window b0..b47 (b47 newest) is the XOR of
+ * rol32(T[b_i], 47 - i). The hash restarts at every chunk start. A chunk of
+ * length L ends when L == max, or when L >= min and hash % d == d - 1, with
+ * the discriminator d derived from avg as casync does. min == avg == max
+ * gives fixed-size chunks. No I/O: the caller feeds buffers of any size.
+ */
+#ifndef CADU_CHUNKER_H
+#define CADU_CHUNKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CADU_CHUNKER_WINDOW 48
+#define CADU_CHUNK_SIZE_MIN_LIMIT 1u
+#define CADU_CHUNK_SIZE_MAX_LIMIT (128u * 1024 * 1024)
+#define CADU_CHUNK_SIZE_MIN_DEFAULT (16u * 1024)
+#define CADU_CHUNK_SIZE_AVG_DEFAULT (64u * 1024)
+#define CADU_CHUNK_SIZE_MAX_DEFAULT (256u * 1024)
+
+typedef struct cadu_chunker {
+        size_t min, avg, max, discriminator;
+        size_t chunk_size;      /* bytes of the current chunk seen so far */
+        uint32_t h;
+        uint8_t window[CADU_CHUNKER_WINDOW];
+} cadu_chunker;
+
+/* 0, or -EINVAL unless 1 <= min <= avg <= max <= 128 MiB. */
+int cadu_chunker_init(cadu_chunker *c, size_t min, size_t avg, size_t max);
+
+/* Scan n bytes that continue the stream. Returns the number of bytes of p
+ * that complete the current chunk (a cut point lies after p[ret-1]) and
+ * starts a new chunk; or (size_t)-1 when p holds no cut point (all of it
+ * belongs to the current chunk). Call again with the rest of p after a cut. */
+size_t cadu_chunker_scan(cadu_chunker *c, const void *p, size_t n);
+
+/* The discriminator casync derives from avg (exposed for tests). */
+size_t cadu_chunker_discriminator(size_t avg);
+
+/* Buzhash of a full window (for tests). */
+uint32_t cadu_buzhash(const uint8_t window[CADU_CHUNKER_WINDOW]);
+/* One rolling step: drop out, take in (for tests). */
+uint32_t cadu_buzhash_roll(uint32_t h, uint8_t out, uint8_t in);
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu-index.h - casync blob index (.caibx), byte for byte.
+ *
+ * All integers are u64 little-endian.
+ *
+ *   header  (48 B): size=48, type=CADU_CAIBX_TYPE_INDEX, feature_flags,
+ *                   chunk_size_min, chunk_size_avg, chunk_size_max
+ *   table   (16 B): size=UINT64_MAX, type=CADU_CAIBX_TYPE_TABLE
+ *   items   (40 B each): end offset of the chunk, 32-byte chunk id
+ *   tail    (40 B): 0, 0, 48 (offset of the index), table size (16+40n+40),
+ *                   CADU_CAIBX_TAIL_MARKER
+ *
+ * File size is 104 + 40n. casync writes flags CADU_CAIBX_FLAGS_SHA256 or
+ * CADU_CAIBX_FLAGS_SHA512_256 for a blob index.
+ */
+#ifndef CADU_INDEX_H
+#define CADU_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cadu-util.h"
+
+#define CADU_CAIBX_TYPE_INDEX UINT64_C(0x96824d9c7b129ff9)
+#define CADU_CAIBX_TYPE_TABLE UINT64_C(0xe75b9e112f17417d)
+#define CADU_CAIBX_TAIL_MARKER UINT64_C(0x4b4f050e5549ecd1)
+#define CADU_CAIBX_FLAG_SHA512_256 UINT64_C(0x2000000000000000)
+#define CADU_CAIBX_FLAGS_SHA256 UINT64_C(0x9000000000000000)
+#define CADU_CAIBX_FLAGS_SHA512_256 UINT64_C(0xB000000000000000)
+#define CADU_CAIBX_HEADER_SIZE 48
+#define CADU_CAIBX_ITEM_SIZE 40
+#define CADU_CAIBX_OVERHEAD 104
+
+typedef struct cadu_index_item {
+        uint64_t end;                   /* offset just past the chunk */
+        uint8_t id[CADU_DIGEST_SIZE];
+} cadu_index_item;
+
+typedef struct cadu_index {
+        uint64_t flags;
+        uint64_t min, avg, max;
+        cadu_digest_type digest;
+        size_t n;
+        size_t alloc;
+        cadu_index_item *items;
+} cadu_index;
+
+/* Empty index with the given parameters; -EINVAL for bad sizes. */
+int cadu_index_new(cadu_digest_type digest, uint64_t min, uint64_t avg, uint64_t max, cadu_index **ret);
+cadu_index *cadu_index_free(cadu_index *idx);
+
+/* Append a chunk ending at end (must be past the previous end). */
+int cadu_index_append(cadu_index *idx, uint64_t end, const uint8_t id[CADU_DIGEST_SIZE]);
+
+/* Parse a whole index file. On -EBADMSG, *reason (if given) names the
+ * defect: every malformed case has its own static message. */
+int cadu_index_parse(const uint8_t *buf, size_t len, cadu_index **ret, const char **reason);
+/* Read and parse a file (at most 2 GiB). Errors as cadu_index_parse, or -errno. */
+int cadu_index_read(const char *path, cadu_index **ret, const char **reason);
+
+/* Serialise into a malloc'ed buffer. */
+int cadu_index_serialize(const cadu_index *idx, uint8_t **ret, size_t *ret_len);
+/* Write atomically (temporary file + rename). */
+int cadu_index_write(const cadu_index *idx, const char *path);
+
+static inline uint64_t cadu_index_size(const cadu_index *idx) {
+        return idx->n ? idx->items[idx->n - 1].end : 0;
+}
+static inline uint64_t cadu_index_chunk_offset(const cadu_index *idx, size_t i) {
+        return i ? idx->items[i - 1].end : 0;
+}
+static inline uint64_t cadu_index_chunk_size(const cadu_index *idx, size_t i) {
+        return idx->items[i].end - cadu_index_chunk_offset(idx, i);
+}
+
+#endif

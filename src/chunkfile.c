@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pthread.h>
+
+#include "cadu-chunker.h"
+#include "cadu-store.h"
+#include "chunkfile.h"
+
+enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
+
+typedef struct slot {
+        enum slot_state state;
+        uint8_t *buf;
+        cadu_chunk_info info;
+} slot;
+
+typedef struct pipeline {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        const cadu_chunkfile_params *p;
+        slot *slots;
+        size_t nslots;
+        uint64_t next_work, produced;
+        bool finished;
+        int error;
+        cadu_chunk_info failed;
+} pipeline;
+
+static void fail_locked(pipeline *pl, int r, const cadu_chunk_info *c) {
+        if (pl->error)
+                return;
+        pl->error = r;
+        if (c) {
+                pl->failed = *c;
+                pl->failed.data = NULL;
+        }
+        pthread_cond_broadcast(&pl->cond);
+}
+
+static void *worker(void *arg) {
+        pipeline *pl = arg;
+        cadu_buf scratch = CADU_BUF_INIT;
+        pthread_mutex_lock(&pl->lock);
+        for (;;) {
+                while (pl->next_work == pl->produced && !pl->finished && !pl->error)
+                        pthread_cond_wait(&pl->cond, &pl->lock);
+                if (pl->error || pl->next_work == pl->produced)
+                        break;
+                slot *s = &pl->slots[pl->next_work++ % pl->nslots];
+                s->state = SLOT_BUSY;
+                pthread_mutex_unlock(&pl->lock);
+                int r = cadu_digest(pl->p->digest, s->info.data, s->info.len, s->info.id);
+                if (r == 0 && pl->p->work)
+                        r = pl->p->work(pl->p->userdata, &s->info, &scratch);
+                pthread_mutex_lock(&pl->lock);
+                if (r < 0)
+                        fail_locked(pl, r, &s->info);
+                s->state = SLOT_DONE;
+                pthread_cond_broadcast(&pl->cond);
+        }
+        pthread_mutex_unlock(&pl->lock);
+        cadu_buf_free(&scratch);
+        cadu_chunk_codec_release();
+        return NULL;
+}
+
+/* Wait for slot seq, hand it to the ordered callback, free it. Lock held. */
+static int collect(pipeline *pl, uint64_t seq) {
+        slot *s = &pl->slots[seq % pl->nslots];
+        while (s->state != SLOT_DONE && !pl->error)
+                pthread_cond_wait(&pl->cond, &pl->lock);
+        if (pl->error)
+                return pl->error;
+        s->state = SLOT_FREE;
+        if (!pl->p->ordered)
+                return 0;
+        pthread_mutex_unlock(&pl->lock);
+        int r = pl->p->ordered(pl->p->userdata, &s->info);
+        pthread_mutex_lock(&pl->lock);
+        if (r < 0)
+                fail_locked(pl, r, &s->info);
+        return r;
+}
+
+int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, cadu_chunk_info *ret_failed) {
+        cadu_chunker ch;
+        int r = cadu_chunker_init(&ch, p->min, p->avg, p->max);
+        if (r < 0)
+                return r;
+        unsigned threads = p->threads;
+        if (!threads) {
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                threads = n > 0 ? (unsigned)n : 1;
+        }
+        pipeline pl = {
+                .lock = PTHREAD_MUTEX_INITIALIZER,
+                .cond = PTHREAD_COND_INITIALIZER,
+                .p = p,
+        };
+        /* Enough slots to keep the workers busy while the reader refills,
+         * within ~32 MiB of chunk buffers. */
+        pl.nslots = CADU_MAX((size_t)4 * threads, (size_t)8);
+        pl.nslots = CADU_MIN(pl.nslots, CADU_MAX((size_t)2 * threads, (size_t)((32u << 20) / p->max)));
+        pl.nslots = CADU_MAX(pl.nslots, (size_t)2);
+
+        const size_t bufsz = 1 << 20;
+        uint8_t *buf = malloc(bufsz);
+        pl.slots = calloc(pl.nslots, sizeof(slot));
+        pthread_t *tids = calloc(threads, sizeof(pthread_t));
+        unsigned nthreads = 0;
+        uint64_t offset = 0, seq = 0;
+        slot *cur = NULL;
+
+        r = (!buf || !pl.slots || !tids) ? -ENOMEM : 0;
+        for (size_t i = 0; r == 0 && i < pl.nslots; i++)
+                if (!(pl.slots[i].buf = malloc(p->max)))
+                        r = -ENOMEM;
+        for (; r == 0 && nthreads < threads; nthreads++)
+                if ((r = -pthread_create(&tids[nthreads], NULL, worker, &pl)) < 0)
+                        break;
+
+        while (r == 0) {
+                ssize_t k = cadu_read_full(fd, buf, bufsz);
+                if (k < 0) {
+                        r = (int)k;
+                        break;
+                }
+                const uint8_t *q = buf;
+                size_t n = (size_t)k;
+                bool eof = n == 0;
+                while (r == 0 && (n > 0 || (eof && cur))) {
+                        if (!cur) {
+                                pthread_mutex_lock(&pl.lock);
+                                if (seq >= pl.nslots)
+                                        r = collect(&pl, seq - pl.nslots);
+                                pthread_mutex_unlock(&pl.lock);
+                                if (r < 0)
+                                        break;
+                                cur = &pl.slots[seq % pl.nslots];
+                                cur->info = (cadu_chunk_info){ .offset = offset, .data = cur->buf };
+                        }
+                        size_t cut = eof ? (size_t)-1 : cadu_chunker_scan(&ch, q, n);
+                        size_t take = cut == (size_t)-1 ? n : cut;
+                        memcpy(cur->buf + cur->info.len, q, take);
+                        cur->info.len += take;
+                        offset += take;
+                        q += take;
+                        n -= take;
+                        if (cut != (size_t)-1 || eof) {
+                                cur->info.end = offset;
+                                pthread_mutex_lock(&pl.lock);
+                                cur->state = SLOT_READY;
+                                pl.produced = ++seq;
+                                pthread_cond_broadcast(&pl.cond);
+                                pthread_mutex_unlock(&pl.lock);
+                                cur = NULL;
+                        }
+                }
+                if (p->progress)
+                        p->progress(p->userdata, offset);
+                if (eof)
+                        break;
+        }
+
+        pthread_mutex_lock(&pl.lock);
+        pl.finished = true;
+        pthread_cond_broadcast(&pl.cond);
+        for (uint64_t i = seq > pl.nslots ? seq - pl.nslots : 0; r == 0 && i < seq; i++)
+                r = collect(&pl, i);
+        if (r < 0)
+                fail_locked(&pl, r, NULL);
+        pthread_mutex_unlock(&pl.lock);
+        for (unsigned i = 0; i < nthreads; i++)
+                pthread_join(tids[i], NULL);
+        if (r < 0 && pl.error)
+                r = pl.error;
+        if (r < 0 && ret_failed)
+                *ret_failed = pl.failed;
+        if (ret_size)
+                *ret_size = offset;
+        for (size_t i = 0; pl.slots && i < pl.nslots; i++)
+                free(pl.slots[i].buf);
+        free(pl.slots);
+        free(buf);
+        free(tids);
+        return r;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * chunkfile.h - chunk a file and hash its chunks on several cores.
+ *
+ * The calling thread reads and runs the chunker; worker threads hash each
+ * chunk (and run an optional per-chunk callback, e.g. compress and store);
+ * a second callback receives the chunks in file order. Memory is bounded by
+ * a ring of slots of the maximum chunk size.
+ */
+#ifndef CADU_CHUNKFILE_H
+#define CADU_CHUNKFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cadu-util.h"
+
+typedef struct cadu_chunk_info {
+        uint64_t offset, end;
+        const uint8_t *data;            /* valid only inside the callbacks */
+        size_t len;
+        uint8_t id[CADU_DIGEST_SIZE];
+        uint64_t user;                  /* set by the worker callback */
+} cadu_chunk_info;
+
+typedef struct cadu_chunkfile_params {
+        uint64_t min, avg, max;
+        cadu_digest_type digest;
+        unsigned threads;               /* 0: number of CPUs */
+        /* In a worker thread, after hashing; may set c->user. scratch is a
+         * per-thread buffer it may use. Returns 0 or -errno (stops all). */
+        int (*work)(void *ud, cadu_chunk_info *c, void *scratch);
+        /* In the reading thread, in file order. Returns 0 or -errno (stops all). */
+        int (*ordered)(void *ud, const cadu_chunk_info *c);
+        /* Called from the reading thread as bytes are read (may be NULL). */
+        void (*progress)(void *ud, uint64_t done);
+        void *userdata;
+} cadu_chunkfile_params;
+
+/* Chunk fd from its current position to end of file. *ret_size receives the
+ * bytes read. On a worker or callback error, that error is returned and
+ * *ret_failed (if given) holds the chunk it concerned. */
+int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, cadu_chunk_info *ret_failed);
+
+#endif

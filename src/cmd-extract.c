@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cadu extract: rebuild an image from an index, seeds, a cache and stores. */
+#include <errno.h>
+#include <getopt.h>
+#include <sys/stat.h>
+
+#include "cadu-index.h"
+#include "cadu-store.h"
+#include "cmd.h"
+#include "extract.h"
+
+static const char extract_help[] =
+        "Usage: cadu extract [OPTIONS] INDEX OUT\n\n"
+        "Rebuild the image described by INDEX into OUT (a file or a block device),\n"
+        "taking chunks from what is at hand first and fetching only the rest.\n"
+        "Every chunk is verified against its id before it is written; a regular\n"
+        "file appears under OUT only when complete.\n\n"
+        "Options:\n"
+        "  -s, --store STORE       chunk store: directory or http(s) URL; repeat for a\n"
+        "                          failover chain tried in order (default: default.castr\n"
+        "                          beside INDEX)\n"
+        "  -S, --seed FILE[:INDEX] a file or block device holding similar data; with\n"
+        "                          :INDEX its saved index, so it need not be chunked\n"
+        "                          (repeatable; tried in order)\n"
+        "  -C, --cache DIR         local store consulted first and filled with what\n"
+        "                          was fetched\n"
+        "  -i, --in-place          OUT exists: reuse its content, rewrite only chunks\n"
+        "                          that differ (resumes an interrupted extract; always\n"
+        "                          the case for block devices)\n"
+        "  -j, --threads N         worker threads (default: CPUs, +8 for network stores)\n"
+        "  -q, --quiet             no progress and no summary\n"
+        "      --json              statistics as JSON on stdout\n"
+        "  -h, --help              show this help\n";
+
+/* FILE[:INDEX]: the part after the last ':' is an index when such a file exists. */
+static int parse_seed(char *arg, cadu_seed *s) {
+        char *colon = strrchr(arg, ':');
+        struct stat st;
+        s->path = arg;
+        s->index_path = NULL;
+        if (colon && colon[1] && stat(colon + 1, &st) == 0 && S_ISREG(st.st_mode)) {
+                *colon = 0;
+                s->index_path = colon + 1;
+        }
+        return 0;
+}
+
+static void extract_progress(void *ud, uint64_t done, uint64_t total) {
+        cadu_progress_update(ud, done);
+}
+
+static void print_source_json(const char *name, const char *location, const cadu_source_stats *s, bool *first) {
+        printf("%s{\"source\":\"%s\",\"location\":", *first ? "" : ",", name);
+        cadu_json_string(stdout, location);
+        printf(",\"chunks\":%llu,\"bytes\":%llu,\"raw_bytes\":%llu,\"rejected\":%llu}",
+               (unsigned long long)s->chunks, (unsigned long long)s->bytes, (unsigned long long)s->raw_bytes,
+               (unsigned long long)s->rejected);
+        *first = false;
+}
+
+static void print_source(const char *name, const char *location, const cadu_source_stats *s) {
+        char a[32], b[32];
+        if (!s->chunks && !s->rejected)
+                return;
+        fprintf(stderr, "  %-9s %-40s %8llu chunks %12s", name, location ? location : "",
+                (unsigned long long)s->chunks, cadu_format_bytes(s->bytes, a));
+        if (s->raw_bytes)
+                fprintf(stderr, " (%s transferred)", cadu_format_bytes(s->raw_bytes, b));
+        if (s->rejected)
+                fprintf(stderr, ", %llu rejected", (unsigned long long)s->rejected);
+        fputc('\n', stderr);
+}
+
+/* Shared by extract and info: the statistics of a run. */
+void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, const cadu_extract_stats *st);
+void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, const cadu_extract_stats *st) {
+        if (cadu_json) {
+                bool first = true;
+                printf("{\"event\":\"done\",\"command\":\"%s\",\"bytes\":%llu,\"chunks\":%llu,\"bytes_written\":%llu,"
+                       "\"seconds\":%.3f,\"sources\":[",
+                       command, (unsigned long long)st->total_bytes, (unsigned long long)st->total_chunks,
+                       (unsigned long long)st->bytes_written, st->seconds);
+                print_source_json("in-place", o->out_path ? o->out_path : "", &st->in_place, &first);
+                print_source_json("zero", "", &st->zero, &first);
+                print_source_json("duplicate", "", &st->duplicate, &first);
+                for (size_t k = 0; k < o->nseeds; k++)
+                        print_source_json("seed", o->seeds[k].path, &st->seeds[k], &first);
+                if (o->cache)
+                        print_source_json("cache", o->cache->location, &st->cache, &first);
+                for (size_t k = 0; k < o->nstores; k++)
+                        print_source_json("store", o->stores[k]->location, &st->stores[k], &first);
+                printf("]}\n");
+                return;
+        }
+        if (cadu_quiet)
+                return;
+        char a[32];
+        fprintf(stderr, "%s: %s in %llu chunks, %.2f s\n", o->out_path ? o->out_path : "plan",
+                cadu_format_bytes(st->total_bytes, a), (unsigned long long)st->total_chunks, st->seconds);
+        print_source("in place", o->out_path, &st->in_place);
+        print_source("zeros", NULL, &st->zero);
+        print_source("repeats", NULL, &st->duplicate);
+        for (size_t k = 0; k < o->nseeds; k++)
+                print_source("seed", o->seeds[k].path, &st->seeds[k]);
+        if (o->cache)
+                print_source("cache", o->cache->location, &st->cache);
+        for (size_t k = 0; k < o->nstores; k++)
+                print_source("store", o->stores[k]->location, &st->stores[k]);
+}
+
+int cadu_cmd_extract(int argc, char **argv) {
+        static const struct option options[] = {
+                { "store", required_argument, NULL, 's' },
+                { "seed", required_argument, NULL, 'S' },
+                { "cache", required_argument, NULL, 'C' },
+                { "in-place", no_argument, NULL, 'i' },
+                { "threads", required_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_free_ const char **store_locs = calloc((size_t)argc, sizeof(char *));
+        _cleanup_free_ cadu_seed *seeds = calloc((size_t)argc, sizeof(cadu_seed));
+        size_t nstores = 0, nseeds = 0;
+        const char *cache_dir = NULL;
+        bool in_place = false;
+        uint64_t threads = 0;
+        int c;
+
+        if (!store_locs || !seeds)
+                return cadu_error_errno(-ENOMEM, "extract");
+        while ((c = getopt_long(argc, argv, "s:S:C:ij:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 's': store_locs[nstores++] = optarg; break;
+                case 'S': parse_seed(optarg, &seeds[nseeds++]); break;
+                case 'C': cache_dir = optarg; break;
+                case 'i': in_place = true; break;
+                case 'j':
+                        if (cadu_parse_uint(optarg, 1, 256, &threads) < 0)
+                                return cadu_usage_error("extract", "invalid --threads '%s' (1..256)", optarg);
+                        break;
+                case 'h':
+                        fputs(extract_help, stdout);
+                        return CADU_EXIT_OK;
+                default:
+                        return cadu_usage_error("extract", "invalid option");
+                }
+        }
+        if (argc - optind != 2)
+                return cadu_usage_error("extract", "expected INDEX and OUT");
+        const char *index_path = argv[optind], *out = argv[optind + 1];
+
+        _cleanup_free_ char *default_store = NULL;
+        if (nstores == 0 && !cadu_location_is_url(index_path)) {
+                const char *slash = strrchr(index_path, '/');
+                if (asprintf(&default_store, "%.*sdefault.castr", slash ? (int)(slash - index_path + 1) : 0,
+                             index_path) < 0)
+                        return cadu_error_errno(-ENOMEM, "extract");
+                store_locs[nstores++] = default_store;
+        }
+
+        cadu_index *idx = NULL;
+        const char *why = NULL;
+        int r = cadu_index_read(index_path, &idx, &why);
+        if (r < 0) {
+                if (!why)
+                        return cadu_error_errno(r, "cannot read index %s", index_path);
+                cadu_error("index %s: %s", index_path, why);
+                return CADU_EXIT_VERIFY;
+        }
+
+        int ret = CADU_EXIT_OK;
+        cadu_store *cache = NULL, **stores = calloc(nstores + 1, sizeof(cadu_store *));
+        if (!stores) {
+                ret = cadu_error_errno(-ENOMEM, "extract");
+                goto out;
+        }
+        for (size_t i = 0; i < nstores; i++) {
+                r = cadu_store_open(store_locs[i], NULL, false, &stores[i]);
+                if (r < 0) {
+                        ret = cadu_error_errno(r, "cannot open store %s", store_locs[i]);
+                        goto out;
+                }
+        }
+        if (cache_dir && (r = cadu_store_open_dir(cache_dir, true, &cache)) < 0) {
+                ret = cadu_error_errno(r, "cannot open cache %s", cache_dir);
+                goto out;
+        }
+
+        cadu_progress prog;
+        cadu_extract_opts o = {
+                .index = idx,
+                .seeds = seeds,
+                .nseeds = nseeds,
+                .cache = cache,
+                .stores = stores,
+                .nstores = nstores,
+                .out_path = out,
+                .in_place = in_place,
+                .threads = (unsigned)threads,
+                .progress = extract_progress,
+                .userdata = &prog,
+        };
+        cadu_extract_stats st;
+        _cleanup_free_ char *msg = NULL;
+        cadu_progress_begin(&prog, "extract", cadu_index_size(idx));
+        r = cadu_extract(&o, &st, &msg);
+        cadu_progress_end(&prog);
+        if (r < 0)
+                ret = cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
+        else
+                cadu_print_extract_stats("extract", &o, &st);
+        cadu_extract_stats_free(&st);
+out:
+        for (size_t i = 0; stores && i < nstores; i++)
+                cadu_store_free(stores[i]);
+        free(stores);
+        cadu_store_free(cache);
+        cadu_index_free(idx);
+        cadu_chunk_codec_release();
+        return ret;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu make: chunk an image, store the compressed chunks, write the index.
+ *
+ * Reading and chunking run in the calling thread; hashing, compression and
+ * storing run on all cores (chunkfile.c); chunks reach the index in order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdatomic.h>
+
+#include "cadu-chunker.h"
+#include "cadu-index.h"
+#include "cadu-store.h"
+#include "cadu-util.h"
+#include "chunkfile.h"
+#include "cmd.h"
+
+typedef struct maker {
+        cadu_store *store;
+        cadu_index *idx;
+        int level;
+        cadu_progress prog;
+        atomic_uint_fast64_t new_chunks, new_bytes, new_compressed;
+} maker;
+
+/* Worker: store the chunk unless the store has it already. */
+static int store_chunk(void *ud, cadu_chunk_info *c, void *scratch) {
+        maker *m = ud;
+        cadu_buf *out = scratch;
+        int r = m->store->ops->has(m->store, c->id);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = cadu_chunk_compress(m->level, c->data, c->len, out);
+        if (r < 0)
+                return r;
+        r = m->store->ops->put(m->store, c->id, out->data, out->len);
+        if (r < 0)
+                return r;
+        m->new_chunks++;
+        m->new_bytes += c->len;
+        m->new_compressed += out->len;
+        return 0;
+}
+
+static int append_chunk(void *ud, const cadu_chunk_info *c) {
+        maker *m = ud;
+        return cadu_index_append(m->idx, c->end, c->id);
+}
+
+static void make_progress(void *ud, uint64_t done) {
+        cadu_progress_update(&((maker *)ud)->prog, done);
+}
+
+static const char make_help[] =
+        "Usage: cadu make [OPTIONS] IMAGE INDEX\n\n"
+        "Split IMAGE (a file or block device) into content-defined chunks, store\n"
+        "them zstd-compressed in the chunk store and write the casync index INDEX.\n\n"
+        "Options:\n"
+        "  -s, --store DIR             chunk store directory (default: default.castr\n"
+        "                              beside INDEX, as casync does)\n"
+        "  -c, --chunk-size MIN:AVG:MAX  chunk sizes in bytes, K/M suffixes allowed\n"
+        "                              (default 16K:64K:256K; MIN=AVG=MAX: fixed size)\n"
+        "  -d, --digest NAME           sha256 (default) or sha512-256 (casync's default)\n"
+        "  -l, --compression-level N   zstd level 1..19 (default 3)\n"
+        "  -j, --threads N             worker threads (default: number of CPUs)\n"
+        "  -q, --quiet                 no progress and no summary\n"
+        "      --json                  statistics as JSON on stdout\n"
+        "  -h, --help                  show this help\n";
+
+static int parse_chunk_size(const char *arg, uint64_t *min, uint64_t *avg, uint64_t *max) {
+        _cleanup_free_ char *s = strdup(arg);
+        if (!s)
+                return -ENOMEM;
+        char *a = s, *b = strchr(a, ':'), *c;
+        if (!b || !(c = strchr(b + 1, ':')))
+                return -EINVAL;
+        *b++ = 0;
+        *c++ = 0;
+        if (cadu_parse_size(a, min) < 0 || cadu_parse_size(b, avg) < 0 || cadu_parse_size(c, max) < 0)
+                return -EINVAL;
+        if (*min < CADU_CHUNK_SIZE_MIN_LIMIT || *min > *avg || *avg > *max || *max > CADU_CHUNK_SIZE_MAX_LIMIT)
+                return -ERANGE;
+        return 0;
+}
+
+int cadu_cmd_make(int argc, char **argv) {
+        static const struct option options[] = {
+                { "store", required_argument, NULL, 's' },
+                { "chunk-size", required_argument, NULL, 'c' },
+                { "digest", required_argument, NULL, 'd' },
+                { "compression-level", required_argument, NULL, 'l' },
+                { "threads", required_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        const char *store_path = NULL;
+        uint64_t min = CADU_CHUNK_SIZE_MIN_DEFAULT, avg = CADU_CHUNK_SIZE_AVG_DEFAULT,
+                 max = CADU_CHUNK_SIZE_MAX_DEFAULT, level = 3, threads = 0;
+        cadu_digest_type digest = CADU_DIGEST_SHA256;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "s:c:d:l:j:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 's': store_path = optarg; break;
+                case 'c':
+                        if (parse_chunk_size(optarg, &min, &avg, &max) < 0)
+                                return cadu_usage_error("make", "invalid --chunk-size '%s': need MIN:AVG:MAX with 1 <= MIN <= AVG <= MAX <= 128M", optarg);
+                        break;
+                case 'd':
+                        if (cadu_digest_from_name(optarg, &digest) < 0)
+                                return cadu_usage_error("make", "unknown digest '%s' (use sha256 or sha512-256)", optarg);
+                        break;
+                case 'l':
+                        if (cadu_parse_uint(optarg, 1, 19, &level) < 0)
+                                return cadu_usage_error("make", "invalid --compression-level '%s' (1..19)", optarg);
+                        break;
+                case 'j':
+                        if (cadu_parse_uint(optarg, 1, 256, &threads) < 0)
+                                return cadu_usage_error("make", "invalid --threads '%s' (1..256)", optarg);
+                        break;
+                case 'h':
+                        fputs(make_help, stdout);
+                        return CADU_EXIT_OK;
+                default:
+                        return cadu_usage_error("make", "invalid option");
+                }
+        }
+        if (argc - optind != 2)
+                return cadu_usage_error("make", "expected IMAGE and INDEX");
+        const char *image = argv[optind], *index_path = argv[optind + 1];
+        if (threads == 0) {
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                threads = n > 0 ? (uint64_t)n : 1;
+        }
+
+        _cleanup_free_ char *default_store = NULL;
+        if (!store_path) {
+                const char *slash = strrchr(index_path, '/');
+                if (asprintf(&default_store, "%.*sdefault.castr", slash ? (int)(slash - index_path + 1) : 0, index_path) < 0)
+                        return cadu_error_errno(-ENOMEM, "make");
+                store_path = default_store;
+        }
+
+        _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return cadu_error_errno(-errno, "cannot open image %s", image);
+        uint64_t total = 0;
+        int r = cadu_fd_size(fd, &total);
+        if (r < 0)
+                return cadu_error_errno(r, "image %s", image);
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+        cadu_store *store = NULL;
+        r = cadu_store_open(store_path, NULL, true, &store);
+        if (r < 0)
+                return cadu_error_errno(r, "cannot open store %s", store_path);
+        if (!store->ops->put) {
+                cadu_store_free(store);
+                return cadu_error("store %s is read-only", store_path);
+        }
+
+        maker m = { .store = store, .level = (int)level };
+        r = cadu_index_new(digest, min, avg, max, &m.idx);
+        if (r < 0) {
+                cadu_store_free(store);
+                return cadu_error_errno(r, "make");
+        }
+        cadu_chunkfile_params p = {
+                .min = min, .avg = avg, .max = max,
+                .digest = digest,
+                .threads = (unsigned)threads,
+                .work = store_chunk,
+                .ordered = append_chunk,
+                .progress = make_progress,
+                .userdata = &m,
+        };
+        uint64_t start = cadu_now_ns(), size = 0;
+        cadu_chunk_info failed = {};
+        cadu_progress_begin(&m.prog, "make", total);
+        r = cadu_chunk_fd(fd, &p, &size, &failed);
+        cadu_progress_end(&m.prog);
+        cadu_chunk_codec_release();
+
+        int ret = CADU_EXIT_OK;
+        if (r < 0) {
+                char hex[65];
+                cadu_hex_encode(failed.id, CADU_DIGEST_SIZE, hex);
+                if (failed.len)
+                        ret = cadu_error_errno(r, "make %s: chunk %s at offset %llu into store %s", image, hex,
+                                               (unsigned long long)failed.offset, store_path);
+                else
+                        ret = cadu_error_errno(r, "make %s: reading image", image);
+        } else if (size != total)
+                ret = cadu_error("make %s: image changed size while reading (%llu, expected %llu bytes)", image,
+                                 (unsigned long long)size, (unsigned long long)total);
+        else if ((r = cadu_index_write(m.idx, index_path)) < 0)
+                ret = cadu_error_errno(r, "writing index %s", index_path);
+        else {
+                double secs = (double)(cadu_now_ns() - start) / 1e9;
+                if (cadu_json)
+                        printf("{\"event\":\"done\",\"command\":\"make\",\"bytes\":%llu,\"chunks\":%zu,"
+                               "\"new_chunks\":%llu,\"new_bytes\":%llu,\"new_compressed_bytes\":%llu,\"seconds\":%.3f}\n",
+                               (unsigned long long)total, m.idx->n, (unsigned long long)m.new_chunks,
+                               (unsigned long long)m.new_bytes, (unsigned long long)m.new_compressed, secs);
+                else if (!cadu_quiet) {
+                        char a[32], b[32], cc[32];
+                        fprintf(stderr, "%s: %s in %zu chunks, %llu new in %s (%s -> %s), %.2f s\n",
+                                index_path, cadu_format_bytes(total, a), m.idx->n,
+                                (unsigned long long)m.new_chunks, store_path,
+                                cadu_format_bytes(m.new_bytes, b), cadu_format_bytes(m.new_compressed, cc), secs);
+                }
+        }
+        cadu_index_free(m.idx);
+        cadu_store_free(store);
+        return ret;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cadu-util.h"
+#include "cmd.h"
+
+const char *cadu_strerror(int r) {
+        switch (-r) {
+        case EBADMSG: return "corrupt, or does not match its digest";
+        case EFBIG: return "larger than allowed";
+        case ENOENT: return "not found";
+        default: return strerror(-r);
+        }
+}
+
+static void verror(const char *fmt, va_list ap, const char *suffix) {
+        fputs("cadu: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        if (suffix)
+                fprintf(stderr, ": %s", suffix);
+        fputc('\n', stderr);
+}
+
+int cadu_error(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        verror(fmt, ap, NULL);
+        va_end(ap);
+        return CADU_EXIT_FAILURE;
+}
+
+int cadu_error_errno(int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        verror(fmt, ap, cadu_strerror(r));
+        va_end(ap);
+        return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+}
+
+int cadu_usage_error(const char *cmd, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        verror(fmt, ap, NULL);
+        va_end(ap);
+        fprintf(stderr, "Try 'cadu %s --help'.\n", cmd);
+        return CADU_EXIT_USAGE;
+}
+
+const char *cadu_format_bytes(uint64_t n, char *buf) {
+        static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        double v = (double)n;
+        size_t u = 0;
+        while (v >= 1024 && u + 1 < CADU_ELEMENTSOF(units)) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, 32, "%llu B", (unsigned long long)n);
+        else
+                snprintf(buf, 32, "%.1f %s", v, units[u]);
+        return buf;
+}
+
+void cadu_json_string(FILE *f, const char *s) {
+        fputc('"', f);
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c == '"' || c == '\\')
+                        fprintf(f, "\\%c", c);
+                else if (c < 0x20)
+                        fprintf(f, "\\u%04x", c);
+                else
+                        fputc(c, f);
+        }
+        fputc('"', f);
+}
+
+void cadu_progress_begin(cadu_progress *p, const char *what, uint64_t total) {
+        *p = (cadu_progress){ .what = what, .total = total };
+        p->start_ns = p->last_ns = cadu_now_ns();
+        p->tty = !cadu_quiet && isatty(STDERR_FILENO);
+}
+
+void cadu_progress_update(cadu_progress *p, uint64_t done) {
+        p->done = done;
+        if (!p->tty && !cadu_json)
+                return;
+        uint64_t now = cadu_now_ns();
+        if (now - p->last_ns < 200000000ull)
+                return;
+        p->last_ns = now;
+        if (cadu_json) {
+                printf("{\"event\":\"progress\",\"phase\":");
+                cadu_json_string(stdout, p->what);
+                printf(",\"done\":%llu,\"total\":%llu}\n", (unsigned long long)done,
+                       (unsigned long long)p->total);
+                fflush(stdout);
+        }
+        if (p->tty) {
+                char a[32], b[32], c[32];
+                double secs = (double)(now - p->start_ns) / 1e9;
+                uint64_t rate = secs > 0 ? (uint64_t)((double)done / secs) : 0;
+                fprintf(stderr, "\r%s: %3u%% %s / %s  %s/s   ", p->what,
+                        p->total ? (unsigned)(done * 100 / p->total) : 0,
+                        cadu_format_bytes(done, a), cadu_format_bytes(p->total, b),
+                        cadu_format_bytes(rate, c));
+                p->shown = true;
+        }
+}
+
+void cadu_progress_end(cadu_progress *p) {
+        if (p->shown)
+                fputs("\r\033[K", stderr);
+        p->shown = false;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cmd.h - what the cadu subcommands share: the command table entry, exit
+ * codes, the single error message, progress and JSON output.
+ *
+ * Library code never logs. A command reports one error, once, where it gives
+ * up, with the context of every layer ("extracting v2.caibx: chunk 1a2b…:
+ * digest mismatch").
+ */
+#ifndef CADU_CMD_H
+#define CADU_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes. Documented in cadu(1); only ever appended to. */
+enum {
+        CADU_EXIT_OK = 0,
+        CADU_EXIT_FAILURE = 1,     /* the operation failed (I/O, missing data, ...) */
+        CADU_EXIT_USAGE = 2,       /* bad command line or configuration */
+        CADU_EXIT_VERIFY = 3,      /* verification failed: digest, signature, corrupt input */
+        CADU_EXIT_REFUSED = 4,     /* policy refused: compatible, downgrade, expired */
+        CADU_EXIT_NETWORK = 5,     /* a network store could not deliver */
+};
+
+typedef struct cadu_command {
+        const char *name;
+        int (*run)(int argc, char **argv);  /* returns an exit code */
+        const char *summary;
+} cadu_command;
+
+/* Global options (set by main before the subcommand runs). */
+extern bool cadu_quiet;    /* --quiet: no progress, no summary */
+extern bool cadu_json;     /* --json: machine-readable events on stdout */
+
+/* Print "cadu: <message>\n" to stderr. Returns CADU_EXIT_FAILURE for convenience. */
+int cadu_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, with ": <strerror(-r)>" appended; maps r to an exit code
+ * (-EBADMSG -> CADU_EXIT_VERIFY, else CADU_EXIT_FAILURE). */
+int cadu_error_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print usage error plus "Try 'cadu CMD --help'." and return CADU_EXIT_USAGE. */
+int cadu_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A human-readable error string for r (negative errno), with cadu's
+ * meanings for EBADMSG ("corrupt or does not match its digest") etc. */
+const char *cadu_strerror(int r);
+
+/* Progress on a terminal (stderr, at most 5 updates a second), and JSON
+ * progress events with --json. */
+typedef struct cadu_progress {
+        const char *what;
+        uint64_t total, done;
+        uint64_t start_ns, last_ns;
+        bool tty, shown;
+} cadu_progress;
+void cadu_progress_begin(cadu_progress *p, const char *what, uint64_t total);
+void cadu_progress_update(cadu_progress *p, uint64_t done);
+void cadu_progress_end(cadu_progress *p);
+
+/* "1.5 GiB" style. buf of at least 32 bytes. */
+const char *cadu_format_bytes(uint64_t n, char *buf);
+
+/* Print a JSON string literal (with quotes, escaped) to f. */
+void cadu_json_string(FILE *f, const char *s);
+
+/* Subcommands. */
+int cadu_cmd_make(int argc, char **argv);
+int cadu_cmd_extract(int argc, char **argv);
+
+#endif

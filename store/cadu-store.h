@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu-store.h - chunk stores.
+ *
+ * A store maps a chunk id (digest of the uncompressed chunk) to the bytes of
+ * its file STORE/<first 4 hex of id>/<64 hex of id>.cacnk, zstd-compressed
+ * (recognised by magic 28 B5 2F FD) or plain. Backends (local directory,
+ * HTTP(S)) sit behind a small versioned vtable; a chain tries several stores
+ * in order. Every chunk read through cadu_store_get_chunk() is decompressed
+ * with a size cap and verified against its id: a mismatch is -EBADMSG.
+ *
+ * All functions return 0 (or a count / boolean) or a negative errno; none log.
+ * Every backend is safe to call from several threads at once.
+ */
+#ifndef CADU_STORE_H
+#define CADU_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cadu-util.h"
+
+#define CADU_CHUNK_SUFFIX ".cacnk"
+
+/* A growable byte buffer. */
+typedef struct cadu_buf {
+        uint8_t *data;
+        size_t len, alloc;
+} cadu_buf;
+#define CADU_BUF_INIT { 0 }
+int cadu_buf_reserve(cadu_buf *b, size_t n);   /* make room for n more bytes */
+int cadu_buf_append(cadu_buf *b, const void *p, size_t n);
+void cadu_buf_free(cadu_buf *b);
+
+/* "<4 hex>/<64 hex>.cacnk" for id (buffer of at least CADU_CHUNK_PATH_MAX). */
+#define CADU_CHUNK_PATH_MAX (4 + 1 + 64 + sizeof(CADU_CHUNK_SUFFIX))
+void cadu_chunk_path(const uint8_t id[CADU_DIGEST_SIZE], char *out);
+
+/* ---- chunk codec ---- */
+
+/* zstd-compress a chunk at level (1..19). *out is replaced. */
+int cadu_chunk_compress(int level, const void *data, size_t len, cadu_buf *out);
+/* Decode a chunk file (zstd by magic, else plain). Fails with -EFBIG when the
+ * result would exceed max_size and -EBADMSG on corrupt data. *out is replaced. */
+int cadu_chunk_decode(const void *raw, size_t len, size_t max_size, cadu_buf *out);
+
+/* The codec keeps one zstd context of each kind per thread; a thread that
+ * used it calls this before it exits (and the main thread before exit). */
+void cadu_chunk_codec_release(void);
+
+/* ---- stores ---- */
+
+typedef struct cadu_store cadu_store;
+
+/* Backend interface. Version 1. Functions not supported are NULL. */
+typedef struct cadu_store_ops {
+        unsigned version;
+        const char *kind;               /* "dir", "http", "chain" */
+        /* Fetch the raw chunk file into *out (replaced). -ENOENT when the store
+         * lacks it; other -errno for failures. max_raw bounds what a backend
+         * accepts (-EFBIG beyond). Must be safe from several threads. */
+        int (*get)(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t max_raw, cadu_buf *out);
+        /* Store raw chunk file bytes atomically (never a partial file under the
+         * final name). Storing an existing chunk is fine. */
+        int (*put)(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void *raw, size_t len);
+        /* 1 present, 0 absent, <0 error. */
+        int (*has)(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]);
+        void (*free)(cadu_store *s);
+} cadu_store_ops;
+
+struct cadu_store {
+        const cadu_store_ops *ops;
+        char *location;                 /* as given: path or URL */
+};
+
+/* Options for network stores (ignored by local ones). Zero means default. */
+typedef struct cadu_store_options {
+        unsigned max_transfers;         /* in flight at once (default 8) */
+        unsigned retries;               /* per chunk and store (default 5) */
+        unsigned connect_timeout_s;     /* default 15 */
+        unsigned low_speed_time_s;      /* abort a transfer below 1 B/s this long (default 30) */
+        uint64_t deadline_s;            /* overall deadline, 0 = none */
+        uint64_t rate_limit;            /* bytes/s for the whole store, 0 = none */
+        unsigned max_redirects;         /* default 5 */
+        const char *ca_file;
+        const char *client_cert;
+        const char *client_key;
+        const char *const *headers;     /* NULL-terminated "Name: value" list */
+        bool insecure;                  /* disable TLS verification (explicit only) */
+} cadu_store_options;
+
+/* Open a store by location: an http:// or https:// URL, or a directory path
+ * (created when create is true). opts may be NULL. */
+int cadu_store_open(const char *location, const cadu_store_options *opts, bool create, cadu_store **ret);
+/* Open a local directory store. */
+int cadu_store_open_dir(const char *path, bool create, cadu_store **ret);
+/* Open an HTTP(S) store (base URL, without the trailing chunk path). */
+int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_store **ret);
+/* NULL-safe; returns NULL. */
+cadu_store *cadu_store_free(cadu_store *s);
+
+static inline bool cadu_location_is_url(const char *l) {
+        return !strncmp(l, "http://", 7) || !strncmp(l, "https://", 8);
+}
+
+/* Fetch, decode and verify one chunk: *out receives the uncompressed chunk.
+ * expected_size (0 = unknown) must match; max_size bounds decompression.
+ * -ENOENT missing, -EBADMSG corrupt or wrong digest, -EFBIG too large. */
+int cadu_store_get_chunk(cadu_store *s, cadu_digest_type digest, const uint8_t id[CADU_DIGEST_SIZE],
+                         size_t expected_size, size_t max_size, cadu_buf *raw_scratch, cadu_buf *out);
+
+/* Local directory helpers used by maintenance commands. */
+int cadu_store_dir_path(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], char **ret);
+
+/* A chain tries its members in order; -ENOENT and -EBADMSG from one member
+ * fall through to the next. The chain takes ownership of the members. */
+int cadu_store_chain_new(cadu_store **members, size_t n, cadu_store **ret);
+
+/* ---- HTTP(S) store extras (store/store-http.c) ---- */
+
+/* Counters of one HTTP(S) store since it was opened. */
+typedef struct cadu_store_http_stats {
+        uint64_t requests;              /* HTTP requests sent (GET and HEAD, retries included) */
+        uint64_t retries;               /* of those, repeats after a transient failure */
+        uint64_t connections;           /* new connections opened (TCP, TLS) */
+        uint64_t bytes_received;        /* response headers + bodies, as sent by the server */
+        uint64_t chunks;                /* successful GETs */
+        uint64_t not_found;             /* answers passed up as -ENOENT */
+        uint64_t failures;              /* other errors passed up */
+} cadu_store_http_stats;
+/* 0, or -EINVAL when s is not an HTTP(S) store. */
+int cadu_store_http_get_stats(cadu_store *s, cadu_store_http_stats *ret);
+/* Copy a one-line description of the latest failure passed up ("GET URL:
+ * HTTP 503 (after 6 attempts)", curl's message, ...) into buf; "" if none.
+ * 0, or -EINVAL when s is not an HTTP(S) store. */
+int cadu_store_http_last_error(cadu_store *s, char *buf, size_t size);
+/* 0 when header is a valid "Name: value" request header, else -EINVAL. */
+int cadu_store_http_validate_header(const char *header);
+
+#endif

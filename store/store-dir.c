@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Local directory store: STORE/<4 hex>/<64 hex>.cacnk, written atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "cadu-store.h"
+
+typedef struct dir_store {
+        cadu_store base;
+        int dfd;
+} dir_store;
+
+static int dir_get(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t max_raw, cadu_buf *out) {
+        dir_store *d = (dir_store *)s;
+        char path[CADU_CHUNK_PATH_MAX];
+        struct stat st;
+        cadu_chunk_path(id, path);
+        _cleanup_close_ int fd = openat(d->dfd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ENOENT : -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        if ((uint64_t)st.st_size > max_raw)
+                return -EFBIG;
+        out->len = 0;
+        int r = cadu_buf_reserve(out, (size_t)st.st_size + 1);
+        if (r < 0)
+                return r;
+        ssize_t k = cadu_read_full(fd, out->data, (size_t)st.st_size + 1);
+        if (k < 0)
+                return (int)k;
+        if ((size_t)k != (size_t)st.st_size)
+                return -EBADMSG;   /* changed under us */
+        out->len = (size_t)k;
+        return 0;
+}
+
+static int dir_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
+        dir_store *d = (dir_store *)s;
+        char path[CADU_CHUNK_PATH_MAX];
+        cadu_chunk_path(id, path);
+        if (faccessat(d->dfd, path, F_OK, 0) == 0)
+                return 1;
+        return errno == ENOENT ? 0 : -errno;
+}
+
+static int dir_put(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void *raw, size_t len) {
+        dir_store *d = (dir_store *)s;
+        char path[CADU_CHUNK_PATH_MAX], tmp[CADU_CHUNK_PATH_MAX + 32];
+        uint64_t rnd;
+        cadu_chunk_path(id, path);
+        path[4] = 0;
+        if (mkdirat(d->dfd, path, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        path[4] = '/';
+        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+                return -errno;
+        /* <4 hex>/<id>.<random>.tmp, renamed over the final name. */
+        snprintf(tmp, sizeof(tmp), "%.*s.%016llx.tmp", 69, path, (unsigned long long)rnd);
+        int fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        int r = cadu_write_full(fd, raw, len);
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && renameat(d->dfd, tmp, d->dfd, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlinkat(d->dfd, tmp, 0);
+        return r;
+}
+
+static void dir_free(cadu_store *s) {
+        dir_store *d = (dir_store *)s;
+        if (d->dfd >= 0)
+                close(d->dfd);
+        free(d->base.location);
+        free(d);
+}
+
+static const cadu_store_ops dir_ops = {
+        .version = 1,
+        .kind = "dir",
+        .get = dir_get,
+        .put = dir_put,
+        .has = dir_has,
+        .free = dir_free,
+};
+
+int cadu_store_open_dir(const char *path, bool create, cadu_store **ret) {
+        if (create) {
+                int r = cadu_mkdir_p(path);
+                if (r < 0)
+                        return r;
+        }
+        dir_store *d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->base.ops = &dir_ops;
+        d->base.location = strdup(path);
+        d->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->dfd < 0 || !d->base.location) {
+                int r = d->dfd < 0 ? -errno : -ENOMEM;
+                dir_free(&d->base);
+                return r;
+        }
+        *ret = &d->base;
+        return 0;
+}
+
+int cadu_store_dir_path(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], char **ret) {
+        char path[CADU_CHUNK_PATH_MAX];
+        if (s->ops != &dir_ops)
+                return -EOPNOTSUPP;
+        cadu_chunk_path(id, path);
+        if (asprintf(ret, "%s/%s", s->location, path) < 0)
+                return -ENOMEM;
+        return 0;
+}

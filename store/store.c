@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Store-independent parts: buffers, chunk paths, the zstd codec, verified
+ * chunk reads, opening by location, and chains. */
+#include <errno.h>
+
+#include <zstd.h>
+
+#include "cadu-store.h"
+
+int cadu_buf_reserve(cadu_buf *b, size_t n) {
+        if (b->alloc - b->len >= n)
+                return 0;
+        if (n > SIZE_MAX / 2 - b->len)
+                return -ENOMEM;
+        size_t a = CADU_MAX(b->len + n, b->alloc * 2);
+        uint8_t *d = realloc(b->data, a ? a : 1);
+        if (!d)
+                return -ENOMEM;
+        b->data = d;
+        b->alloc = a;
+        return 0;
+}
+
+int cadu_buf_append(cadu_buf *b, const void *p, size_t n) {
+        int r = cadu_buf_reserve(b, n);
+        if (r < 0)
+                return r;
+        if (n)
+                memcpy(b->data + b->len, p, n);
+        b->len += n;
+        return 0;
+}
+
+void cadu_buf_free(cadu_buf *b) {
+        free(b->data);
+        *b = (cadu_buf)CADU_BUF_INIT;
+}
+
+void cadu_chunk_path(const uint8_t id[CADU_DIGEST_SIZE], char *out) {
+        char hex[2 * CADU_DIGEST_SIZE + 1];
+        cadu_hex_encode(id, CADU_DIGEST_SIZE, hex);
+        memcpy(out, hex, 4);
+        out[4] = '/';
+        memcpy(out + 5, hex, 64);
+        memcpy(out + 69, CADU_CHUNK_SUFFIX, sizeof(CADU_CHUNK_SUFFIX));
+}
+
+/* One compression and one decompression context per thread, reused, and
+ * released by cadu_chunk_codec_release() or at thread exit. */
+static __thread ZSTD_CCtx *tls_cctx;
+static __thread ZSTD_DCtx *tls_dctx;
+
+void cadu_chunk_codec_release(void) {
+        ZSTD_freeCCtx(tls_cctx);
+        ZSTD_freeDCtx(tls_dctx);
+        tls_cctx = NULL;
+        tls_dctx = NULL;
+}
+
+int cadu_chunk_compress(int level, const void *data, size_t len, cadu_buf *out) {
+        if (!tls_cctx && !(tls_cctx = ZSTD_createCCtx()))
+                return -ENOMEM;
+        size_t bound = ZSTD_compressBound(len);
+        out->len = 0;
+        int r = cadu_buf_reserve(out, bound);
+        if (r < 0)
+                return r;
+        /* casync writes frames without a content size; so do we, so that
+         * stores are byte-identical. */
+        ZSTD_CCtx_reset(tls_cctx, ZSTD_reset_session_and_parameters);
+        ZSTD_CCtx_setParameter(tls_cctx, ZSTD_c_compressionLevel, level);
+        ZSTD_CCtx_setParameter(tls_cctx, ZSTD_c_contentSizeFlag, 0);
+        ZSTD_CCtx_setParameter(tls_cctx, ZSTD_c_checksumFlag, 0);
+        size_t k = ZSTD_compress2(tls_cctx, out->data, bound, data, len);
+        if (ZSTD_isError(k))
+                return -EIO;
+        out->len = k;
+        return 0;
+}
+
+static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+int cadu_chunk_decode(const void *raw, size_t len, size_t max_size, cadu_buf *out) {
+        out->len = 0;
+        if (len < 4 || memcmp(raw, zstd_magic, 4) != 0) {
+                /* Plain chunk. */
+                if (len > max_size)
+                        return -EFBIG;
+                return cadu_buf_append(out, raw, len);
+        }
+        if (!tls_dctx && !(tls_dctx = ZSTD_createDCtx()))
+                return -ENOMEM;
+        ZSTD_DCtx_reset(tls_dctx, ZSTD_reset_session_and_parameters);
+        /* Streaming decode with a hard cap: never trust a frame's size. */
+        int r = cadu_buf_reserve(out, CADU_MIN(max_size, (size_t)1 << 20) + 1);
+        if (r < 0)
+                return r;
+        ZSTD_inBuffer in = { raw, len, 0 };
+        for (;;) {
+                if (out->alloc - out->len == 0) {
+                        if (out->len > max_size)
+                                return -EFBIG;
+                        r = cadu_buf_reserve(out, CADU_MIN(out->alloc, max_size + 1 - out->len));
+                        if (r < 0)
+                                return r;
+                }
+                ZSTD_outBuffer ob = { out->data + out->len, out->alloc - out->len, 0 };
+                size_t k = ZSTD_decompressStream(tls_dctx, &ob, &in);
+                if (ZSTD_isError(k))
+                        return -EBADMSG;
+                out->len += ob.pos;
+                if (out->len > max_size)
+                        return -EFBIG;
+                if (k == 0) {
+                        /* Frame done; casync writes exactly one. */
+                        if (in.pos != in.size)
+                                return -EBADMSG;
+                        return 0;
+                }
+                if (in.pos == in.size && ob.pos < ob.size)
+                        return -EBADMSG;  /* truncated frame */
+        }
+}
+
+int cadu_store_get_chunk(cadu_store *s, cadu_digest_type digest, const uint8_t id[CADU_DIGEST_SIZE],
+                         size_t expected_size, size_t max_size, cadu_buf *raw, cadu_buf *out) {
+        uint8_t got[CADU_DIGEST_SIZE];
+        /* A compressed chunk is at most a little larger than the chunk. */
+        size_t max_raw = ZSTD_compressBound(max_size) + 64;
+        int r = s->ops->get(s, id, max_raw, raw);
+        if (r < 0)
+                return r;
+        r = cadu_chunk_decode(raw->data, raw->len, max_size, out);
+        if (r < 0)
+                return r;
+        if (expected_size && out->len != expected_size)
+                return -EBADMSG;
+        r = cadu_digest(digest, out->data, out->len, got);
+        if (r < 0)
+                return r;
+        if (memcmp(got, id, CADU_DIGEST_SIZE) != 0)
+                return -EBADMSG;
+        return 0;
+}
+
+int cadu_store_open(const char *location, const cadu_store_options *opts, bool create, cadu_store **ret) {
+        if (cadu_location_is_url(location))
+                return cadu_store_open_http(location, opts, ret);
+        if (strstr(location, "://"))
+                return -EPROTONOSUPPORT;
+        return cadu_store_open_dir(location, create, ret);
+}
+
+cadu_store *cadu_store_free(cadu_store *s) {
+        if (s)
+                s->ops->free(s);
+        return NULL;
+}
+
+/* ---- chains ---- */
+
+typedef struct chain_store {
+        cadu_store base;
+        size_t n;
+        cadu_store **members;
+} chain_store;
+
+static int chain_get(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t max_raw, cadu_buf *out) {
+        chain_store *c = (chain_store *)s;
+        int r = -ENOENT;
+        for (size_t i = 0; i < c->n; i++) {
+                r = c->members[i]->ops->get(c->members[i], id, max_raw, out);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return r;
+}
+
+static int chain_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
+        chain_store *c = (chain_store *)s;
+        int r = 0;
+        for (size_t i = 0; i < c->n; i++) {
+                if (!c->members[i]->ops->has)
+                        continue;
+                r = c->members[i]->ops->has(c->members[i], id);
+                if (r != 0)
+                        return r;
+        }
+        return r;
+}
+
+static void chain_free(cadu_store *s) {
+        chain_store *c = (chain_store *)s;
+        for (size_t i = 0; i < c->n; i++)
+                cadu_store_free(c->members[i]);
+        free(c->members);
+        free(c->base.location);
+        free(c);
+}
+
+static const cadu_store_ops chain_ops = {
+        .version = 1,
+        .kind = "chain",
+        .get = chain_get,
+        .has = chain_has,
+        .free = chain_free,
+};
+
+int cadu_store_chain_new(cadu_store **members, size_t n, cadu_store **ret) {
+        chain_store *c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->members = calloc(n ? n : 1, sizeof(*members));
+        c->base.location = strdup("chain");
+        if (!c->members || !c->base.location) {
+                free(c->members);
+                free(c->base.location);
+                free(c);
+                return -ENOMEM;
+        }
+        memcpy(c->members, members, n * sizeof(*members));
+        c->n = n;
+        c->base.ops = &chain_ops;
+        *ret = &c->base;
+        return 0;
+}

@@ -1,0 +1,41 @@
+# Shared helpers for cadu's shell tests. Source it: . "$top_srcdir/tests/lib.sh"
+# Environment from make check: top_srcdir, top_builddir, CADU, VECTORS.
+set -eu
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${CADU:=$top_builddir/cadu}"
+: "${VECTORS:=$top_srcdir/tests/vectors}"
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "$c not installed"; done; }
+
+# A scratch directory removed on exit; extra cleanup commands go in CLEANUP.
+CLEANUP=""
+T=$(mktemp -d "${TMPDIR:-/tmp}/cadu-test.XXXXXX")
+trap 'set +e; eval "$CLEANUP"; rm -rf "$T"' EXIT
+
+# gen_data KIND SIZE OUT: the conformance vectors' deterministic generator.
+gen_data() { python3 "$VECTORS/gen-data.py" "$@"; }
+
+# expect_fail CODE MESSAGE-REGEX cmd...: the command must exit with CODE
+# (or any non-zero code when CODE is '*') and print one line matching REGEX.
+expect_fail() {
+        local code=$1 re=$2 rc=0
+        shift 2
+        "$@" >"$T/.out" 2>"$T/.err" || rc=$?
+        [ "$rc" -ne 0 ] || fail "expected failure: $*"
+        [ "$code" = '*' ] || [ "$rc" -eq "$code" ] || fail "exit $rc (want $code): $* : $(cat "$T/.err")"
+        grep -Eq -- "$re" "$T/.err" || fail "stderr of '$*' lacks /$re/: $(cat "$T/.err")"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# no_tmp_left DIR: no temporary output files remain in DIR.
+no_tmp_left() {
+        if ls "$1" | grep -q '\.tmp$'; then fail "temporary files left in $1: $(ls "$1")"; fi
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu-util.h - small helpers shared by every cadu library: cleanup
+ * attributes, full reads and writes, little-endian fields, hex, digests
+ * (OpenSSL EVP) and output files that appear under their final name only
+ * when complete.
+ *
+ * Functions return 0 (or a count) on success and a negative errno on
+ * failure; nothing here logs.
+ */
+#ifndef CADU_UTIL_H
+#define CADU_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define CADU_ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define CADU_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CADU_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static inline void cadu_freep(void *p) { free(*(void **)p); }
+static inline void cadu_closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void cadu_fclosep(FILE **f) { if (*f) fclose(*f); }
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(cadu_freep)
+#define _cleanup_close_ _cleanup_(cadu_closep)
+#define _cleanup_fclose_ _cleanup_(cadu_fclosep)
+
+/* Read exactly n bytes unless end of file comes first. Returns the number of
+ * bytes read (< n only at end of file) or -errno. Retries on EINTR. */
+ssize_t cadu_read_full(int fd, void *buf, size_t n);
+ssize_t cadu_pread_full(int fd, void *buf, size_t n, uint64_t off);
+/* Write all n bytes. Returns 0 or -errno. */
+int cadu_write_full(int fd, const void *buf, size_t n);
+int cadu_pwrite_full(int fd, const void *buf, size_t n, uint64_t off);
+
+/* Read a whole (small) file into a NUL-terminated malloc'ed buffer; refuses
+ * files larger than max bytes with -EFBIG. */
+int cadu_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len);
+
+/* Size of a regular file or block device behind fd. */
+int cadu_fd_size(int fd, uint64_t *ret);
+
+static inline uint64_t cadu_le64(const uint8_t *p) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+        return v;
+}
+static inline void cadu_put_le64(uint8_t *p, uint64_t v) {
+        for (int i = 0; i < 8; i++) { p[i] = (uint8_t)v; v >>= 8; }
+}
+static inline uint32_t cadu_be32(const uint8_t *p) {
+        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void cadu_put_be32(uint8_t *p, uint32_t v) {
+        p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+/* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void cadu_hex_encode(const uint8_t *in, size_t n, char *out);
+/* Parse exactly 2n hex digits (either case) into out. 0 or -EINVAL. */
+int cadu_hex_decode(const char *in, uint8_t *out, size_t n);
+
+/* Parse "1234", "64K", "1M", "2G" (powers of 1024) into bytes. 0 or -EINVAL/-ERANGE. */
+int cadu_parse_size(const char *s, uint64_t *ret);
+/* Parse a decimal unsigned integer in [min, max]. 0, -EINVAL or -ERANGE. */
+int cadu_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+
+/* ---- digests ---- */
+
+#define CADU_DIGEST_SIZE 32
+
+typedef enum cadu_digest_type {
+        CADU_DIGEST_SHA256,
+        CADU_DIGEST_SHA512_256,
+} cadu_digest_type;
+
+/* "sha256" / "sha512-256"; NULL for an unknown type. */
+const char *cadu_digest_name(cadu_digest_type t);
+/* 0 and *ret set, or -EINVAL for an unknown name. */
+int cadu_digest_from_name(const char *name, cadu_digest_type *ret);
+
+/* One-shot digest of a buffer; out receives CADU_DIGEST_SIZE bytes. */
+int cadu_digest(cadu_digest_type t, const void *data, size_t n, uint8_t out[CADU_DIGEST_SIZE]);
+
+typedef struct cadu_digest_ctx cadu_digest_ctx;
+/* Streaming digest. new returns NULL on allocation failure. */
+cadu_digest_ctx *cadu_digest_new(cadu_digest_type t);
+int cadu_digest_update(cadu_digest_ctx *c, const void *data, size_t n);
+/* Writes the digest and resets the context for another message. */
+int cadu_digest_final(cadu_digest_ctx *c, uint8_t out[CADU_DIGEST_SIZE]);
+cadu_digest_ctx *cadu_digest_free(cadu_digest_ctx *c);
+
+/* sha256 of a whole file (streamed); hex optional (65 bytes). */
+int cadu_sha256_file(const char *path, uint8_t out[CADU_DIGEST_SIZE], uint64_t *ret_size);
+
+/* ---- output files that are never half-written under their final name ---- */
+
+typedef struct cadu_outfile {
+        int fd;
+        char *path;     /* final name */
+        char *tmp;      /* temporary name beside it; NULL when writing in place */
+        bool is_dev;    /* block or character device: written in place */
+} cadu_outfile;
+#define CADU_OUTFILE_INIT { .fd = -1 }
+
+/* Open path for writing. A block or character device (or, with in_place, an
+ * existing regular file) is opened in place; otherwise a temporary file
+ * "<path>.<random>.tmp" is created beside it (mode 0644) and becomes path
+ * only at cadu_outfile_commit(). */
+int cadu_outfile_open(cadu_outfile *o, const char *path, bool in_place);
+/* fsync, rename into place, fsync the directory. Closes the file. */
+int cadu_outfile_commit(cadu_outfile *o);
+/* Close and remove the temporary file (if any). Safe to call twice. */
+void cadu_outfile_abort(cadu_outfile *o);
+
+/* Write a small buffer to path atomically (temporary file + rename). */
+int cadu_write_file_atomic(const char *path, const void *data, size_t n);
+
+/* Create directory and parents (mode 0755); existing is fine. */
+int cadu_mkdir_p(const char *path);
+
+/* Monotonic time in nanoseconds. */
+uint64_t cadu_now_ns(void);
+
+#endif
