@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* storeopts.c - store and network options shared by the commands. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cadu-util.h"
+#include "cmd.h"
+#include "storeopts.h"
+
+const char cadu_storeopts_help[] =
+        "Network store options (for http:// and https:// stores):\n"
+        "      --max-transfers N       transfers in flight per store (1..256, default 8)\n"
+        "      --rate-limit BYTES      bytes per second for each store, K/M/G suffixes\n"
+        "                              (e.g. 512K); shared by its transfers\n"
+        "      --retries N             retries of a chunk after a connection error,\n"
+        "                              timeout, truncated body or 5xx (1..100, default 5)\n"
+        "      --connect-timeout S     seconds to establish a connection (default 15)\n"
+        "      --low-speed-time S      abort a transfer receiving nothing for S seconds\n"
+        "                              (default 30; it is then retried)\n"
+        "      --deadline S            fail network fetches once S seconds have passed\n"
+        "                              since the start (default: no deadline)\n"
+        "      --max-redirects N       HTTP redirects followed (1..50, default 5)\n"
+        "      --ca-file FILE          trust the CA certificates in FILE (PEM) instead\n"
+        "                              of the system's\n"
+        "      --client-cert FILE      client certificate (PEM) for mutual TLS\n"
+        "      --client-key FILE       its private key (PEM; default: in --client-cert)\n"
+        "      --header 'NAME: VALUE'  extra request header (e.g. a bearer token);\n"
+        "                              repeatable\n"
+        "      --insecure              do not verify the servers' TLS certificates\n";
+
+static const char *const names[] = {
+        [CADU_STOREOPT_MAX_TRANSFERS - CADU_STOREOPT_FIRST] = "max-transfers",
+        [CADU_STOREOPT_RATE_LIMIT - CADU_STOREOPT_FIRST] = "rate-limit",
+        [CADU_STOREOPT_RETRIES - CADU_STOREOPT_FIRST] = "retries",
+        [CADU_STOREOPT_CONNECT_TIMEOUT - CADU_STOREOPT_FIRST] = "connect-timeout",
+        [CADU_STOREOPT_LOW_SPEED_TIME - CADU_STOREOPT_FIRST] = "low-speed-time",
+        [CADU_STOREOPT_DEADLINE - CADU_STOREOPT_FIRST] = "deadline",
+        [CADU_STOREOPT_MAX_REDIRECTS - CADU_STOREOPT_FIRST] = "max-redirects",
+        [CADU_STOREOPT_CA_FILE - CADU_STOREOPT_FIRST] = "ca-file",
+        [CADU_STOREOPT_CLIENT_CERT - CADU_STOREOPT_FIRST] = "client-cert",
+        [CADU_STOREOPT_CLIENT_KEY - CADU_STOREOPT_FIRST] = "client-key",
+        [CADU_STOREOPT_HEADER - CADU_STOREOPT_FIRST] = "header",
+        [CADU_STOREOPT_INSECURE - CADU_STOREOPT_FIRST] = "insecure",
+};
+
+/* What a bad value of each option should have looked like. */
+static const char *const expected[] = {
+        [CADU_STOREOPT_MAX_TRANSFERS - CADU_STOREOPT_FIRST] = "a number from 1 to 256",
+        [CADU_STOREOPT_RATE_LIMIT - CADU_STOREOPT_FIRST] = "bytes per second, K/M/G suffixes allowed",
+        [CADU_STOREOPT_RETRIES - CADU_STOREOPT_FIRST] = "a number from 1 to 100",
+        [CADU_STOREOPT_CONNECT_TIMEOUT - CADU_STOREOPT_FIRST] = "seconds, 1 to 3600",
+        [CADU_STOREOPT_LOW_SPEED_TIME - CADU_STOREOPT_FIRST] = "seconds, 1 to 3600",
+        [CADU_STOREOPT_DEADLINE - CADU_STOREOPT_FIRST] = "seconds, at least 1",
+        [CADU_STOREOPT_MAX_REDIRECTS - CADU_STOREOPT_FIRST] = "a number from 1 to 50",
+        [CADU_STOREOPT_CA_FILE - CADU_STOREOPT_FIRST] = "a readable PEM file",
+        [CADU_STOREOPT_CLIENT_CERT - CADU_STOREOPT_FIRST] = "a readable PEM file",
+        [CADU_STOREOPT_CLIENT_KEY - CADU_STOREOPT_FIRST] = "a readable PEM file",
+        [CADU_STOREOPT_HEADER - CADU_STOREOPT_FIRST] = "'Name: value' with a token name and no line breaks",
+        [CADU_STOREOPT_INSECURE - CADU_STOREOPT_FIRST] = "yes or no",
+};
+
+static int parse_bool(const char *v, bool *ret) {
+        static const char *const yes[] = { "1", "yes", "true", "on" };
+        static const char *const no[] = { "0", "no", "false", "off" };
+
+        if (!v) {
+                *ret = true;
+                return 0;
+        }
+        for (size_t i = 0; i < CADU_ELEMENTSOF(yes); i++) {
+                if (!strcasecmp(v, yes[i])) {
+                        *ret = true;
+                        return 0;
+                }
+                if (!strcasecmp(v, no[i])) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static int set_file(char **field, const char **opt, const char *v) {
+        char *copy;
+
+        if (!v || !v[0])
+                return -EINVAL;
+        if (access(v, R_OK) < 0)
+                return -errno;
+        copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        *opt = copy;
+        return 0;
+}
+
+static int add_header(cadu_storeopts *o, const char *v) {
+        char **l, *copy;
+
+        if (!v || cadu_store_http_validate_header(v) < 0)
+                return -EINVAL;
+        copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        l = realloc(o->headers, (o->n_headers + 2) * sizeof(char *));
+        if (!l) {
+                free(copy);
+                return -ENOMEM;
+        }
+        l[o->n_headers++] = copy;
+        l[o->n_headers] = NULL;
+        o->headers = l;
+        o->opts.headers = (const char *const *) l;
+        return 0;
+}
+
+static int set_uint(const char *v, uint64_t min, uint64_t max, unsigned *ret) {
+        uint64_t n;
+        int r;
+
+        if (!v)
+                return -EINVAL;
+        r = cadu_parse_uint(v, min, max, &n);
+        if (r < 0)
+                return r;
+        *ret = (unsigned) n;
+        return 0;
+}
+
+static int set_by_index(cadu_storeopts *o, int i, const char *v) {
+        cadu_store_options *so = &o->opts;
+        uint64_t n;
+        int r;
+
+        switch (i + CADU_STOREOPT_FIRST) {
+        case CADU_STOREOPT_MAX_TRANSFERS:
+                return set_uint(v, 1, 256, &so->max_transfers);
+        case CADU_STOREOPT_RATE_LIMIT: {
+                char buf[64];
+                size_t l;
+
+                if (!v || (l = strlen(v)) >= sizeof(buf))
+                        return -EINVAL;
+                memcpy(buf, v, l + 1);
+                /* "512K/s" reads as well as "512K". */
+                if (l > 2 && !strcasecmp(buf + l - 2, "/s"))
+                        buf[l - 2] = 0;
+                r = cadu_parse_size(buf, &n);
+                if (r < 0)
+                        return r;
+                if (n == 0)
+                        return -ERANGE;
+                so->rate_limit = n;
+                return 0;
+        }
+        case CADU_STOREOPT_RETRIES:
+                return set_uint(v, 1, 100, &so->retries);
+        case CADU_STOREOPT_CONNECT_TIMEOUT:
+                return set_uint(v, 1, 3600, &so->connect_timeout_s);
+        case CADU_STOREOPT_LOW_SPEED_TIME:
+                return set_uint(v, 1, 3600, &so->low_speed_time_s);
+        case CADU_STOREOPT_DEADLINE:
+                if (!v)
+                        return -EINVAL;
+                r = cadu_parse_uint(v, 1, UINT64_C(100) * 365 * 86400, &n);
+                if (r < 0)
+                        return r;
+                so->deadline_s = n;
+                return 0;
+        case CADU_STOREOPT_MAX_REDIRECTS:
+                return set_uint(v, 1, 50, &so->max_redirects);
+        case CADU_STOREOPT_CA_FILE:
+                return set_file(&o->ca_file, &so->ca_file, v);
+        case CADU_STOREOPT_CLIENT_CERT:
+                return set_file(&o->client_cert, &so->client_cert, v);
+        case CADU_STOREOPT_CLIENT_KEY:
+                return set_file(&o->client_key, &so->client_key, v);
+        case CADU_STOREOPT_HEADER:
+                return add_header(o, v);
+        case CADU_STOREOPT_INSECURE:
+                return parse_bool(v, &so->insecure);
+        default:
+                return -ENOKEY;
+        }
+}
+
+int cadu_storeopts_set(cadu_storeopts *o, const char *key, const char *value) {
+        if (!o || !key)
+                return -EINVAL;
+        for (size_t i = 0; i < CADU_ELEMENTSOF(names); i++)
+                if (!strcmp(key, names[i]))
+                        return set_by_index(o, (int) i, value);
+        return -ENOKEY;
+}
+
+int cadu_storeopts_parse(cadu_storeopts *o, const char *cmd, int opt, const char *arg) {
+        int i = opt - CADU_STOREOPT_FIRST;
+        int r;
+
+        if (opt < CADU_STOREOPT_FIRST || opt > CADU_STOREOPT_LAST)
+                return cadu_usage_error(cmd, "unknown option");
+        r = set_by_index(o, i, opt == CADU_STOREOPT_INSECURE ? NULL : arg);
+        if (r == -ENOMEM)
+                return cadu_error_errno(r, "--%s", names[i]);
+        if (r < 0 && r != -EINVAL && r != -ERANGE)
+                /* a file option: say why the file cannot be used */
+                return cadu_usage_error(cmd, "invalid --%s '%s': %s", names[i], arg ? arg : "",
+                                        cadu_strerror(r));
+        if (r < 0)
+                return cadu_usage_error(cmd, "invalid --%s '%s': need %s", names[i], arg ? arg : "",
+                                        expected[i]);
+        return 0;
+}
+
+void cadu_storeopts_done(cadu_storeopts *o) {
+        if (!o)
+                return;
+        for (size_t i = 0; i < o->n_headers; i++)
+                free(o->headers[i]);
+        free(o->headers);
+        free(o->ca_file);
+        free(o->client_cert);
+        free(o->client_key);
+        *o = (cadu_storeopts) CADU_STOREOPTS_INIT;
+}
+
+int cadu_storeopts_exit_code(int r) {
+        switch (-r) {
+        case EBADMSG:
+                return CADU_EXIT_VERIFY;
+        case ECONNREFUSED:
+        case EHOSTUNREACH:
+        case ETIMEDOUT:
+        case ECONNRESET:
+        case EPROTO:
+        case EREMOTEIO:
+        case ELOOP:
+        case EPROTONOSUPPORT:
+        case EACCES:
+        case ECANCELED:
+                return CADU_EXIT_NETWORK;
+        default:
+                return CADU_EXIT_FAILURE;
+        }
+}

@@ -1,0 +1,898 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * store-http.c - HTTP(S) chunk store on the libcurl multi interface.
+ *
+ * Every get() and has() call, from any number of threads, becomes a request
+ * on the store's queue and the caller sleeps until it is answered. One worker
+ * thread per store drives a single CURLM handle: it starts up to
+ * max_transfers transfers at once on a pool of configured easy handles, so
+ * connections are kept alive and reused (HTTP/1.1) or multiplexed (HTTP/2 over
+ * TLS when the server offers it, CURLPIPE_MULTIPLEX + CURLOPT_PIPEWAIT).
+ *
+ * A transfer writes straight into the caller's buffer and is aborted as soon
+ * as the body would exceed max_raw (-EFBIG), so memory stays bounded by
+ * max_transfers * max_raw whatever a server sends. Error bodies are discarded
+ * except for a short excerpt kept for the error message.
+ *
+ * Transient failures (connection errors, timeouts, truncated bodies, 408,
+ * 429, 5xx) are retried with exponential backoff and jitter; 404/410 answer
+ * -ENOENT at once so a chain can move on to its next store. When a request
+ * fails to connect even after its retries, the store is considered down for
+ * a while and further requests fail at once instead of waiting through their
+ * own retries (a dead mirror at the head of a chain costs one retry cycle,
+ * not one per chunk).
+ *
+ * Nothing is cached: a get() after a corrupt result goes to the network again.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "cadu-store.h"
+
+#define DEFAULT_MAX_TRANSFERS 8
+#define MAX_MAX_TRANSFERS 256
+#define DEFAULT_RETRIES 5
+#define DEFAULT_CONNECT_TIMEOUT_S 15
+#define DEFAULT_LOW_SPEED_TIME_S 30
+#define DEFAULT_MAX_REDIRECTS 5
+/* Chunks are at most 128 MiB uncompressed (caibx limit); a caller that
+ * passes max_raw == 0 still gets a hard bound a little above that. */
+#define HARD_MAX_RAW ((size_t)129 << 20)
+/* What we read of an error response body before giving up on it. */
+#define MAX_ERROR_BODY (64 * 1024)
+#define BACKOFF_BASE_MS 200
+#define BACKOFF_MAX_MS 10000
+#define RETRY_AFTER_MAX_S 30
+/* How long a store that could not be reached answers at once. */
+#define DOWN_HOLD_NS (30ULL * 1000000000ULL)
+
+typedef enum http_kind {
+        HTTP_GET,
+        HTTP_HEAD,
+} http_kind;
+
+typedef struct http_request {
+        struct http_request *next;
+        http_kind kind;
+        char path[CADU_CHUNK_PATH_MAX];
+        size_t max_raw;
+        cadu_buf *out;                  /* GET: the caller's buffer */
+        unsigned attempts;              /* transfers started */
+        uint64_t not_before_ns;         /* backoff before the next attempt */
+        int result;
+        bool done;
+        pthread_cond_t cond;
+} http_request;
+
+typedef struct http_store http_store;
+
+typedef struct http_slot {
+        http_store *store;
+        CURL *easy;
+        http_request *req;              /* NULL when idle */
+        char *url;
+        bool too_big, oom;
+        size_t error_body;              /* bytes of a non-200 body seen */
+        char excerpt[160];              /* start of a non-200 body */
+        size_t excerpt_len;
+        char errbuf[CURL_ERROR_SIZE];
+} http_slot;
+
+struct http_store {
+        cadu_store base;
+        char *base_url;                 /* no trailing slash */
+        size_t base_len;
+        char *ca_file, *client_cert, *client_key;
+        struct curl_slist *headers;
+        unsigned max_transfers, retries;
+        uint64_t deadline_ns;           /* absolute (cadu_now_ns), 0 = none */
+        uint64_t deadline_s;
+
+        CURLM *multi;
+        CURLSH *share;
+        http_slot *slots;
+        uint64_t rng;                   /* worker thread only */
+
+        pthread_t thread;
+        bool thread_started;
+
+        pthread_mutex_t lock;
+        /* Protected by lock: */
+        http_request *queue;            /* waiting to start, retries first */
+        bool quit;
+        uint64_t down_until_ns;         /* fail fast until then */
+        int down_error;
+        cadu_store_http_stats stats;
+        char last_error[512];
+};
+
+static const cadu_store_ops http_ops;
+
+static http_store *to_http(cadu_store *s) {
+        return s && s->ops == &http_ops ? (http_store *) s : NULL;
+}
+
+/* ---- libcurl global state ---- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_FAILED_INIT;
+
+static void curl_init_once(void) {
+        curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- errors ---- */
+
+typedef struct outcome {
+        int error;              /* 0 or -errno */
+        bool retry;             /* transient: worth another attempt */
+        bool unreachable;       /* could not reach the server at all */
+        long http_code;
+} outcome;
+
+static outcome classify_curl(CURLcode rc) {
+        switch (rc) {
+        case CURLE_COULDNT_CONNECT:
+                return (outcome) { -ECONNREFUSED, true, true, 0 };
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return (outcome) { -EHOSTUNREACH, true, true, 0 };
+        case CURLE_OPERATION_TIMEDOUT:
+                return (outcome) { -ETIMEDOUT, true, false, 0 };
+        case CURLE_PARTIAL_FILE:
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+        case CURLE_HTTP3:
+        case CURLE_WEIRD_SERVER_REPLY:
+                return (outcome) { -ECONNRESET, true, false, 0 };
+        case CURLE_SSL_CONNECT_ERROR:
+                /* A handshake cut short by the network looks like this too. */
+                return (outcome) { -EPROTO, true, false, 0 };
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_SSL_ENGINE_SETFAILED:
+        case CURLE_SSL_ENGINE_INITFAILED:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+        case CURLE_USE_SSL_FAILED:
+                return (outcome) { -EPROTO, false, false, 0 };
+        case CURLE_TOO_MANY_REDIRECTS:
+                return (outcome) { -ELOOP, false, false, 0 };
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                return (outcome) { -EPROTONOSUPPORT, false, false, 0 };
+        case CURLE_FILESIZE_EXCEEDED:
+                return (outcome) { -EFBIG, false, false, 0 };
+        case CURLE_OUT_OF_MEMORY:
+                return (outcome) { -ENOMEM, false, false, 0 };
+        case CURLE_URL_MALFORMAT:
+                return (outcome) { -EINVAL, false, false, 0 };
+        default:
+                return (outcome) { -EIO, true, false, 0 };
+        }
+}
+
+static outcome classify_http(long code, http_kind kind) {
+        if (code == 200)
+                return (outcome) { kind == HTTP_HEAD ? 1 : 0, false, false, code };
+        switch (code) {
+        case 404:
+        case 410:
+                return (outcome) { -ENOENT, false, false, code };
+        case 401:
+        case 403:
+        case 407:
+                return (outcome) { -EACCES, false, false, code };
+        case 408:
+        case 425:
+        case 429:
+                return (outcome) { -EREMOTEIO, true, false, code };
+        default:
+                return (outcome) { -EREMOTEIO, code >= 500 && code <= 599, false, code };
+        }
+}
+
+/* Copy printable text of an error body (tags and runs of space dropped). */
+static void excerpt_text(const char *in, size_t n, char *out, size_t size) {
+        size_t o = 0;
+        bool tag = false, space = true;
+        for (size_t i = 0; i < n && o + 1 < size; i++) {
+                char c = in[i];
+                if (c == '<') {
+                        tag = true;
+                        continue;
+                }
+                if (c == '>') {
+                        tag = false;
+                        c = ' ';
+                } else if (tag)
+                        continue;
+                if (c == '\r' || c == '\n' || c == '\t')
+                        c = ' ';
+                if ((unsigned char) c < 0x20 || (unsigned char) c > 0x7e)
+                        continue;
+                if (c == ' ') {
+                        if (space)
+                                continue;
+                        space = true;
+                } else
+                        space = false;
+                out[o++] = c;
+        }
+        while (o > 0 && out[o - 1] == ' ')
+                o--;
+        out[o] = 0;
+}
+
+/* ---- the transfer callbacks (worker thread) ---- */
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
+        http_slot *s = userdata;
+        http_request *req = s->req;
+        size_t n = size * nmemb;
+        long code = 0;
+
+        (void) curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code != 200) {
+                size_t k = CADU_MIN(n, sizeof(s->excerpt) - 1 - s->excerpt_len);
+                memcpy(s->excerpt + s->excerpt_len, p, k);
+                s->excerpt_len += k;
+                s->error_body += n;
+                return s->error_body > MAX_ERROR_BODY ? 0 : n;
+        }
+        if (req->kind != HTTP_GET)
+                return n;
+        if (n > req->max_raw || req->out->len > req->max_raw - n) {
+                s->too_big = true;
+                return 0;
+        }
+        if (req->out->len == 0) {
+                curl_off_t cl = -1;
+                if (curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+                    cl > 0 && (uint64_t) cl <= req->max_raw)
+                        (void) cadu_buf_reserve(req->out, (size_t) cl);
+        }
+        if (cadu_buf_append(req->out, p, n) < 0) {
+                s->oom = true;
+                return 0;
+        }
+        return n;
+}
+
+static uint64_t rng_next(http_store *h) {
+        /* xorshift64*: only for jitter. */
+        h->rng ^= h->rng >> 12;
+        h->rng ^= h->rng << 25;
+        h->rng ^= h->rng >> 27;
+        return h->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* Exponential backoff with jitter: a random delay in [d/2, d] where
+ * d = BASE * 2^(attempt-1), capped. */
+static uint64_t backoff_ns(http_store *h, unsigned attempt) {
+        uint64_t d = BACKOFF_BASE_MS;
+        for (unsigned i = 1; i < attempt && d < BACKOFF_MAX_MS; i++)
+                d *= 2;
+        d = CADU_MIN(d, (uint64_t) BACKOFF_MAX_MS);
+        d = d / 2 + rng_next(h) % (d / 2 + 1);
+        return d * 1000000ULL;
+}
+
+static void complete_locked(http_store *h, http_request *req, int r) {
+        req->result = r;
+        req->done = true;
+        pthread_cond_signal(&req->cond);
+}
+
+static void set_error_locked(http_store *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error_locked(http_store *h, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(h->last_error, sizeof(h->last_error), fmt, ap);
+        va_end(ap);
+}
+
+static const char *method(const http_request *req) {
+        return req->kind == HTTP_GET ? "GET" : "HEAD";
+}
+
+static int start_transfer(http_store *h, http_slot *s, http_request *req) {
+        CURL *e = s->easy;
+        size_t max_raw = req->max_raw;
+
+        s->req = req;
+        s->too_big = s->oom = false;
+        s->error_body = s->excerpt_len = 0;
+        s->errbuf[0] = 0;
+        req->attempts++;
+
+        memcpy(s->url + h->base_len + 1, req->path, strlen(req->path) + 1);
+        if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK)
+                return -ENOMEM;
+        if (req->kind == HTTP_GET) {
+                req->out->len = 0;
+                (void) curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+                (void) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) max_raw);
+        } else {
+                (void) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+                (void) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) 0);
+        }
+        if (h->deadline_ns) {
+                uint64_t now = cadu_now_ns();
+                long ms = now >= h->deadline_ns ? 1 : (long) ((h->deadline_ns - now) / 1000000ULL) + 1;
+                (void) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms);
+        }
+        if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+                s->req = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
+        http_request *req = s->req;
+        long code = 0, nconn = 0, header_size = 0;
+        curl_off_t body = 0, retry_after = 0;
+        outcome o;
+        char detail[256];
+
+        (void) curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        (void) curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &nconn);
+        (void) curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &header_size);
+        (void) curl_easy_getinfo(s->easy, CURLINFO_SIZE_DOWNLOAD_T, &body);
+        (void) curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &retry_after);
+        curl_multi_remove_handle(h->multi, s->easy);
+        s->req = NULL;
+
+        if (s->too_big) {
+                o = (outcome) { -EFBIG, false, false, code };
+                snprintf(detail, sizeof(detail), "body larger than %zu bytes", req->max_raw);
+        } else if (s->oom) {
+                o = (outcome) { -ENOMEM, false, false, code };
+                snprintf(detail, sizeof(detail), "out of memory");
+        } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && code != 200)) {
+                /* A write error with a non-200 status is our own refusal of a
+                 * long error body: the status is what counts. */
+                o = classify_http(code, req->kind);
+                char text[sizeof(s->excerpt)];
+                excerpt_text(s->excerpt, s->excerpt_len, text, sizeof(text));
+                snprintf(detail, sizeof(detail), "HTTP %ld%s%s", code, text[0] ? ": " : "", text);
+        } else {
+                o = classify_curl(rc);
+                if (rc == CURLE_FILESIZE_EXCEEDED)
+                        snprintf(detail, sizeof(detail), "body larger than %zu bytes", req->max_raw);
+                else
+                        snprintf(detail, sizeof(detail), "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+        }
+
+        uint64_t now = cadu_now_ns();
+        uint64_t delay = 0;
+        if (o.error < 0 && o.retry) {
+                delay = backoff_ns(h, req->attempts);
+                if (retry_after > 0)
+                        delay = CADU_MAX(delay, (uint64_t) CADU_MIN(retry_after, RETRY_AFTER_MAX_S) * 1000000000ULL);
+        }
+
+        pthread_mutex_lock(&h->lock);
+        h->stats.requests++;
+        h->stats.connections += (uint64_t) CADU_MAX(nconn, 0L);
+        h->stats.bytes_received += (uint64_t) CADU_MAX(body, (curl_off_t) 0) + (uint64_t) CADU_MAX(header_size, 0L);
+        if (o.error >= 0) {
+                if (req->kind == HTTP_GET)
+                        h->stats.chunks++;
+                h->down_until_ns = 0;
+                complete_locked(h, req, o.error);
+        } else if (o.retry && req->attempts <= h->retries && !h->quit && h->down_until_ns <= now &&
+                   (!h->deadline_ns || now + delay < h->deadline_ns)) {
+                h->stats.retries++;
+                req->not_before_ns = now + delay;
+                req->next = h->queue;
+                h->queue = req;
+        } else {
+                if (o.error == -ENOENT)
+                        h->stats.not_found++;
+                else
+                        h->stats.failures++;
+                if (o.unreachable) {
+                        h->down_until_ns = now + DOWN_HOLD_NS;
+                        h->down_error = o.error;
+                }
+                if (o.retry && h->deadline_ns && now + delay >= h->deadline_ns)
+                        set_error_locked(h, "%s %s: %s (deadline of %" PRIu64 " s reached after %u attempt%s)",
+                                         method(req), s->url, detail, h->deadline_s, req->attempts,
+                                         req->attempts == 1 ? "" : "s");
+                else if (o.retry && req->attempts > 1)
+                        set_error_locked(h, "%s %s: %s (after %u attempts)", method(req), s->url, detail,
+                                         req->attempts);
+                else
+                        set_error_locked(h, "%s %s: %s", method(req), s->url, detail);
+                if (req->kind == HTTP_HEAD && o.error == -ENOENT)
+                        o.error = 0;            /* has(): absent */
+                complete_locked(h, req, o.error);
+        }
+        pthread_mutex_unlock(&h->lock);
+}
+
+/* Take ready requests off the queue, at most n. Fails queued requests that
+ * can no longer succeed. Returns how long to wait for the next one to be
+ * ready (ms, capped), or -1 when none waits on time. */
+static long take_ready_locked(http_store *h, http_request **ready, size_t n, size_t *ret_n) {
+        uint64_t now = cadu_now_ns();
+        uint64_t next = UINT64_MAX;
+        size_t k = 0;
+
+        for (http_request **pp = &h->queue; *pp;) {
+                http_request *r = *pp;
+                int fail = 0;
+
+                if (h->quit)
+                        fail = -ECANCELED;
+                else if (h->deadline_ns && now >= h->deadline_ns) {
+                        fail = -ETIMEDOUT;
+                        set_error_locked(h, "%s %s/%s: deadline of %" PRIu64 " s reached", method(r), h->base_url,
+                                         r->path, h->deadline_s);
+                } else if (h->down_until_ns > now) {
+                        fail = h->down_error;
+                        /* keep the message of the failure that took the store down */
+                }
+                if (fail) {
+                        *pp = r->next;
+                        h->stats.failures++;
+                        complete_locked(h, r, fail);
+                        continue;
+                }
+                if (r->not_before_ns > now) {
+                        next = CADU_MIN(next, r->not_before_ns);
+                        pp = &r->next;
+                        continue;
+                }
+                if (k >= n) {
+                        pp = &r->next;
+                        continue;
+                }
+                *pp = r->next;
+                ready[k++] = r;
+        }
+        *ret_n = k;
+        if (h->deadline_ns && h->queue)
+                next = CADU_MIN(next, h->deadline_ns);
+        if (next == UINT64_MAX)
+                return -1;
+        return next <= now ? 0 : (long) ((next - now) / 1000000ULL) + 1;
+}
+
+static void *worker(void *userdata) {
+        http_store *h = userdata;
+        http_request *ready[MAX_MAX_TRANSFERS];
+        sigset_t ss;
+
+        /* A write to a closed socket must not kill the process. */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &ss, NULL);
+
+        for (;;) {
+                size_t idle = 0, n = 0, busy = 0;
+                bool quit;
+                long wait;
+
+                for (size_t i = 0; i < h->max_transfers; i++)
+                        if (!h->slots[i].req)
+                                idle++;
+
+                pthread_mutex_lock(&h->lock);
+                wait = take_ready_locked(h, ready, idle, &n);
+                quit = h->quit;
+                pthread_mutex_unlock(&h->lock);
+
+                for (size_t i = 0, j = 0; i < n; i++) {
+                        while (h->slots[j].req)
+                                j++;
+                        int r = start_transfer(h, &h->slots[j], ready[i]);
+                        if (r < 0) {
+                                pthread_mutex_lock(&h->lock);
+                                h->stats.failures++;
+                                set_error_locked(h, "%s %s/%s: cannot start transfer", method(ready[i]),
+                                                 h->base_url, ready[i]->path);
+                                complete_locked(h, ready[i], r);
+                                pthread_mutex_unlock(&h->lock);
+                        }
+                }
+
+                if (quit) {
+                        /* Nobody may call into a store being freed, but be safe. */
+                        for (size_t i = 0; i < h->max_transfers; i++)
+                                if (h->slots[i].req)
+                                        finish_transfer(h, &h->slots[i], CURLE_ABORTED_BY_CALLBACK);
+                        break;
+                }
+
+                int running = 0;
+                curl_multi_perform(h->multi, &running);
+
+                bool finished = false;
+                CURLMsg *m;
+                int left;
+                while ((m = curl_multi_info_read(h->multi, &left)))
+                        if (m->msg == CURLMSG_DONE) {
+                                char *priv = NULL;
+                                (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+                                finish_transfer(h, (http_slot *) priv, m->data.result);
+                                finished = true;
+                        }
+                if (finished)
+                        continue;       /* free slots: look at the queue first */
+
+                for (size_t i = 0; i < h->max_transfers; i++)
+                        if (h->slots[i].req)
+                                busy++;
+                /* Sleep until curl has work, a caller wakes us or a retry is due. */
+                if (wait < 0 || (busy == h->max_transfers && wait > 1000))
+                        wait = 1000;
+                curl_multi_poll(h->multi, NULL, 0, (int) CADU_MIN(wait, 1000L), NULL);
+        }
+        return NULL;
+}
+
+/* ---- the backend ---- */
+
+static int http_run(http_store *h, http_request *req) {
+        int r;
+
+        if (pthread_cond_init(&req->cond, NULL) != 0)
+                return -ENOMEM;
+        req->next = NULL;
+        req->done = false;
+        req->attempts = 0;
+        req->not_before_ns = 0;
+
+        pthread_mutex_lock(&h->lock);
+        /* Append: first come, first served. */
+        http_request **pp = &h->queue;
+        while (*pp)
+                pp = &(*pp)->next;
+        *pp = req;
+        pthread_mutex_unlock(&h->lock);
+
+        (void) curl_multi_wakeup(h->multi);
+
+        pthread_mutex_lock(&h->lock);
+        while (!req->done)
+                pthread_cond_wait(&req->cond, &h->lock);
+        r = req->result;
+        pthread_mutex_unlock(&h->lock);
+
+        pthread_cond_destroy(&req->cond);
+        return r;
+}
+
+static int http_get(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t max_raw, cadu_buf *out) {
+        http_store *h = to_http(s);
+        http_request req = {
+                .kind = HTTP_GET,
+                .max_raw = max_raw == 0 || max_raw > HARD_MAX_RAW ? HARD_MAX_RAW : max_raw,
+                .out = out,
+        };
+
+        if (!h || !id || !out)
+                return -EINVAL;
+        out->len = 0;
+        cadu_chunk_path(id, req.path);
+        return http_run(h, &req);
+}
+
+static int http_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
+        http_store *h = to_http(s);
+        http_request req = { .kind = HTTP_HEAD };
+
+        if (!h || !id)
+                return -EINVAL;
+        cadu_chunk_path(id, req.path);
+        return http_run(h, &req);
+}
+
+static void http_free(cadu_store *s) {
+        http_store *h = to_http(s);
+
+        if (!h)
+                return;
+        if (h->thread_started) {
+                pthread_mutex_lock(&h->lock);
+                h->quit = true;
+                pthread_mutex_unlock(&h->lock);
+                (void) curl_multi_wakeup(h->multi);
+                pthread_join(h->thread, NULL);
+        }
+        if (h->slots)
+                for (size_t i = 0; i < h->max_transfers; i++) {
+                        if (h->slots[i].easy) {
+                                if (h->slots[i].req)
+                                        curl_multi_remove_handle(h->multi, h->slots[i].easy);
+                                curl_easy_cleanup(h->slots[i].easy);
+                        }
+                        free(h->slots[i].url);
+                }
+        free(h->slots);
+        if (h->multi)
+                curl_multi_cleanup(h->multi);
+        if (h->share)
+                curl_share_cleanup(h->share);
+        curl_slist_free_all(h->headers);
+        pthread_mutex_destroy(&h->lock);
+        free(h->base_url);
+        free(h->ca_file);
+        free(h->client_cert);
+        free(h->client_key);
+        free(h->base.location);
+        free(h);
+}
+
+static const cadu_store_ops http_ops = {
+        .version = 1,
+        .kind = "http",
+        .get = http_get,
+        .put = NULL,
+        .has = http_has,
+        .free = http_free,
+};
+
+/* ---- opening ---- */
+
+static bool header_valid(const char *hdr) {
+        const char *colon = strchr(hdr, ':');
+
+        if (!colon || colon == hdr)
+                return false;
+        for (const char *p = hdr; p < colon; p++)
+                /* RFC 9110 token characters */
+                if (!strchr("!#$%&'*+-.^_`|~", *p) && !(*p >= '0' && *p <= '9') &&
+                    !(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z'))
+                        return false;
+        for (const char *p = colon + 1; *p; p++)
+                if ((unsigned char) *p < 0x20 && *p != '\t')
+                        return false;
+        return true;
+}
+
+int cadu_store_http_validate_header(const char *header) {
+        return header && header_valid(header) ? 0 : -EINVAL;
+}
+
+static int validate_url(const char *url) {
+        CURLU *u;
+        char *host = NULL;
+        int r = 0;
+
+        if (!url || !cadu_location_is_url(url))
+                return -EINVAL;
+        for (const char *p = url; *p; p++)
+                if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f || *p == '?' || *p == '#')
+                        return -EINVAL;
+        u = curl_url();
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !host[0])
+                r = -EINVAL;
+        curl_free(host);
+        curl_url_cleanup(u);
+        return r;
+}
+
+static int dup_file_option(const char *path, char **ret) {
+        if (!path || !path[0]) {
+                *ret = NULL;
+                return 0;
+        }
+        if (access(path, R_OK) < 0)
+                return -errno;
+        *ret = strdup(path);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, bool https) {
+        CURL *e = curl_easy_init();
+        CURLcode c = CURLE_OK;
+        unsigned connect_timeout = o->connect_timeout_s ? o->connect_timeout_s : DEFAULT_CONNECT_TIMEOUT_S;
+        unsigned low_speed = o->low_speed_time_s ? o->low_speed_time_s : DEFAULT_LOW_SPEED_TIME_S;
+        unsigned redirects = o->max_redirects ? o->max_redirects : DEFAULT_MAX_REDIRECTS;
+
+        if (!e)
+                return -ENOMEM;
+        s->easy = e;
+        s->store = h;
+        s->url = malloc(h->base_len + 1 + CADU_CHUNK_PATH_MAX);
+        if (!s->url)
+                return -ENOMEM;
+        memcpy(s->url, h->base_url, h->base_len);
+        s->url[h->base_len] = '/';
+        s->url[h->base_len + 1] = 0;
+
+#define SET(opt, val) do { if (c == CURLE_OK) c = curl_easy_setopt(e, opt, val); } while (0)
+        SET(CURLOPT_PRIVATE, (void *) s);
+        SET(CURLOPT_WRITEFUNCTION, on_write);
+        SET(CURLOPT_WRITEDATA, (void *) s);
+        SET(CURLOPT_ERRORBUFFER, s->errbuf);
+        SET(CURLOPT_NOSIGNAL, 1L);
+        SET(CURLOPT_SHARE, h->share);
+        SET(CURLOPT_USERAGENT, "cadu/" PACKAGE_VERSION);
+        SET(CURLOPT_HTTPHEADER, h->headers);
+        SET(CURLOPT_FOLLOWLOCATION, 1L);
+        SET(CURLOPT_MAXREDIRS, (long) redirects);
+#if LIBCURL_VERSION_NUM >= 0x075500
+        SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        /* Never follow an https store down to plain http. */
+        SET(CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+#else
+        SET(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+        SET(CURLOPT_REDIR_PROTOCOLS, (long) (https ? CURLPROTO_HTTPS : CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+        SET(CURLOPT_CONNECTTIMEOUT, (long) connect_timeout);
+        SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+        SET(CURLOPT_LOW_SPEED_TIME, (long) low_speed);
+        SET(CURLOPT_TCP_KEEPALIVE, 1L);
+        SET(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
+        SET(CURLOPT_PIPEWAIT, 1L);
+        SET(CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+        SET(CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
+        if (h->ca_file)
+                SET(CURLOPT_CAINFO, h->ca_file);
+        if (h->client_cert)
+                SET(CURLOPT_SSLCERT, h->client_cert);
+        if (h->client_key)
+                SET(CURLOPT_SSLKEY, h->client_key);
+        if (o->rate_limit) {
+                /* The store's budget, shared evenly by its transfers. */
+                uint64_t each = o->rate_limit / h->max_transfers;
+                SET(CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) CADU_MAX(each, (uint64_t) 1));
+        }
+#undef SET
+        if (c == CURLE_OUT_OF_MEMORY)
+                return -ENOMEM;
+        return c == CURLE_OK ? 0 : -EINVAL;
+}
+
+int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_store **ret) {
+        static const cadu_store_options defaults = { 0 };
+        const cadu_store_options *o = opts ? opts : &defaults;
+        http_store *h;
+        bool https;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = validate_url(url);
+        if (r < 0)
+                return r;
+        if (o->max_transfers > MAX_MAX_TRANSFERS)
+                return -ERANGE;
+        if (o->headers)
+                for (const char *const *p = o->headers; *p; p++)
+                        if (!header_valid(*p))
+                                return -EINVAL;
+        if (o->client_key && !o->client_cert)
+                return -EINVAL;
+        https = !strncmp(url, "https://", 8);
+
+        pthread_once(&curl_once, curl_init_once);
+        if (curl_init_result != CURLE_OK)
+                return -ENOMEM;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->base.ops = &http_ops;
+        pthread_mutex_init(&h->lock, NULL);
+        h->max_transfers = o->max_transfers ? o->max_transfers : DEFAULT_MAX_TRANSFERS;
+        h->retries = o->retries ? o->retries : DEFAULT_RETRIES;
+        h->deadline_s = o->deadline_s;
+        if (o->deadline_s)
+                h->deadline_ns = cadu_now_ns() + CADU_MIN(o->deadline_s, (uint64_t) 100 * 365 * 86400) * 1000000000ULL;
+        h->base.location = strdup(url);
+        h->base_url = strdup(url);
+        if (!h->base.location || !h->base_url) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        h->base_len = strlen(h->base_url);
+        while (h->base_len > 0 && h->base_url[h->base_len - 1] == '/')
+                h->base_url[--h->base_len] = 0;
+
+        r = dup_file_option(o->ca_file, &h->ca_file);
+        if (r < 0)
+                goto fail;
+        r = dup_file_option(o->client_cert, &h->client_cert);
+        if (r < 0)
+                goto fail;
+        r = dup_file_option(o->client_key, &h->client_key);
+        if (r < 0)
+                goto fail;
+        if (o->headers)
+                for (const char *const *p = o->headers; *p; p++) {
+                        struct curl_slist *l = curl_slist_append(h->headers, *p);
+                        if (!l) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        h->headers = l;
+                }
+
+        {
+                uint64_t seed = 0;
+                if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+                        seed = cadu_now_ns() ^ (uint64_t) (uintptr_t) h;
+                h->rng = seed | 1;
+        }
+
+        r = -ENOMEM;
+        h->share = curl_share_init();
+        if (!h->share ||
+            curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+            curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
+                goto fail;
+        h->multi = curl_multi_init();
+        if (!h->multi ||
+            curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK ||
+            curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) h->max_transfers) != CURLM_OK ||
+            curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long) h->max_transfers + 2) != CURLM_OK)
+                goto fail;
+        h->slots = calloc(h->max_transfers, sizeof(*h->slots));
+        if (!h->slots)
+                goto fail;
+        for (size_t i = 0; i < h->max_transfers; i++) {
+                r = setup_easy(h, &h->slots[i], o, https);
+                if (r < 0)
+                        goto fail;
+        }
+
+        r = -pthread_create(&h->thread, NULL, worker, h);
+        if (r < 0)
+                goto fail;
+        h->thread_started = true;
+
+        *ret = &h->base;
+        return 0;
+
+fail:
+        http_free(&h->base);
+        return r;
+}
+
+/* ---- extras ---- */
+
+int cadu_store_http_get_stats(cadu_store *s, cadu_store_http_stats *ret) {
+        http_store *h = to_http(s);
+
+        if (!h || !ret)
+                return -EINVAL;
+        pthread_mutex_lock(&h->lock);
+        *ret = h->stats;
+        pthread_mutex_unlock(&h->lock);
+        return 0;
+}
+
+int cadu_store_http_last_error(cadu_store *s, char *buf, size_t size) {
+        http_store *h = to_http(s);
+
+        if (!h || !buf || size == 0)
+                return -EINVAL;
+        pthread_mutex_lock(&h->lock);
+        snprintf(buf, size, "%s", h->last_error);
+        pthread_mutex_unlock(&h->lock);
+        return 0;
+}
