@@ -94,10 +94,15 @@ int cadu_index_parse(const uint8_t *buf, size_t len, cadu_index **ret, const cha
          * file must end right there. */
         const uint8_t *tail = buf + len - 40;
         if (cadu_le64(tail + 32) != CADU_CAIBX_TAIL_MARKER) {
-                /* Distinguish truncation from trailing garbage when possible. */
-                if ((len - CADU_CAIBX_OVERHEAD) % CADU_CAIBX_ITEM_SIZE != 0)
-                        BAD("index truncated or has trailing bytes (no tail marker at the end)");
-                BAD("bad index tail marker");
+                /* Tell trailing garbage from truncation: look for a complete
+                 * tail earlier in the file. */
+                for (size_t k = (len - CADU_CAIBX_OVERHEAD) / CADU_CAIBX_ITEM_SIZE + 1; k-- > 0;) {
+                        const uint8_t *t = buf + 64 + k * CADU_CAIBX_ITEM_SIZE;
+                        if (cadu_le64(t + 32) == CADU_CAIBX_TAIL_MARKER &&
+                            cadu_le64(t + 24) == 16 + (uint64_t)k * CADU_CAIBX_ITEM_SIZE + 40)
+                                BAD("trailing bytes after the index tail");
+                }
+                BAD("index truncated (no tail marker at the end)");
         }
         if ((len - CADU_CAIBX_OVERHEAD) % CADU_CAIBX_ITEM_SIZE != 0)
                 BAD("index size is not 104 + 40n bytes");

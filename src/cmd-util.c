@@ -37,7 +37,7 @@ int cadu_error_errno(int r, const char *fmt, ...) {
         va_start(ap, fmt);
         verror(fmt, ap, cadu_strerror(r));
         va_end(ap);
-        return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+        return r == -EBADMSG || r == -EFBIG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
 }
 
 int cadu_usage_error(const char *cmd, const char *fmt, ...) {

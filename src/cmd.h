@@ -37,7 +37,7 @@ extern bool cadu_json;     /* --json: machine-readable events on stdout */
 /* Print "cadu: <message>\n" to stderr. Returns CADU_EXIT_FAILURE for convenience. */
 int cadu_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, with ": <strerror(-r)>" appended; maps r to an exit code
- * (-EBADMSG -> CADU_EXIT_VERIFY, else CADU_EXIT_FAILURE). */
+ * (-EBADMSG, -EFBIG -> CADU_EXIT_VERIFY, else CADU_EXIT_FAILURE). */
 int cadu_error_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print usage error plus "Try 'cadu CMD --help'." and return CADU_EXIT_USAGE. */
 int cadu_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -67,5 +67,12 @@ void cadu_json_string(FILE *f, const char *s);
 /* Subcommands. */
 int cadu_cmd_make(int argc, char **argv);
 int cadu_cmd_extract(int argc, char **argv);
+int cadu_cmd_manifest(int argc, char **argv);
+int cadu_cmd_sign(int argc, char **argv);
+int cadu_cmd_verify(int argc, char **argv);
+int cadu_cmd_status(int argc, char **argv);
+int cadu_cmd_mark_good(int argc, char **argv);
+int cadu_cmd_mark_bad(int argc, char **argv);
+int cadu_cmd_rollback(int argc, char **argv);
 
 #endif

@@ -253,6 +253,11 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                         (void)o->cache->ops->put(o->cache, it->id, w->raw.data, w->raw.len);
                 return 0;
         }
+        if (o->dry_run && last == -ENOENT) {
+                /* Planning: count what no source has instead of failing. */
+                count(&w->st.missing, len, 0);
+                return 0;
+        }
         cadu_hex_encode(it->id, CADU_DIGEST_SIZE, hex);
         if (last == -ENOENT)
                 set_error(x, -ENOENT, "chunk %s (offset %llu, %zu bytes) is in no seed%s", hex,
@@ -337,7 +342,7 @@ static int plan(extractor *x) {
         }
         x->norder = idx->n;
         /* Repeats were stored from the back; put them in ascending order. */
-        for (size_t a = x->nunique, b = idx->n - 1; a < b; a++, b--) {
+        for (size_t a = x->nunique, b = idx->n - 1; nrep > 1 && a < b; a++, b--) {
                 size_t t = x->order[a];
                 x->order[a] = x->order[b];
                 x->order[b] = t;
@@ -540,6 +545,7 @@ join:
                 merge(&st->zero, &ws[i].st.zero);
                 merge(&st->duplicate, &ws[i].st.duplicate);
                 merge(&st->cache, &ws[i].st.cache);
+                merge(&st->missing, &ws[i].st.missing);
                 for (size_t k = 0; k < o->nseeds && ws[i].st.seeds; k++)
                         merge(&st->seeds[k], &ws[i].st.seeds[k]);
                 for (size_t k = 0; k < o->nstores && ws[i].st.stores; k++)

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cadu-store.h"
+
+static uint8_t data[100000];
+
+static void fill(void) {
+        for (size_t i = 0; i < sizeof(data); i++)
+                data[i] = (uint8_t)(i % 251 < 100 ? i * 7 : 'a' + i % 13);
+}
+
+START_TEST(codec_roundtrip_and_limits) {
+        cadu_buf z = CADU_BUF_INIT, out = CADU_BUF_INIT;
+        fill();
+        ck_assert_int_eq(cadu_chunk_compress(3, data, sizeof(data), &z), 0);
+        ck_assert_uint_lt(z.len, sizeof(data));
+        ck_assert_int_eq(cadu_chunk_decode(z.data, z.len, sizeof(data), &out), 0);
+        ck_assert_uint_eq(out.len, sizeof(data));
+        ck_assert_mem_eq(out.data, data, sizeof(data));
+        /* One byte over the cap: refused, whatever the frame claims. */
+        ck_assert_int_eq(cadu_chunk_decode(z.data, z.len, sizeof(data) - 1, &out), -EFBIG);
+        /* Truncated and corrupt frames. */
+        ck_assert_int_eq(cadu_chunk_decode(z.data, z.len - 5, sizeof(data), &out), -EBADMSG);
+        z.data[z.len / 2] ^= 0xff;
+        int r = cadu_chunk_decode(z.data, z.len, sizeof(data), &out);
+        ck_assert(r == -EBADMSG || (r == 0 && memcmp(out.data, data, sizeof(data)) != 0) || r == -EFBIG);
+        /* Trailing garbage after the frame. */
+        ck_assert_int_eq(cadu_chunk_compress(3, data, sizeof(data), &z), 0);
+        ck_assert_int_eq(cadu_buf_append(&z, "xx", 2), 0);
+        ck_assert_int_eq(cadu_chunk_decode(z.data, z.len, sizeof(data), &out), -EBADMSG);
+        /* Plain chunks pass through, with the same cap. */
+        ck_assert_int_eq(cadu_chunk_decode("hello", 5, 5, &out), 0);
+        ck_assert_uint_eq(out.len, 5);
+        ck_assert_int_eq(cadu_chunk_decode("hello", 5, 4, &out), -EFBIG);
+        cadu_buf_free(&z);
+        cadu_buf_free(&out);
+        cadu_chunk_codec_release();
+}
+END_TEST
+
+START_TEST(dir_store_verifies) {
+        char tmpl[] = "/tmp/cadu-store-test.XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(tmpl));
+        cadu_store *s;
+        ck_assert_int_eq(cadu_store_open(tmpl, NULL, true, &s), 0);
+        uint8_t id[32], other[32];
+        cadu_buf z = CADU_BUF_INIT, raw = CADU_BUF_INIT, out = CADU_BUF_INIT;
+        fill();
+        ck_assert_int_eq(cadu_digest(CADU_DIGEST_SHA256, data, sizeof(data), id), 0);
+        ck_assert_int_eq(s->ops->has(s, id), 0);
+        ck_assert_int_eq(cadu_store_get_chunk(s, CADU_DIGEST_SHA256, id, 0, sizeof(data), &raw, &out), -ENOENT);
+        ck_assert_int_eq(cadu_chunk_compress(3, data, sizeof(data), &z), 0);
+        ck_assert_int_eq(s->ops->put(s, id, z.data, z.len), 0);
+        ck_assert_int_eq(s->ops->has(s, id), 1);
+        ck_assert_int_eq(cadu_store_get_chunk(s, CADU_DIGEST_SHA256, id, sizeof(data), sizeof(data), &raw, &out), 0);
+        ck_assert_mem_eq(out.data, data, sizeof(data));
+        /* Wrong expected size, wrong digest type, content stored under another id. */
+        ck_assert_int_eq(cadu_store_get_chunk(s, CADU_DIGEST_SHA256, id, 5, sizeof(data), &raw, &out), -EBADMSG);
+        ck_assert_int_eq(cadu_store_get_chunk(s, CADU_DIGEST_SHA512_256, id, 0, sizeof(data), &raw, &out), -EBADMSG);
+        memcpy(other, id, 32);
+        other[31] ^= 1;
+        ck_assert_int_eq(s->ops->put(s, other, z.data, z.len), 0);
+        ck_assert_int_eq(cadu_store_get_chunk(s, CADU_DIGEST_SHA256, other, 0, sizeof(data), &raw, &out), -EBADMSG);
+        /* No temporary files remain; the layout is casync's. */
+        char *p;
+        ck_assert_int_eq(cadu_store_dir_path(s, id, &p), 0);
+        struct stat st;
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_uint_eq((size_t)st.st_size, z.len);
+        char expect[200], hex[65];
+        cadu_hex_encode(id, 32, hex);
+        snprintf(expect, sizeof(expect), "%s/%.4s/%s.cacnk", tmpl, hex, hex);
+        ck_assert_str_eq(p, expect);
+        free(p);
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "test -z \"$(find %s -name '*.tmp')\" && rm -rf %s", tmpl, tmpl);
+        ck_assert_int_eq(system(cmd), 0);
+        cadu_store_free(s);
+        cadu_buf_free(&z);
+        cadu_buf_free(&raw);
+        cadu_buf_free(&out);
+        cadu_chunk_codec_release();
+}
+END_TEST
+
+START_TEST(chain_falls_through) {
+        char a[] = "/tmp/cadu-chain-a.XXXXXX", b[] = "/tmp/cadu-chain-b.XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(a));
+        ck_assert_ptr_nonnull(mkdtemp(b));
+        cadu_store *m[2], *c;
+        ck_assert_int_eq(cadu_store_open_dir(a, false, &m[0]), 0);
+        ck_assert_int_eq(cadu_store_open_dir(b, false, &m[1]), 0);
+        uint8_t id[32];
+        cadu_buf raw = CADU_BUF_INIT, out = CADU_BUF_INIT;
+        ck_assert_int_eq(cadu_digest(CADU_DIGEST_SHA256, "abc", 3, id), 0);
+        ck_assert_int_eq(m[1]->ops->put(m[1], id, "abc", 3), 0);
+        ck_assert_int_eq(cadu_store_chain_new(m, 2, &c), 0);
+        ck_assert_int_eq(c->ops->has(c, id), 1);
+        ck_assert_int_eq(cadu_store_get_chunk(c, CADU_DIGEST_SHA256, id, 3, 10, &raw, &out), 0);
+        ck_assert_mem_eq(out.data, "abc", 3);
+        cadu_store_free(c);
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s %s", a, b);
+        ck_assert_int_eq(system(cmd), 0);
+        cadu_buf_free(&raw);
+        cadu_buf_free(&out);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("store");
+        TCase *tc = tcase_create("store");
+        tcase_add_test(tc, codec_roundtrip_and_limits);
+        tcase_add_test(tc, dir_store_verifies);
+        tcase_add_test(tc, chain_falls_through);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_set_fork_status(sr, CK_NOFORK);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}
