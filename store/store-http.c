@@ -80,8 +80,9 @@ typedef struct http_slot {
         http_request *req;              /* NULL when idle */
         char *url;
         bool too_big, oom;
+        bool paused;                    /* held back by the rate limit */
         size_t error_body;              /* bytes of a non-200 body seen */
-        char excerpt[160];              /* start of a non-200 body */
+        char excerpt[256];              /* start of a non-200 body */
         size_t excerpt_len;
         char errbuf[CURL_ERROR_SIZE];
 } http_slot;
@@ -95,6 +96,13 @@ struct http_store {
         unsigned max_transfers, retries;
         uint64_t deadline_ns;           /* absolute (cadu_now_ns), 0 = none */
         uint64_t deadline_s;
+        /* Rate limit: a token bucket shared by all transfers (worker only).
+         * A transfer receiving while the bucket is empty is paused, which
+         * stops reading its socket, so the limit holds on the wire. */
+        uint64_t rate;                  /* bytes/s, 0 = none */
+        int64_t tokens, burst;
+        uint64_t tokens_ns;
+        unsigned n_paused;
 
         CURLM *multi;
         CURLSH *share;
@@ -207,10 +215,21 @@ static outcome classify_http(long code, http_kind kind) {
         }
 }
 
-/* Copy printable text of an error body (tags and runs of space dropped). */
-static void excerpt_text(const char *in, size_t n, char *out, size_t size) {
+/* A short printable excerpt of an error body for the message: the HTML
+ * <title> when there is one, else the text without tags, with runs of
+ * space collapsed and a leading repeat of the status code dropped. */
+static void excerpt_text(const char *in, size_t n, long code, char *out, size_t size) {
         size_t o = 0;
         bool tag = false, space = true;
+        const char *t = memmem(in, n, "<title>", 7);
+
+        if (t) {
+                const char *e = memmem(t + 7, n - (size_t) (t + 7 - in), "</title>", 8);
+                if (e) {
+                        in = t + 7;
+                        n = (size_t) (e - in);
+                }
+        }
         for (size_t i = 0; i < n && o + 1 < size; i++) {
                 char c = in[i];
                 if (c == '<') {
@@ -237,9 +256,70 @@ static void excerpt_text(const char *in, size_t n, char *out, size_t size) {
         while (o > 0 && out[o - 1] == ' ')
                 o--;
         out[o] = 0;
+
+        char num[24];
+        int k = snprintf(num, sizeof(num), "%ld ", code);
+        if (k > 0 && !strncmp(out, num, (size_t) k))
+                memmove(out, out + k, strlen(out + k) + 1);
 }
 
 /* ---- the transfer callbacks (worker thread) ---- */
+
+static void refill(http_store *h, uint64_t now) {
+        uint64_t dt = now > h->tokens_ns ? now - h->tokens_ns : 0;
+
+        if (dt >= 10000000000ULL) {
+                h->tokens = h->burst;
+                h->tokens_ns = now;
+                return;
+        }
+        /* dt < 1e10 ns and rate <= 1e9 B/s: no overflow. */
+        uint64_t add = dt * h->rate / 1000000000ULL;
+        if (add == 0)
+                return;                 /* keep the fraction for next time */
+        int64_t t = h->tokens + (int64_t) add;
+        h->tokens = t > h->burst ? h->burst : t;
+        h->tokens_ns = now;
+}
+
+/* May n more bytes be received now? Otherwise the transfer pauses. */
+static bool rate_admit(http_slot *s, size_t n) {
+        http_store *h = s->store;
+
+        if (!h->rate)
+                return true;
+        refill(h, cadu_now_ns());
+        if (h->tokens <= 0) {
+                if (!s->paused) {
+                        s->paused = true;
+                        h->n_paused++;
+                }
+                return false;
+        }
+        /* Debt is allowed: the next deliveries wait until it is paid. */
+        h->tokens -= (int64_t) CADU_MIN(n, (size_t) INT64_MAX / 2);
+        return true;
+}
+
+/* Resume paused transfers once the bucket has tokens again. Returns the ms
+ * until that is the case, or -1 when nothing waits. */
+static long rate_resume(http_store *h) {
+        if (!h->n_paused)
+                return -1;
+        refill(h, cadu_now_ns());
+        if (h->tokens <= 0)
+                return (long) ((uint64_t) (-h->tokens + 1) * 1000 / h->rate) + 1;
+        for (size_t i = 0; i < h->max_transfers; i++) {
+                http_slot *s = &h->slots[i];
+                if (!s->paused)
+                        continue;
+                s->paused = false;
+                h->n_paused--;
+                /* May deliver the held data (and pause again) right here. */
+                (void) curl_easy_pause(s->easy, CURLPAUSE_CONT);
+        }
+        return h->n_paused ? 1 : -1;
+}
 
 static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
         http_slot *s = userdata;
@@ -248,6 +328,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
         long code = 0;
 
         (void) curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (!rate_admit(s, n))
+                return CURL_WRITEFUNC_PAUSE;
         if (code != 200) {
                 size_t k = CADU_MIN(n, sizeof(s->excerpt) - 1 - s->excerpt_len);
                 memcpy(s->excerpt + s->excerpt_len, p, k);
@@ -349,7 +431,7 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         long code = 0, nconn = 0, header_size = 0;
         curl_off_t body = 0, retry_after = 0;
         outcome o;
-        char detail[256];
+        char detail[CURL_ERROR_SIZE + 64];
 
         (void) curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
         (void) curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &nconn);
@@ -358,6 +440,10 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         (void) curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &retry_after);
         curl_multi_remove_handle(h->multi, s->easy);
         s->req = NULL;
+        if (s->paused) {
+                s->paused = false;
+                h->n_paused--;
+        }
 
         if (s->too_big) {
                 o = (outcome) { -EFBIG, false, false, code };
@@ -369,8 +455,8 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
                 /* A write error with a non-200 status is our own refusal of a
                  * long error body: the status is what counts. */
                 o = classify_http(code, req->kind);
-                char text[sizeof(s->excerpt)];
-                excerpt_text(s->excerpt, s->excerpt_len, text, sizeof(text));
+                char text[160];
+                excerpt_text(s->excerpt, s->excerpt_len, code, text, sizeof(text));
                 snprintf(detail, sizeof(detail), "HTTP %ld%s%s", code, text[0] ? ": " : "", text);
         } else {
                 o = classify_curl(rc);
@@ -522,6 +608,8 @@ static void *worker(void *userdata) {
                         break;
                 }
 
+                (void) rate_resume(h);
+
                 int running = 0;
                 curl_multi_perform(h->multi, &running);
 
@@ -541,6 +629,10 @@ static void *worker(void *userdata) {
                 for (size_t i = 0; i < h->max_transfers; i++)
                         if (h->slots[i].req)
                                 busy++;
+                /* Transfers paused by the rate limit resume when it allows. */
+                long resume = rate_resume(h);
+                if (resume >= 0 && (wait < 0 || resume < wait))
+                        wait = resume;
                 /* Sleep until curl has work, a caller wakes us or a retry is due. */
                 if (wait < 0 || (busy == h->max_transfers && wait > 1000))
                         wait = 1000;
@@ -756,11 +848,6 @@ static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, 
                 SET(CURLOPT_SSLCERT, h->client_cert);
         if (h->client_key)
                 SET(CURLOPT_SSLKEY, h->client_key);
-        if (o->rate_limit) {
-                /* The store's budget, shared evenly by its transfers. */
-                uint64_t each = o->rate_limit / h->max_transfers;
-                SET(CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) CADU_MAX(each, (uint64_t) 1));
-        }
 #undef SET
         if (c == CURLE_OUT_OF_MEMORY)
                 return -ENOMEM;
@@ -801,6 +888,13 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
         h->max_transfers = o->max_transfers ? o->max_transfers : DEFAULT_MAX_TRANSFERS;
         h->retries = o->retries ? o->retries : DEFAULT_RETRIES;
         h->deadline_s = o->deadline_s;
+        if (o->rate_limit) {
+                h->rate = CADU_MIN(o->rate_limit, (uint64_t) 1000000000);
+                /* Allow bursts of a tenth of a second, at least one read. */
+                h->burst = (int64_t) CADU_MAX(h->rate / 10, (uint64_t) 16384);
+                h->tokens = h->burst;
+                h->tokens_ns = cadu_now_ns();
+        }
         if (o->deadline_s)
                 h->deadline_ns = cadu_now_ns() + CADU_MIN(o->deadline_s, (uint64_t) 100 * 365 * 86400) * 1000000000ULL;
         h->base.location = strdup(url);

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""faultproxy.py - a misbehaving HTTP/1.1 server for cadu's store tests.
+
+Serves files from --root, or forwards to --upstream (e.g. nginx), and
+misbehaves in one --mode for the first --count requests of each path (all
+requests when --count is -1). Also works as a forward proxy (absolute
+request URIs), so http_proxy can point at it. Python standard library only.
+
+Modes:
+  pass            behave
+  drop            announce the full length, send half the body, close
+  reset           close the connection (RST) without answering
+  stall           send the headers and half the body, then nothing
+  stall-headers   read the request, answer nothing
+  status:CODE     answer CODE (e.g. status:503, status:404) with a small body
+  truncate        200 with a consistently shortened body (length matches)
+  flip            flip one bit in the middle of the body
+  garbage         a body of random bytes of the same length
+  huge            200 announcing 1 GiB, then zeros without end
+  endless         200 without a length (connection-delimited), zeros without end
+  redirect        302 to /_r/PATH, which is served normally (one hop)
+  redirect-loop   302 to the same path, for ever
+  redirect-ftp    302 to an ftp:// URL
+  slow            send the body at --rate bytes per second
+
+Log (--log): one line per request: "<conn> <method> <path> <action>".
+"""
+import argparse
+import http.client
+import os
+import random
+import re
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+ARGS = None
+LOCK = threading.Lock()
+COUNTS = {}
+LOGF = None
+CONN_SERIAL = [0]
+
+
+def log(conn, method, path, action):
+    if LOGF:
+        with LOCK:
+            LOGF.write(f"{conn} {method} {path} {action}\n")
+            LOGF.flush()
+
+
+def misbehave(path):
+    """Whether this request of path is one of the first --count."""
+    if ARGS.mode == "pass":
+        return False
+    if ARGS.path_regex and not re.search(ARGS.path_regex, path):
+        return False
+    with LOCK:
+        n = COUNTS.get(path, 0)
+        COUNTS[path] = n + 1
+    return ARGS.count < 0 or n < ARGS.count
+
+
+def fetch(method, path, headers):
+    """(status, body) of path from --root or --upstream."""
+    if path.startswith("/_r/"):
+        path = path[3:]
+    if ARGS.upstream:
+        u = urllib.parse.urlsplit(ARGS.upstream)
+        c = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
+        try:
+            c.request("GET", u.path.rstrip("/") + path)
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+    rel = os.path.normpath(urllib.parse.unquote(path)).lstrip("/")
+    if rel.startswith("..") or "\0" in rel:
+        return 400, b"bad path\n"
+    try:
+        with open(os.path.join(ARGS.root, rel), "rb") as f:
+            return 200, f.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return 404, b"<html><body><h1>404 Not Found</h1></body></html>\n"
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def send(self, data):
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def head(self, status, reason, headers):
+        lines = [f"HTTP/1.1 {status} {reason}"]
+        lines += [f"{k}: {v}" for k, v in headers]
+        self.send(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def reset(self):
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def handle(self):
+        with LOCK:
+            CONN_SERIAL[0] += 1
+            conn = CONN_SERIAL[0]
+        try:
+            while self.one(conn):
+                pass
+        except (ConnectionError, BrokenPipeError, socket.timeout, OSError):
+            pass
+
+    def one(self, conn):
+        line = self.rfile.readline(8192)
+        if not line:
+            return False
+        try:
+            method, target, _ = line.decode("latin-1").split()
+        except ValueError:
+            return False
+        headers = {}
+        while True:
+            h = self.rfile.readline(8192)
+            if h in (b"\r\n", b"\n", b""):
+                break
+            k, _, v = h.decode("latin-1").partition(":")
+            headers[k.strip().lower()] = v.strip()
+        # Forward-proxy requests carry an absolute URI.
+        path = urllib.parse.urlsplit(target).path if "://" in target else target
+        path = path.split("?")[0]
+        bad = misbehave(path)
+        mode = ARGS.mode if bad else "pass"
+        keep = headers.get("connection", "").lower() != "close"
+
+        if mode == "reset":
+            log(conn, method, path, "reset")
+            self.reset()
+            return False
+        if mode == "stall-headers":
+            log(conn, method, path, "stall-headers")
+            time.sleep(ARGS.stall)
+            return False
+        if mode.startswith("status:"):
+            code = int(mode.split(":")[1])
+            body = f"<html><body><h1>{code} injected failure</h1></body></html>\n".encode()
+            log(conn, method, path, f"status {code}")
+            hdrs = [("Content-Type", "text/html"), ("Content-Length", len(body))]
+            if code in (503, 429) and ARGS.retry_after is not None:
+                hdrs.append(("Retry-After", ARGS.retry_after))
+            self.head(code, "Injected", hdrs)
+            if method != "HEAD":
+                self.send(body)
+            return keep
+        if mode in ("redirect", "redirect-loop", "redirect-ftp"):
+            if mode == "redirect":
+                loc = "/_r" + path
+            elif mode == "redirect-loop":
+                loc = path
+            else:
+                loc = "ftp://127.0.0.1:1" + path
+            log(conn, method, path, mode)
+            self.head(302, "Found", [("Location", loc), ("Content-Length", 0)])
+            return keep
+        if mode in ("huge", "endless"):
+            log(conn, method, path, mode)
+            hdrs = [("Content-Type", "application/octet-stream")]
+            if mode == "huge":
+                hdrs.append(("Content-Length", 1 << 30))
+            else:
+                hdrs.append(("Connection", "close"))
+            self.head(200, "OK", hdrs)
+            if method == "HEAD":
+                return keep and mode == "huge"
+            zeros = bytes(65536)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                self.send(zeros)
+            return False
+
+        status, body = fetch(method, path, headers)
+        if status != 200:
+            log(conn, method, path, f"upstream {status}")
+            self.head(status, "Upstream", [("Content-Type", "text/html"), ("Content-Length", len(body))])
+            if method != "HEAD":
+                self.send(body)
+            return keep
+        if mode == "truncate":
+            body = body[: len(body) // 2]
+        elif mode == "flip" and body:
+            b = bytearray(body)
+            b[len(b) // 2] ^= 0x10
+            body = bytes(b)
+        elif mode == "garbage":
+            body = random.randbytes(len(body))
+        log(conn, method, path, mode if bad else "ok")
+        self.head(200, "OK", [("Content-Type", "application/octet-stream"), ("Content-Length", len(body))])
+        if method == "HEAD":
+            return keep
+        if mode == "drop":
+            self.send(body[: len(body) // 2])
+            self.reset()
+            return False
+        if mode == "stall":
+            self.send(body[: len(body) // 2])
+            time.sleep(ARGS.stall)
+            return False
+        if mode == "slow":
+            step = max(1, ARGS.rate // 10)
+            for i in range(0, len(body), step):
+                self.send(body[i : i + step])
+                time.sleep(step / ARGS.rate)
+            return keep
+        self.send(body)
+        return keep
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def main():
+    global ARGS, LOGF
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--root", help="serve files from this directory")
+    g.add_argument("--upstream", help="forward to this base URL (http only)")
+    p.add_argument("--mode", default="pass")
+    p.add_argument("--count", type=int, default=-1, help="misbehave for the first N requests of each path (-1: all)")
+    p.add_argument("--path-regex", help="misbehave only on paths matching this")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file", help="write the port here once listening")
+    p.add_argument("--log", help="append one line per request")
+    p.add_argument("--stall", type=float, default=3600.0, help="seconds a stall lasts")
+    p.add_argument("--rate", type=int, default=4096, help="bytes/s in slow mode")
+    p.add_argument("--retry-after", help="Retry-After value sent with 503/429")
+    ARGS = p.parse_args()
+    if ARGS.log:
+        LOGF = open(ARGS.log, "a")
+    srv = Server(("127.0.0.1", ARGS.port), Handler)
+    port = srv.server_address[1]
+    if ARGS.port_file:
+        tmp = ARGS.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{port}\n")
+        os.rename(tmp, ARGS.port_file)
+    else:
+        print(port, flush=True)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

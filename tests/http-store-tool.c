@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * http-store-tool - drives the HTTP(S) store backend directly for the shell
+ * tests (tests/http-*.sh), below cadu_store_get_chunk(): raw bytes, exact
+ * error codes, statistics, many threads at once.
+ *
+ *   http-store-tool [STORE-OPTIONS] get URL ID [MAX_RAW]   raw chunk file to stdout
+ *   http-store-tool [STORE-OPTIONS] has URL ID             prints 1 or 0
+ *   http-store-tool [STORE-OPTIONS] fetch-all URL DIR THREADS ROUNDS
+ *           fetch every chunk of the local store DIR ROUNDS times from
+ *           THREADS threads (each thread starting at a different place),
+ *           verify each (decode + digest) and compare with DIR's file
+ *   http-store-tool [STORE-OPTIONS] open URL               just open and close
+ *
+ * On failure: "error: ENAME: <last error of the store>" on stderr, exit 1.
+ * Statistics after every command on stderr:
+ *   "stats: requests=N retries=N connections=N bytes=N chunks=N not_found=N failures=N"
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cadu-store.h"
+#include "cadu-util.h"
+#include "cmd.h"
+#include "storeopts.h"
+
+/* What src/storeopts.c needs from the command (src/cmd-util.c), kept
+ * minimal here so the tool depends on nothing else of the command. */
+const char *cadu_strerror(int r) {
+        return strerror(-r);
+}
+
+int cadu_error_errno(int r, const char *fmt, ...) {
+        va_list ap;
+        fputs("http-store-tool: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, ": %s\n", strerror(-r));
+        return 1;
+}
+
+int cadu_usage_error(const char *cmd, const char *fmt, ...) {
+        va_list ap;
+        fputs("http-store-tool: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return 2;
+}
+
+typedef struct job {
+        cadu_store *store;
+        cadu_digest_type digest;
+        uint8_t (*ids)[CADU_DIGEST_SIZE];
+        char **files;
+        size_t n, start;
+        unsigned rounds;
+        int result;
+        char what[160];
+} job;
+
+static void print_stats(cadu_store *s) {
+        cadu_store_http_stats st;
+        if (cadu_store_http_get_stats(s, &st) < 0)
+                return;
+        fprintf(stderr, "stats: requests=%llu retries=%llu connections=%llu bytes=%llu chunks=%llu not_found=%llu failures=%llu\n",
+                (unsigned long long) st.requests, (unsigned long long) st.retries,
+                (unsigned long long) st.connections, (unsigned long long) st.bytes_received,
+                (unsigned long long) st.chunks, (unsigned long long) st.not_found,
+                (unsigned long long) st.failures);
+}
+
+static int report(cadu_store *s, int r, const char *what) {
+        char msg[600] = "";
+        const char *name = strerrorname_np(-r);
+        if (s)
+                cadu_store_http_last_error(s, msg, sizeof(msg));
+        fprintf(stderr, "error: %s: %s%s%s\n", name ? name : "?", what, msg[0] ? ": " : "", msg);
+        return 1;
+}
+
+static void *fetch_thread(void *userdata) {
+        job *j = userdata;
+        cadu_buf raw = CADU_BUF_INIT, out = CADU_BUF_INIT;
+        uint8_t *want = NULL;
+        size_t want_len = 0;
+
+        for (unsigned round = 0; round < j->rounds && j->result == 0; round++)
+                for (size_t k = 0; k < j->n; k++) {
+                        size_t i = (j->start + k) % j->n;
+                        int r = cadu_store_get_chunk(j->store, j->digest, j->ids[i], 0, 128 << 20, &raw, &out);
+                        if (r == -EBADMSG) {
+                                /* sha512-256 store? */
+                                r = cadu_store_get_chunk(j->store, CADU_DIGEST_SHA512_256, j->ids[i], 0,
+                                                         128 << 20, &raw, &out);
+                                if (r == 0)
+                                        j->digest = CADU_DIGEST_SHA512_256;
+                        }
+                        if (r < 0) {
+                                j->result = r;
+                                snprintf(j->what, sizeof(j->what), "chunk %s", j->files[i]);
+                                goto done;
+                        }
+                        free(want);
+                        want = NULL;
+                        r = cadu_read_file(j->files[i], 256 << 20, &want, &want_len);
+                        if (r < 0) {
+                                j->result = r;
+                                snprintf(j->what, sizeof(j->what), "reading %s", j->files[i]);
+                                goto done;
+                        }
+                        if (want_len != raw.len || memcmp(want, raw.data, raw.len) != 0) {
+                                j->result = -EBADMSG;
+                                snprintf(j->what, sizeof(j->what), "chunk %s differs from the local file", j->files[i]);
+                                goto done;
+                        }
+                }
+done:
+        free(want);
+        cadu_buf_free(&raw);
+        cadu_buf_free(&out);
+        cadu_chunk_codec_release();
+        return NULL;
+}
+
+/* All "<dir>/xxxx/<64 hex>.cacnk" files. */
+static int list_store(const char *dir, char ***files, uint8_t (**ids)[CADU_DIGEST_SIZE], size_t *n) {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        size_t cap = 0;
+
+        if (!d)
+                return -errno;
+        *n = 0;
+        while ((e = readdir(d))) {
+                if (strlen(e->d_name) != 4 || e->d_name[0] == '.')
+                        continue;
+                char sub[4096];
+                snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+                DIR *d2 = opendir(sub);
+                struct dirent *f;
+                if (!d2)
+                        continue;
+                while ((f = readdir(d2))) {
+                        size_t l = strlen(f->d_name);
+                        if (l != 64 + strlen(CADU_CHUNK_SUFFIX) || strcmp(f->d_name + 64, CADU_CHUNK_SUFFIX))
+                                continue;
+                        if (*n == cap) {
+                                cap = cap ? cap * 2 : 64;
+                                *files = realloc(*files, cap * sizeof(char *));
+                                *ids = realloc(*ids, cap * CADU_DIGEST_SIZE);
+                                if (!*files || !*ids)
+                                        abort();
+                        }
+                        char hex[65];
+                        memcpy(hex, f->d_name, 64);
+                        hex[64] = 0;
+                        if (cadu_hex_decode(hex, (*ids)[*n], CADU_DIGEST_SIZE) < 0)
+                                continue;
+                        if (asprintf(&(*files)[*n], "%s/%s", sub, f->d_name) < 0)
+                                abort();
+                        (*n)++;
+                }
+                closedir(d2);
+        }
+        closedir(d);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                CADU_STOREOPTS_LONG_OPTIONS,
+                {}
+        };
+        _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
+        cadu_store *s = NULL;
+        int c, r, ret = 0;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                if (c < CADU_STOREOPT_FIRST || c > CADU_STOREOPT_LAST)
+                        return 2;
+                r = cadu_storeopts_parse(&so, "http-store-tool", c, optarg);
+                if (r != 0)
+                        return r;
+        }
+        if (argc - optind < 2) {
+                fprintf(stderr, "usage: http-store-tool [OPTIONS] get|has|fetch-all|open URL ...\n");
+                return 2;
+        }
+        const char *cmd = argv[optind], *url = argv[optind + 1];
+
+        r = cadu_store_open(url, &so.opts, false, &s);
+        if (r < 0)
+                return report(NULL, r, "open");
+
+        if (!strcmp(cmd, "open")) {
+                /* nothing more */
+        } else if ((!strcmp(cmd, "get") || !strcmp(cmd, "has")) && argc - optind >= 3) {
+                uint8_t id[CADU_DIGEST_SIZE];
+                uint64_t max_raw = 0;
+                if (cadu_hex_decode(argv[optind + 2], id, sizeof(id)) < 0) {
+                        fprintf(stderr, "bad id\n");
+                        ret = 2;
+                        goto out;
+                }
+                if (argc - optind >= 4 && cadu_parse_size(argv[optind + 3], &max_raw) < 0) {
+                        fprintf(stderr, "bad size\n");
+                        ret = 2;
+                        goto out;
+                }
+                if (!strcmp(cmd, "get")) {
+                        cadu_buf b = CADU_BUF_INIT;
+                        r = s->ops->get(s, id, (size_t) max_raw, &b);
+                        if (r < 0)
+                                ret = report(s, r, "get");
+                        else if (cadu_write_full(STDOUT_FILENO, b.data, b.len) < 0)
+                                ret = 1;
+                        cadu_buf_free(&b);
+                } else {
+                        r = s->ops->has(s, id);
+                        if (r < 0)
+                                ret = report(s, r, "has");
+                        else
+                                printf("%d\n", r);
+                }
+        } else if (!strcmp(cmd, "fetch-all") && argc - optind == 5) {
+                char **files = NULL;
+                uint8_t (*ids)[CADU_DIGEST_SIZE] = NULL;
+                size_t n = 0;
+                uint64_t threads, rounds;
+                if (cadu_parse_uint(argv[optind + 3], 1, 256, &threads) < 0 ||
+                    cadu_parse_uint(argv[optind + 4], 1, 1000, &rounds) < 0) {
+                        fprintf(stderr, "bad THREADS or ROUNDS\n");
+                        ret = 2;
+                        goto out;
+                }
+                r = list_store(argv[optind + 2], &files, &ids, &n);
+                if (r < 0 || n == 0) {
+                        free(files);
+                        free(ids);
+                        fprintf(stderr, "no chunks in %s\n", argv[optind + 2]);
+                        ret = 2;
+                        goto out;
+                }
+                job *jobs = calloc(threads, sizeof(job));
+                pthread_t *tids = calloc(threads, sizeof(pthread_t));
+                if (!jobs || !tids)
+                        abort();
+                for (size_t i = 0; i < threads; i++) {
+                        jobs[i] = (job) { .store = s, .ids = ids, .files = files, .n = n,
+                                          .start = i * n / threads, .rounds = (unsigned) rounds };
+                        if (pthread_create(&tids[i], NULL, fetch_thread, &jobs[i]) != 0)
+                                abort();
+                }
+                for (size_t i = 0; i < threads; i++)
+                        pthread_join(tids[i], NULL);
+                for (size_t i = 0; i < threads && ret == 0; i++)
+                        if (jobs[i].result < 0)
+                                ret = report(s, jobs[i].result, jobs[i].what);
+                if (ret == 0)
+                        printf("fetched %zu chunks x %llu rounds from %llu threads\n", n,
+                               (unsigned long long) rounds, (unsigned long long) threads);
+                for (size_t i = 0; i < n; i++)
+                        free(files[i]);
+                free(files);
+                free(ids);
+                free(jobs);
+                free(tids);
+        } else {
+                fprintf(stderr, "bad command line\n");
+                ret = 2;
+        }
+out:
+        print_stats(s);
+        cadu_store_free(s);
+        cadu_chunk_codec_release();
+        return ret;
+}
