@@ -58,6 +58,7 @@ typedef struct extractor {
         size_t norder, nunique;
         atomic_size_t next;
         atomic_uint_fast64_t done_bytes;
+        atomic_uint_fast64_t unflushed;         /* bytes written since writeback was last started */
         atomic_bool abort;
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -143,6 +144,12 @@ static int write_out(worker_ctx *w, const void *data, size_t len, uint64_t off) 
                 return r;
         }
         w->st.bytes_written += len;
+        /* Start writeback every 32 MiB so that the final fsync has little
+         * left to do and the disk works while we compute. */
+        if (atomic_fetch_add(&x->unflushed, len) + len >= (32u << 20)) {
+                x->unflushed = 0;
+                (void)sync_file_range(x->out.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        }
         return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "cadu-store.h"
 
@@ -90,36 +91,19 @@ int cadu_chunk_decode(const void *raw, size_t len, size_t max_size, cadu_buf *ou
         }
         if (!tls_dctx && !(tls_dctx = ZSTD_createDCtx()))
                 return -ENOMEM;
-        ZSTD_DCtx_reset(tls_dctx, ZSTD_reset_session_and_parameters);
-        /* Streaming decode with a hard cap: never trust a frame's size. */
-        int r = cadu_buf_reserve(out, CADU_MIN(max_size, (size_t)1 << 20) + 1);
+        /* One-shot decode into a buffer of the cap plus one byte: a frame
+         * that would produce more fails with dstSize_tooSmall, whatever its
+         * header claims (casync writes no content size anyway). */
+        int r = cadu_buf_reserve(out, max_size + 1);
         if (r < 0)
                 return r;
-        ZSTD_inBuffer in = { raw, len, 0 };
-        for (;;) {
-                if (out->alloc - out->len == 0) {
-                        if (out->len > max_size)
-                                return -EFBIG;
-                        r = cadu_buf_reserve(out, CADU_MIN(out->alloc, max_size + 1 - out->len));
-                        if (r < 0)
-                                return r;
-                }
-                ZSTD_outBuffer ob = { out->data + out->len, out->alloc - out->len, 0 };
-                size_t k = ZSTD_decompressStream(tls_dctx, &ob, &in);
-                if (ZSTD_isError(k))
-                        return -EBADMSG;
-                out->len += ob.pos;
-                if (out->len > max_size)
-                        return -EFBIG;
-                if (k == 0) {
-                        /* Frame done; casync writes exactly one. */
-                        if (in.pos != in.size)
-                                return -EBADMSG;
-                        return 0;
-                }
-                if (in.pos == in.size && ob.pos < ob.size)
-                        return -EBADMSG;  /* truncated frame */
-        }
+        size_t k = ZSTD_decompressDCtx(tls_dctx, out->data, max_size + 1, raw, len);
+        if (ZSTD_isError(k))
+                return ZSTD_getErrorCode(k) == ZSTD_error_dstSize_tooSmall ? -EFBIG : -EBADMSG;
+        if (k > max_size)
+                return -EFBIG;
+        out->len = k;
+        return 0;
 }
 
 int cadu_store_get_chunk(cadu_store *s, cadu_digest_type digest, const uint8_t id[CADU_DIGEST_SIZE],
