@@ -169,6 +169,7 @@ int cadu_cmd_extract(int argc, char **argv) {
         }
 
         int ret = CADU_EXIT_OK;
+        _cleanup_free_ char *msg = NULL;
         cadu_store *cache = NULL, **stores = calloc(nstores + 1, sizeof(cadu_store *));
         if (!stores) {
                 ret = cadu_error_errno(-ENOMEM, "extract");
@@ -201,7 +202,6 @@ int cadu_cmd_extract(int argc, char **argv) {
                 .userdata = &prog,
         };
         cadu_extract_stats st;
-        _cleanup_free_ char *msg = NULL;
         cadu_progress_begin(&prog, "extract", cadu_index_size(idx));
         r = cadu_extract(&o, &st, &msg);
         cadu_progress_end(&prog);
