@@ -8,6 +8,7 @@
 #include "cadu-store.h"
 #include "cmd.h"
 #include "extract.h"
+#include "storeopts.h"
 
 static const char extract_help[] =
         "Usage: cadu extract [OPTIONS] INDEX OUT\n\n"
@@ -30,7 +31,8 @@ static const char extract_help[] =
         "  -j, --threads N         worker threads (default: CPUs, +8 for network stores)\n"
         "  -q, --quiet             no progress and no summary\n"
         "      --json              statistics as JSON on stdout\n"
-        "  -h, --help              show this help\n";
+        "  -h, --help              show this help\n\n"
+        "Network store options:\n";
 
 /* FILE[:INDEX]: the part after the last ':' is an index when such a file exists. */
 static int parse_seed(char *arg, cadu_seed *s) {
@@ -49,17 +51,25 @@ static void extract_progress(void *ud, uint64_t done, uint64_t total) {
         cadu_progress_update(ud, done);
 }
 
-static void print_source_json(const char *name, const char *location, const cadu_source_stats *s, bool *first) {
+static void print_source_json(const char *name, const char *location, const cadu_source_stats *s,
+                              cadu_store *store, bool *first) {
+        cadu_store_http_stats hs;
         printf("%s{\"source\":\"%s\",\"location\":", *first ? "" : ",", name);
         cadu_json_string(stdout, location);
-        printf(",\"chunks\":%llu,\"bytes\":%llu,\"raw_bytes\":%llu,\"rejected\":%llu}",
+        printf(",\"chunks\":%llu,\"bytes\":%llu,\"raw_bytes\":%llu,\"rejected\":%llu",
                (unsigned long long)s->chunks, (unsigned long long)s->bytes, (unsigned long long)s->raw_bytes,
                (unsigned long long)s->rejected);
+        if (store && cadu_store_http_get_stats(store, &hs) == 0)
+                printf(",\"requests\":%llu,\"retries\":%llu,\"connections\":%llu,\"bytes_received\":%llu",
+                       (unsigned long long)hs.requests, (unsigned long long)hs.retries,
+                       (unsigned long long)hs.connections, (unsigned long long)hs.bytes_received);
+        putchar('}');
         *first = false;
 }
 
-static void print_source(const char *name, const char *location, const cadu_source_stats *s) {
+static void print_source(const char *name, const char *location, const cadu_source_stats *s, cadu_store *store) {
         char a[32], b[32];
+        cadu_store_http_stats hs;
         if (!s->chunks && !s->rejected)
                 return;
         fprintf(stderr, "  %-9s %-40s %8llu chunks %12s", name, location ? location : "",
@@ -68,6 +78,9 @@ static void print_source(const char *name, const char *location, const cadu_sour
                 fprintf(stderr, " (%s transferred)", cadu_format_bytes(s->raw_bytes, b));
         if (s->rejected)
                 fprintf(stderr, ", %llu rejected", (unsigned long long)s->rejected);
+        if (store && cadu_store_http_get_stats(store, &hs) == 0)
+                fprintf(stderr, ", %llu requests (%llu retries) on %llu connections", (unsigned long long)hs.requests,
+                        (unsigned long long)hs.retries, (unsigned long long)hs.connections);
         fputc('\n', stderr);
 }
 
@@ -80,15 +93,15 @@ void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, c
                        "\"seconds\":%.3f,\"sources\":[",
                        command, (unsigned long long)st->total_bytes, (unsigned long long)st->total_chunks,
                        (unsigned long long)st->bytes_written, st->seconds);
-                print_source_json("in-place", o->out_path ? o->out_path : "", &st->in_place, &first);
-                print_source_json("zero", "", &st->zero, &first);
-                print_source_json("duplicate", "", &st->duplicate, &first);
+                print_source_json("in-place", o->out_path ? o->out_path : "", &st->in_place, NULL, &first);
+                print_source_json("zero", "", &st->zero, NULL, &first);
+                print_source_json("duplicate", "", &st->duplicate, NULL, &first);
                 for (size_t k = 0; k < o->nseeds; k++)
-                        print_source_json("seed", o->seeds[k].path, &st->seeds[k], &first);
+                        print_source_json("seed", o->seeds[k].path, &st->seeds[k], NULL, &first);
                 if (o->cache)
-                        print_source_json("cache", o->cache->location, &st->cache, &first);
+                        print_source_json("cache", o->cache->location, &st->cache, NULL, &first);
                 for (size_t k = 0; k < o->nstores; k++)
-                        print_source_json("store", o->stores[k]->location, &st->stores[k], &first);
+                        print_source_json("store", o->stores[k]->location, &st->stores[k], o->stores[k], &first);
                 printf("]}\n");
                 return;
         }
@@ -97,15 +110,15 @@ void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, c
         char a[32];
         fprintf(stderr, "%s: %s in %llu chunks, %.2f s\n", o->out_path ? o->out_path : "plan",
                 cadu_format_bytes(st->total_bytes, a), (unsigned long long)st->total_chunks, st->seconds);
-        print_source("in place", o->out_path, &st->in_place);
-        print_source("zeros", NULL, &st->zero);
-        print_source("repeats", NULL, &st->duplicate);
+        print_source("in place", o->out_path, &st->in_place, NULL);
+        print_source("zeros", NULL, &st->zero, NULL);
+        print_source("repeats", NULL, &st->duplicate, NULL);
         for (size_t k = 0; k < o->nseeds; k++)
-                print_source("seed", o->seeds[k].path, &st->seeds[k]);
+                print_source("seed", o->seeds[k].path, &st->seeds[k], NULL);
         if (o->cache)
-                print_source("cache", o->cache->location, &st->cache);
+                print_source("cache", o->cache->location, &st->cache, NULL);
         for (size_t k = 0; k < o->nstores; k++)
-                print_source("store", o->stores[k]->location, &st->stores[k]);
+                print_source("store", o->stores[k]->location, &st->stores[k], o->stores[k]);
 }
 
 int cadu_cmd_extract(int argc, char **argv) {
@@ -116,15 +129,17 @@ int cadu_cmd_extract(int argc, char **argv) {
                 { "in-place", no_argument, NULL, 'i' },
                 { "threads", required_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
+                CADU_STOREOPTS_LONG_OPTIONS,
                 {}
         };
+        _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
         _cleanup_free_ const char **store_locs = calloc((size_t)argc, sizeof(char *));
         _cleanup_free_ cadu_seed *seeds = calloc((size_t)argc, sizeof(cadu_seed));
         size_t nstores = 0, nseeds = 0;
         const char *cache_dir = NULL;
         bool in_place = false;
         uint64_t threads = 0;
-        int c;
+        int c, r;
 
         if (!store_locs || !seeds)
                 return cadu_error_errno(-ENOMEM, "extract");
@@ -138,8 +153,13 @@ int cadu_cmd_extract(int argc, char **argv) {
                         if (cadu_parse_uint(optarg, 1, 256, &threads) < 0)
                                 return cadu_usage_error("extract", "invalid --threads '%s' (1..256)", optarg);
                         break;
+                case CADU_STOREOPT_FIRST ... CADU_STOREOPT_LAST:
+                        if ((r = cadu_storeopts_parse(&so, "extract", c, optarg)) != 0)
+                                return r;
+                        break;
                 case 'h':
                         fputs(extract_help, stdout);
+                        fputs(cadu_storeopts_help, stdout);
                         return CADU_EXIT_OK;
                 default:
                         return cadu_usage_error("extract", "invalid option");
@@ -160,7 +180,7 @@ int cadu_cmd_extract(int argc, char **argv) {
 
         cadu_index *idx = NULL;
         const char *why = NULL;
-        int r = cadu_index_read(index_path, &idx, &why);
+        r = cadu_index_read(index_path, &idx, &why);
         if (r < 0) {
                 if (!why)
                         return cadu_error_errno(r, "cannot read index %s", index_path);
@@ -176,9 +196,10 @@ int cadu_cmd_extract(int argc, char **argv) {
                 goto out;
         }
         for (size_t i = 0; i < nstores; i++) {
-                r = cadu_store_open(store_locs[i], NULL, false, &stores[i]);
+                r = cadu_store_open(store_locs[i], &so.opts, false, &stores[i]);
                 if (r < 0) {
-                        ret = cadu_error_errno(r, "cannot open store %s", store_locs[i]);
+                        cadu_error_errno(r, "cannot open store %s", store_locs[i]);
+                        ret = cadu_storeopts_exit_code(r);
                         goto out;
                 }
         }
@@ -205,8 +226,18 @@ int cadu_cmd_extract(int argc, char **argv) {
         cadu_progress_begin(&prog, "extract", cadu_index_size(idx));
         r = cadu_extract(&o, &st, &msg);
         cadu_progress_end(&prog);
-        if (r < 0)
-                ret = cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
+        if (r < 0) {
+                /* A network store's own account of its last failure says more. */
+                char detail[512] = "";
+                for (size_t i = 0; i < nstores && !detail[0]; i++)
+                        if (cadu_store_http_last_error(stores[i], detail, sizeof(detail)) < 0)
+                                detail[0] = 0;
+                if (detail[0] && r != -EBADMSG && r != -EFBIG && r != -ENOENT)
+                        cadu_error("extracting %s: %s: %s", index_path, msg ? msg : "failed", detail);
+                else
+                        cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
+                ret = cadu_storeopts_exit_code(r);
+        }
         else
                 cadu_print_extract_stats("extract", &o, &st);
         cadu_extract_stats_free(&st);

@@ -269,8 +269,11 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
         if (last == -ENOENT)
                 set_error(x, -ENOENT, "chunk %s (offset %llu, %zu bytes) is in no seed%s", hex,
                           (unsigned long long)off, len, o->nstores || o->cache ? " or store" : " and no store was given");
-        else
+        else if (last == -EBADMSG || last == -EFBIG)
                 set_error(x, last, "chunk %s (offset %llu, %zu bytes): no source delivered it intact", hex,
+                          (unsigned long long)off, len);
+        else
+                set_error(x, last, "chunk %s (offset %llu, %zu bytes) could not be fetched", hex,
                           (unsigned long long)off, len);
         return last;
 }
