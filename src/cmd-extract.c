@@ -236,7 +236,7 @@ int cadu_cmd_extract(int argc, char **argv) {
                         cadu_error("extracting %s: %s: %s", index_path, msg ? msg : "failed", detail);
                 else
                         cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
-                ret = cadu_storeopts_exit_code(r);
+                ret = r == -EFBIG ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);
         }
         else
                 cadu_print_extract_stats("extract", &o, &st);
