@@ -12,6 +12,7 @@
 
 static const char extract_help[] =
         "Usage: cadu extract [OPTIONS] INDEX OUT\n\n"
+        "INDEX is a path or an http(s) URL.\n"
         "Rebuild the image described by INDEX into OUT (a file or a block device),\n"
         "taking chunks from what is at hand first and fetching only the rest.\n"
         "Every chunk is verified against its id before it is written; a regular\n"
@@ -180,12 +181,22 @@ int cadu_cmd_extract(int argc, char **argv) {
 
         cadu_index *idx = NULL;
         const char *why = NULL;
-        r = cadu_index_read(index_path, &idx, &why);
+        cadu_buf ibuf = CADU_BUF_INIT;
+        _cleanup_free_ char *fetch_err = NULL;
+        r = cadu_fetch(index_path, &so.opts, (size_t)2 << 30, &ibuf, &fetch_err);
+        if (r == 0)
+                r = cadu_index_parse(ibuf.data, ibuf.len, &idx, &why);
+        cadu_buf_free(&ibuf);
         if (r < 0) {
-                if (!why)
-                        return cadu_error_errno(r, "cannot read index %s", index_path);
-                cadu_error("index %s: %s", index_path, why);
-                return CADU_EXIT_VERIFY;
+                if (why) {
+                        cadu_error("index %s: %s", index_path, why);
+                        return CADU_EXIT_VERIFY;
+                }
+                if (fetch_err)
+                        cadu_error("cannot read index %s: %s", index_path, fetch_err);
+                else
+                        cadu_error_errno(r, "cannot read index %s", index_path);
+                return cadu_storeopts_exit_code(r);
         }
 
         int ret = CADU_EXIT_OK;

@@ -117,6 +117,12 @@ int cadu_store_dir_path(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], char 
  * fall through to the next. The chain takes ownership of the members. */
 int cadu_store_chain_new(cadu_store **members, size_t n, cadu_store **ret);
 
+/* Read a whole small file (manifest, signature, index, delta) from a path
+ * or an http(s) URL into *out (replaced), at most max bytes (-EFBIG beyond).
+ * URLs use opts (may be NULL) and retry transient failures; *errmsg (when
+ * given) may receive a malloc'ed description of a network failure. */
+int cadu_fetch(const char *location, const cadu_store_options *opts, size_t max, cadu_buf *out, char **errmsg);
+
 /* ---- HTTP(S) store extras (store/store-http.c) ---- */
 
 /* Counters of one HTTP(S) store since it was opened. */

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Whole small files (manifests, signatures, indexes, deltas) from a path or
+ * an http(s) URL, with the stores' TLS and authentication options. */
+#include <errno.h>
+
+#include <curl/curl.h>
+
+#include "cadu-store.h"
+
+typedef struct sink {
+        cadu_buf *b;
+        size_t max;
+        bool too_big;
+} sink;
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud) {
+        sink *s = ud;
+        size_t len = size * n;
+        if (s->b->len + len > s->max) {
+                s->too_big = true;
+                return 0;
+        }
+        return cadu_buf_append(s->b, p, len) < 0 ? 0 : len;
+}
+
+static int fetch_url(const char *url, const cadu_store_options *o, size_t max, cadu_buf *out, char **errmsg) {
+        static const cadu_store_options none = { 0 };
+        char errbuf[CURL_ERROR_SIZE] = "";
+        struct curl_slist *headers = NULL;
+        long status = 0;
+        int r = -EIO;
+
+        if (!o)
+                o = &none;
+        CURL *e = curl_easy_init();
+        if (!e)
+                return -ENOMEM;
+        for (const char *const *h = o->headers; h && *h; h++) {
+                struct curl_slist *n = curl_slist_append(headers, *h);
+                if (!n) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                headers = n;
+        }
+        unsigned attempts = (o->retries ? o->retries : 5) + 1;
+        for (unsigned a = 0; a < attempts; a++) {
+                sink s = { out, max, false };
+                out->len = 0;
+                errbuf[0] = 0;
+                curl_easy_reset(e);
+                curl_easy_setopt(e, CURLOPT_URL, url);
+                curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+                curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
+                curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+                curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+                curl_easy_setopt(e, CURLOPT_USERAGENT, "cadu/" PACKAGE_VERSION);
+                curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+                curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+                curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)(o->max_redirects ? o->max_redirects : 5));
+                curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+                curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, strncmp(url, "https:", 6) ? "http,https" : "https");
+                curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)(o->connect_timeout_s ? o->connect_timeout_s : 15));
+                curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+                curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(o->low_speed_time_s ? o->low_speed_time_s : 30));
+                curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+                curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+                curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
+                if (o->ca_file)
+                        curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+                if (o->client_cert)
+                        curl_easy_setopt(e, CURLOPT_SSLCERT, o->client_cert);
+                if (o->client_key)
+                        curl_easy_setopt(e, CURLOPT_SSLKEY, o->client_key);
+                if (o->rate_limit)
+                        curl_easy_setopt(e, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)o->rate_limit);
+                CURLcode c = curl_easy_perform(e);
+                status = 0;
+                curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+                if (c == CURLE_OK && status == 200) {
+                        r = 0;
+                        break;
+                }
+                if (s.too_big || c == CURLE_FILESIZE_EXCEEDED) {
+                        r = -EFBIG;
+                        break;
+                }
+                if (c == CURLE_OK && status == 404) {
+                        r = -ENOENT;
+                        break;
+                }
+                if (c == CURLE_OK && (status == 401 || status == 403)) {
+                        r = -EACCES;
+                        break;
+                }
+                if (c == CURLE_OK && status < 500) {
+                        r = -EPROTO;
+                        break;
+                }
+                /* 5xx and transport errors: retry with backoff. */
+                r = c == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : c == CURLE_OK ? -EIO : -ECONNREFUSED;
+                if (c == CURLE_SSL_CACERT || c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CERTPROBLEM ||
+                    c == CURLE_SSL_CONNECT_ERROR) {
+                        r = -EPROTO;
+                        break;
+                }
+                if (a + 1 < attempts)
+                        usleep((useconds_t)(100000u << (a < 5 ? a : 5)));
+        }
+        if (r < 0 && errmsg) {
+                if (errbuf[0])
+                        r = asprintf(errmsg, "GET %s: %s", url, errbuf) < 0 ? -ENOMEM : r;
+                else if (status)
+                        r = asprintf(errmsg, "GET %s: HTTP %ld", url, status) < 0 ? -ENOMEM : r;
+        }
+out:
+        curl_slist_free_all(headers);
+        curl_easy_cleanup(e);
+        return r;
+}
+
+int cadu_fetch(const char *location, const cadu_store_options *opts, size_t max, cadu_buf *out, char **errmsg) {
+        if (errmsg)
+                *errmsg = NULL;
+        out->len = 0;
+        if (cadu_location_is_url(location))
+                return fetch_url(location, opts, max, out, errmsg);
+        uint8_t *data;
+        size_t len;
+        int r = cadu_read_file(location, max, &data, &len);
+        if (r < 0)
+                return r;
+        cadu_buf_free(out);
+        out->data = data;
+        out->len = len;
+        out->alloc = len + 1;
+        return 0;
+}
