@@ -35,6 +35,7 @@ typedef struct cadu_source_stats {
 typedef struct cadu_extract_stats {
         uint64_t total_bytes, total_chunks;
         cadu_source_stats in_place, zero, duplicate, cache;
+        cadu_source_stats missing;      /* dry_run: chunks no source has (not an error) */
         cadu_source_stats *seeds;       /* nseeds entries */
         cadu_source_stats *stores;      /* nstores entries */
         uint64_t bytes_written;
