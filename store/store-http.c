@@ -81,6 +81,8 @@ typedef struct http_slot {
         char *url;
         bool too_big, oom;
         bool paused;                    /* held back by the rate limit */
+        bool stalled;                   /* cut off by the low-speed timeout */
+        uint64_t progress_ns;           /* when the last byte arrived */
         size_t error_body;              /* bytes of a non-200 body seen */
         char excerpt[256];              /* start of a non-200 body */
         size_t excerpt_len;
@@ -94,6 +96,7 @@ struct http_store {
         char *ca_file, *client_cert, *client_key;
         struct curl_slist *headers;
         unsigned max_transfers, retries;
+        uint64_t stall_ns;              /* low-speed timeout */
         uint64_t deadline_ns;           /* absolute (cadu_now_ns), 0 = none */
         uint64_t deadline_s;
         /* Rate limit: a token bucket shared by all transfers (worker only).
@@ -315,6 +318,8 @@ static long rate_resume(http_store *h) {
                         continue;
                 s->paused = false;
                 h->n_paused--;
+                /* Time spent waiting for the bucket is not a stall. */
+                s->progress_ns = cadu_now_ns();
                 /* May deliver the held data (and pause again) right here. */
                 (void) curl_easy_pause(s->easy, CURLPAUSE_CONT);
         }
@@ -330,6 +335,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
         (void) curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
         if (!rate_admit(s, n))
                 return CURL_WRITEFUNC_PAUSE;
+        s->progress_ns = cadu_now_ns();
         if (code != 200) {
                 size_t k = CADU_MIN(n, sizeof(s->excerpt) - 1 - s->excerpt_len);
                 memcpy(s->excerpt + s->excerpt_len, p, k);
@@ -398,7 +404,8 @@ static int start_transfer(http_store *h, http_slot *s, http_request *req) {
         size_t max_raw = req->max_raw;
 
         s->req = req;
-        s->too_big = s->oom = false;
+        s->too_big = s->oom = s->stalled = false;
+        s->progress_ns = cadu_now_ns();
         s->error_body = s->excerpt_len = 0;
         s->errbuf[0] = 0;
         req->attempts++;
@@ -445,7 +452,10 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
                 h->n_paused--;
         }
 
-        if (s->too_big) {
+        if (s->stalled) {
+                o = (outcome) { -ETIMEDOUT, true, false, code };
+                snprintf(detail, sizeof(detail), "nothing received for %" PRIu64 " s", (uint64_t) (h->stall_ns / 1000000000ULL));
+        } else if (s->too_big) {
                 o = (outcome) { -EFBIG, false, false, code };
                 snprintf(detail, sizeof(detail), "body larger than %zu bytes", req->max_raw);
         } else if (s->oom) {
@@ -629,6 +639,20 @@ static void *worker(void *userdata) {
                 for (size_t i = 0; i < h->max_transfers; i++)
                         if (h->slots[i].req)
                                 busy++;
+                /* Cut off transfers that received nothing for too long (a
+                 * stalled server); they are retried like timeouts. */
+                uint64_t now = cadu_now_ns();
+                for (size_t i = 0; i < h->max_transfers; i++) {
+                        http_slot *s = &h->slots[i];
+                        if (s->req && !s->paused && now - s->progress_ns > h->stall_ns) {
+                                s->stalled = true;
+                                finish_transfer(h, s, CURLE_OPERATION_TIMEDOUT);
+                                finished = true;
+                        }
+                }
+                if (finished)
+                        continue;
+
                 /* Transfers paused by the rate limit resume when it allows. */
                 long resume = rate_resume(h);
                 if (resume >= 0 && (wait < 0 || resume < wait))
@@ -801,7 +825,6 @@ static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, 
         CURL *e = curl_easy_init();
         CURLcode c = CURLE_OK;
         unsigned connect_timeout = o->connect_timeout_s ? o->connect_timeout_s : DEFAULT_CONNECT_TIMEOUT_S;
-        unsigned low_speed = o->low_speed_time_s ? o->low_speed_time_s : DEFAULT_LOW_SPEED_TIME_S;
         unsigned redirects = o->max_redirects ? o->max_redirects : DEFAULT_MAX_REDIRECTS;
 
         if (!e)
@@ -835,8 +858,9 @@ static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, 
         SET(CURLOPT_REDIR_PROTOCOLS, (long) (https ? CURLPROTO_HTTPS : CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
         SET(CURLOPT_CONNECTTIMEOUT, (long) connect_timeout);
-        SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-        SET(CURLOPT_LOW_SPEED_TIME, (long) low_speed);
+        /* No CURLOPT_LOW_SPEED_*: the worker itself cuts off transfers that
+         * receive nothing for low_speed_time_s (curl's check averages the
+         * speed over several seconds, so it reacts late). */
         SET(CURLOPT_TCP_KEEPALIVE, 1L);
         SET(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
         SET(CURLOPT_PIPEWAIT, 1L);
@@ -887,6 +911,7 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
         pthread_mutex_init(&h->lock, NULL);
         h->max_transfers = o->max_transfers ? o->max_transfers : DEFAULT_MAX_TRANSFERS;
         h->retries = o->retries ? o->retries : DEFAULT_RETRIES;
+        h->stall_ns = (uint64_t) (o->low_speed_time_s ? o->low_speed_time_s : DEFAULT_LOW_SPEED_TIME_S) * 1000000000ULL;
         h->deadline_s = o->deadline_s;
         if (o->rate_limit) {
                 h->rate = CADU_MIN(o->rate_limit, (uint64_t) 1000000000);

@@ -55,7 +55,7 @@ def log(conn, method, path, action):
 
 def misbehave(path):
     """Whether this request of path is one of the first --count."""
-    if ARGS.mode == "pass":
+    if ARGS.mode == "pass" or path.startswith("/_r/"):
         return False
     if ARGS.path_regex and not re.search(ARGS.path_regex, path):
         return False

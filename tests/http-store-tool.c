@@ -10,6 +10,8 @@
  *           fetch every chunk of the local store DIR ROUNDS times from
  *           THREADS threads (each thread starting at a different place),
  *           verify each (decode + digest) and compare with DIR's file
+ *   http-store-tool [STORE-OPTIONS] verify URL ID TRIES    cadu_store_get_chunk() until the
+ *           chunk verifies, at most TRIES times; prints the attempts made
  *   http-store-tool [STORE-OPTIONS] open URL               just open and close
  *
  * On failure: "error: ENAME: <last error of the store>" on stderr, exit 1.
@@ -230,6 +232,28 @@ int main(int argc, char **argv) {
                         else
                                 printf("%d\n", r);
                 }
+        } else if (!strcmp(cmd, "verify") && argc - optind == 4) {
+                uint8_t id[CADU_DIGEST_SIZE];
+                uint64_t tries;
+                cadu_buf raw = CADU_BUF_INIT, out = CADU_BUF_INIT;
+                if (cadu_hex_decode(argv[optind + 2], id, sizeof(id)) < 0 ||
+                    cadu_parse_uint(argv[optind + 3], 1, 100, &tries) < 0) {
+                        fprintf(stderr, "bad ID or TRIES\n");
+                        ret = 2;
+                        goto out;
+                }
+                r = -EBADMSG;
+                for (uint64_t k = 1; k <= tries; k++) {
+                        r = cadu_store_get_chunk(s, CADU_DIGEST_SHA256, id, 0, 128 << 20, &raw, &out);
+                        fprintf(stderr, "attempt %llu: %s\n", (unsigned long long) k,
+                                r < 0 ? strerrorname_np(-r) : "verified");
+                        if (r != -EBADMSG)
+                                break;
+                }
+                if (r < 0)
+                        ret = report(s, r, "verify");
+                cadu_buf_free(&raw);
+                cadu_buf_free(&out);
         } else if (!strcmp(cmd, "fetch-all") && argc - optind == 5) {
                 char **files = NULL;
                 uint8_t (*ids)[CADU_DIGEST_SIZE] = NULL;

@@ -13,13 +13,17 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy
 
 # wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT.
 wait_port() {
-        local port=$1 n=$(( ${2:-10} * 20 ))
-        while [ "$n" -gt 0 ]; do
-                if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-                sleep 0.05
-                n=$((n - 1))
-        done
-        return 1
+        python3 - "$1" "${2:-10}" <<'EOF'
+import socket, sys, time
+port, end = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+EOF
 }
 
 # stop_pid PID: TERM, then KILL after two seconds.
