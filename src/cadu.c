@@ -9,6 +9,10 @@
 static const cadu_command commands[] = {
         { "make", cadu_cmd_make, "chunk an image into a store and write its index" },
         { "extract", cadu_cmd_extract, "rebuild an image from an index, seeds and stores" },
+        { "status", cadu_cmd_status, "show the slots, their states and the boot order" },
+        { "mark-good", cadu_cmd_mark_good, "commit the running slot after a good boot" },
+        { "mark-bad", cadu_cmd_mark_bad, "take a slot out of service" },
+        { "rollback", cadu_cmd_rollback, "boot the other (good) slot next" },
 };
 
 bool cadu_quiet, cadu_json;

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu status | mark-good | mark-bad | rollback: the slots and the
+ * bootloader, as the device sees them.
+ *
+ * All four read cadu.conf, the bootloader environment (one transaction:
+ * read every variable, change, store once) and the state directory. The
+ * commands that change anything hold the state directory's lock and store
+ * the environment at most once; when anything fails before that store,
+ * no slot is switched.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cadu-boot.h"
+#include "cadu-util.h"
+#include "cmd.h"
+#include "config.h"
+#include "slotstate.h"
+
+typedef struct slotcmd {
+        cadu_config *cfg;
+        cadu_boot *boot;
+        cadu_boot_state bs;
+        char booted;                    /* 0 when unknown */
+        const char *booted_from;        /* "cmdline" or "variable" */
+        int booted_r;                   /* why booted is unknown */
+        int lock_fd;
+        /* per slot (0 = A, 1 = B), summarised over the classes */
+        cadu_slot_state state[2];
+} slotcmd;
+
+static void slotcmd_done(slotcmd *c) {
+        cadu_boot_free(c->boot);
+        cadu_config_free(c->cfg);
+        if (c->lock_fd >= 0)
+                close(c->lock_fd);
+}
+
+/* A slot is good only when every class of it is good; bad when any is. */
+static cadu_slot_state summarise(cadu_slot_state acc, cadu_slot_state s, bool first) {
+        if (first)
+                return s;
+        if (acc == CADU_SLOT_BAD || s == CADU_SLOT_BAD)
+                return CADU_SLOT_BAD;
+        if (acc == CADU_SLOT_UNKNOWN || s == CADU_SLOT_UNKNOWN)
+                return CADU_SLOT_UNKNOWN;
+        if (acc == CADU_SLOT_TRIAL || s == CADU_SLOT_TRIAL)
+                return CADU_SLOT_TRIAL;
+        return CADU_SLOT_GOOD;
+}
+
+static const char *bootloader_name(const cadu_config *cfg) {
+        return cfg->bootloader == CADU_BOOT_UBOOT ? "U-Boot environment" : "bootloader file";
+}
+
+static const char *bootloader_path(const cadu_config *cfg) {
+        return cfg->bootloader == CADU_BOOT_UBOOT ? cfg->fw_env_config : cfg->bootloader_file;
+}
+
+/* One error line for a failure of the boot library. */
+static int boot_error(slotcmd *c, int r, const char *what) {
+        const char *d = cadu_boot_detail(c->boot);
+        int code = r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+        if (d && *d)
+                fprintf(stderr, "cadu: %s: %s\n", what, d);
+        else
+                return cadu_error_errno(r, "%s: %s %s", what, bootloader_name(c->cfg), bootloader_path(c->cfg));
+        return code;
+}
+
+/* Read the configuration, take the lock (when changing things), load the
+ * environment and the slot states, find the booted slot. Returns 0 or an
+ * exit code after reporting the error. */
+static int slotcmd_open(slotcmd *c, const char *config_path, bool lock) {
+        _cleanup_free_ char *err = NULL;
+        int r = cadu_config_load(config_path, &c->cfg, &err);
+        if (r < 0) {
+                if (err)
+                        fprintf(stderr, "cadu: %s\n", err);
+                else
+                        cadu_error_errno(r, "reading %s", config_path ? config_path : CADU_CONFIG_DEFAULT_PATH);
+                return CADU_EXIT_USAGE;
+        }
+        if (lock) {
+                r = cadu_state_lock(c->cfg->state_dir, &c->lock_fd);
+                if (r == -EBUSY)
+                        return cadu_error("state directory %s is locked: another cadu (an install?) is running",
+                                          c->cfg->state_dir);
+                if (r < 0)
+                        return cadu_error_errno(r, "locking state directory %s", c->cfg->state_dir);
+        }
+        cadu_boot_options bo = cadu_config_boot_options(c->cfg);
+        r = cadu_boot_new(&bo, &c->boot);
+        if (r < 0)
+                return cadu_error_errno(r, "bootloader");
+        r = cadu_boot_load(c->boot);
+        if (r < 0)
+                return boot_error(c, r, "reading the bootloader environment");
+        r = cadu_boot_state_get(c->boot, &c->bs);
+        if (r < 0)
+                return boot_error(c, r, "bootloader environment");
+        r = cadu_boot_booted_slot(c->cfg->cmdline, c->boot, c->cfg->slot_variable, &c->booted, &c->booted_from);
+        if (r == -EBADMSG)
+                return boot_error(c, r, "finding the booted slot");
+        if (r < 0) {
+                c->booted = 0;
+                c->booted_r = r;
+        }
+        for (int s = 0; s < 2; s++)
+                for (size_t k = 0; k < c->cfg->n_classes; k++) {
+                        cadu_slot_info info;
+                        r = cadu_slot_info_read(c->cfg->state_dir, c->cfg->classes[k].name, s ? 'B' : 'A', &info);
+                        if (r < 0)
+                                return cadu_error_errno(r, "reading the state of slot %s.%c in %s",
+                                                        c->cfg->classes[k].name, s ? 'B' : 'A', c->cfg->state_dir);
+                        c->state[s] = summarise(c->state[s], info.state, k == 0);
+                        cadu_slot_info_clear(&info);
+                }
+        return 0;
+}
+
+static int need_booted(slotcmd *c) {
+        if (c->booted)
+                return 0;
+        if (c->booted_r == -ENOENT)
+                return cadu_error("cannot tell which slot is running: %s names no cadu.slot= or rauc.slot=%s",
+                                  c->cfg->cmdline,
+                                  c->cfg->slot_variable ? " and the slot variable is unset" : "");
+        return cadu_error_errno(c->booted_r, "finding the booted slot from %s", c->cfg->cmdline);
+}
+
+/* Set the state of every class of slot in the state directory. */
+static int set_slot_state(slotcmd *c, char slot, cadu_slot_state s) {
+        for (size_t k = 0; k < c->cfg->n_classes; k++) {
+                int r = cadu_slot_info_set_state(c->cfg->state_dir, c->cfg->classes[k].name, slot, s);
+                if (r < 0)
+                        return cadu_error_errno(r, "recording slot %s.%c as %s in %s", c->cfg->classes[k].name,
+                                                slot, cadu_slot_state_name(s), c->cfg->state_dir);
+        }
+        c->state[cadu_boot_slot_index(slot)] = s;
+        return 0;
+}
+
+static int store(slotcmd *c) {
+        int r = cadu_boot_store(c->boot);
+        if (r < 0)
+                return boot_error(c, r, "writing the bootloader environment (nothing switched)");
+        return 0;
+}
+
+/* A trial of the other slot is set up and not yet booted. */
+static bool trial_pending(const slotcmd *c, char other) {
+        return cadu_boot_state_rank(&c->bs, other) == 0 && c->bs.left[cadu_boot_slot_index(other)] > 0 &&
+               c->state[cadu_boot_slot_index(other)] == CADU_SLOT_TRIAL;
+}
+
+/* A trial of slot was set up and its attempts are used up without it being committed. */
+static bool trial_failed(const slotcmd *c, char slot) {
+        return c->booted && c->booted != slot && c->state[cadu_boot_slot_index(slot)] == CADU_SLOT_TRIAL &&
+               c->bs.left[cadu_boot_slot_index(slot)] == 0;
+}
+
+static void print_result(const char *action, char slot, char next) {
+        if (cadu_json) {
+                printf("{\"event\":\"result\",\"action\":\"%s\",\"slot\":\"%c\",\"next_boot\":\"%c\"}\n", action,
+                       slot, next);
+                return;
+        }
+        if (!cadu_quiet)
+                printf("slot %c %s; next boot: slot %c\n", slot, action, next);
+}
+
+/* ---- option parsing shared by the four commands ---- */
+
+enum { ARG_FORCE = 0x100 };
+
+static const struct option slot_options[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "force", no_argument, NULL, ARG_FORCE },
+        { "help", no_argument, NULL, 'h' },
+        {},
+};
+
+/* Returns -1 to go on, else an exit code. */
+static int parse_options(int argc, char **argv, const char *help, bool allow_force, const char **config,
+                         bool *force) {
+        int opt;
+        optind = 0;
+        while ((opt = getopt_long(argc, argv, "c:h", slot_options, NULL)) >= 0) {
+                switch (opt) {
+                case 'c':
+                        *config = optarg;
+                        break;
+                case ARG_FORCE:
+                        if (!allow_force)
+                                return cadu_usage_error(argv[0], "unknown option '--force'");
+                        *force = true;
+                        break;
+                case 'h':
+                        fputs(help, stdout);
+                        return CADU_EXIT_OK;
+                default:
+                        fprintf(stderr, "Try 'cadu %s --help'.\n", argv[0]);
+                        return CADU_EXIT_USAGE;
+                }
+        }
+        return -1;
+}
+
+/* ---- status ---- */
+
+static const char status_help[] =
+        "Usage: cadu status [OPTIONS]\n\n"
+        "Show the booted slot, each slot's state, version and boot attempts, the\n"
+        "bootloader's boot order, a pending or failed trial boot and an interrupted\n"
+        "install.\n\n"
+        "Options:\n"
+        "  -c, --config FILE   device configuration (default /etc/cadu.conf)\n"
+        "      --json          print the status as one JSON object\n"
+        "  -h, --help          show this help\n";
+
+static void format_time(uint64_t t, char *buf, size_t n) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm))
+                snprintf(buf, n, "-");
+}
+
+static void json_opt_string(const char *key, const char *v, bool comma) {
+        printf("\"%s\":", key);
+        if (v)
+                cadu_json_string(stdout, v);
+        else
+                fputs("null", stdout);
+        if (comma)
+                fputc(',', stdout);
+}
+
+static void json_opt_slot(const char *key, char slot, bool comma) {
+        if (slot)
+                printf("\"%s\":\"%c\"%s", key, slot, comma ? "," : "");
+        else
+                printf("\"%s\":null%s", key, comma ? "," : "");
+}
+
+static int status_json(slotcmd *c, char next, char pending, char failed, const cadu_journal *j) {
+        const cadu_config *cfg = c->cfg;
+        fputs("{", stdout);
+        json_opt_string("compatible", cfg->compatible, true);
+        json_opt_string("bootloader", cfg->bootloader == CADU_BOOT_UBOOT ? "uboot" : "file", true);
+        json_opt_string("environment", bootloader_path(cfg), true);
+        json_opt_slot("booted", c->booted, true);
+        json_opt_string("booted_from", c->booted ? c->booted_from : NULL, true);
+        fputs("\"boot_order\":[", stdout);
+        for (const char *p = c->bs.order; *p; p++)
+                printf("%s\"%c\"", p == c->bs.order ? "" : ",", *p);
+        fputs("],", stdout);
+        json_opt_slot("next_boot", next, true);
+        json_opt_slot("pending_trial", pending, true);
+        json_opt_slot("failed_trial", failed, true);
+        printf("\"on_trial\":%s,", c->booted && c->state[cadu_boot_slot_index(c->booted)] == CADU_SLOT_TRIAL
+                                           ? "true" : "false");
+        fputs("\"slots\":[", stdout);
+        for (int s = 0; s < 2; s++) {
+                char slot = s ? 'B' : 'A';
+                printf("%s{\"slot\":\"%c\",\"state\":\"%s\",\"attempts_left\":%u,\"booted\":%s,\"images\":[",
+                       s ? "," : "", slot, cadu_slot_state_name(c->state[s]), c->bs.left[s],
+                       c->booted == slot ? "true" : "false");
+                for (size_t k = 0; k < cfg->n_classes; k++) {
+                        cadu_slot_info info;
+                        if (cadu_slot_info_read(cfg->state_dir, cfg->classes[k].name, slot, &info) < 0)
+                                info = (cadu_slot_info)CADU_SLOT_INFO_INIT;
+                        printf("%s{", k ? "," : "");
+                        json_opt_string("class", cfg->classes[k].name, true);
+                        json_opt_string("device", cfg->classes[k].device[s], true);
+                        json_opt_string("state", cadu_slot_state_name(info.state), true);
+                        json_opt_string("version", info.version, true);
+                        json_opt_string("image_sha256", info.image_sha256, true);
+                        json_opt_string("index_sha256", info.index_sha256, true);
+                        if (info.installed)
+                                printf("\"installed\":%" PRIu64 "}", info.installed);
+                        else
+                                fputs("\"installed\":null}", stdout);
+                        cadu_slot_info_clear(&info);
+                }
+                fputs("]}", stdout);
+        }
+        fputs("],\"install\":", stdout);
+        if (j) {
+                fputs("{", stdout);
+                json_opt_string("version", j->version, true);
+                printf("\"slot\":\"%c\",", j->slot);
+                json_opt_string("manifest_sha256", j->manifest_sha256, true);
+                json_opt_string("last_phase", j->n_records ? j->records[j->n_records - 1].phase : NULL, true);
+                printf("\"started\":%" PRIu64 ",\"done\":%s}", j->started, j->done ? "true" : "false");
+        } else
+                fputs("null", stdout);
+        fputs("}\n", stdout);
+        return ferror(stdout) ? cadu_error("writing the status: %s", strerror(errno)) : CADU_EXIT_OK;
+}
+
+static int status_text(slotcmd *c, char next, char pending, char failed, const cadu_journal *j) {
+        const cadu_config *cfg = c->cfg;
+        printf("compatible:  %s\n", cfg->compatible);
+        printf("bootloader:  %s %s\n", bootloader_name(cfg), bootloader_path(cfg));
+        if (c->booted)
+                printf("booted:      %c (from the %s)\n", c->booted,
+                       !strcmp(c->booted_from, "cmdline") ? "kernel command line" : "bootloader variable");
+        else if (c->booted_r == -ENOENT)
+                printf("booted:      unknown (%s names no cadu.slot= or rauc.slot=)\n", cfg->cmdline);
+        else
+                printf("booted:      unknown (%s: %s)\n", cfg->cmdline, cadu_strerror(c->booted_r));
+        printf("boot order:  ");
+        for (const char *p = c->bs.order; *p; p++)
+                printf("%s%c", p == c->bs.order ? "" : " ", *p);
+        printf("\nnext boot:   %c\n", next);
+        for (int s = 0; s < 2; s++) {
+                char slot = s ? 'B' : 'A';
+                printf("slot %c:      %s, %u attempt%s left%s\n", slot, cadu_slot_state_name(c->state[s]),
+                       c->bs.left[s], c->bs.left[s] == 1 ? "" : "s", c->booted == slot ? ", booted" : "");
+                for (size_t k = 0; k < cfg->n_classes; k++) {
+                        cadu_slot_info info;
+                        char when[64];
+                        if (cadu_slot_info_read(cfg->state_dir, cfg->classes[k].name, slot, &info) < 0)
+                                info = (cadu_slot_info)CADU_SLOT_INFO_INIT;
+                        format_time(info.installed, when, sizeof(when));
+                        printf("  %-10s %s  %s  version %s  installed %s\n", cfg->classes[k].name,
+                               cfg->classes[k].device[s], cadu_slot_state_name(info.state),
+                               info.version ? info.version : "-", when);
+                        cadu_slot_info_clear(&info);
+                }
+        }
+        if (pending)
+                printf("note:        a trial boot of slot %c is set up for the next reboot\n", pending);
+        if (c->booted && c->state[cadu_boot_slot_index(c->booted)] == CADU_SLOT_TRIAL)
+                printf("note:        slot %c is on trial: run 'cadu mark-good' to keep it\n", c->booted);
+        if (failed)
+                printf("note:        the trial of slot %c failed (no attempts left); slot %c is running\n", failed,
+                       c->booted);
+        if (c->booted && next != c->booted && next != pending)
+                printf("note:        the next boot switches to slot %c\n", next);
+        if (j && !j->done)
+                printf("note:        the install of version %s into slot %c was interrupted%s%s: run 'cadu install' again\n",
+                       j->version, j->slot, j->n_records ? " after " : "",
+                       j->n_records ? j->records[j->n_records - 1].phase : "");
+        return ferror(stdout) ? cadu_error("writing the status: %s", strerror(errno)) : CADU_EXIT_OK;
+}
+
+int cadu_cmd_status(int argc, char **argv) {
+        const char *config = NULL;
+        bool force = false;
+        int r = parse_options(argc, argv, status_help, false, &config, &force);
+        if (r >= 0)
+                return r;
+        if (optind < argc)
+                return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        slotcmd c = { .lock_fd = -1 };
+        r = slotcmd_open(&c, config, false);
+        if (r != 0) {
+                slotcmd_done(&c);
+                return r;
+        }
+        char next = cadu_boot_state_next(&c.bs);
+        char pending = 0, failed = 0;
+        for (int s = 0; s < 2; s++) {
+                char slot = s ? 'B' : 'A';
+                if (slot != c.booted && trial_pending(&c, slot))
+                        pending = slot;
+                if (trial_failed(&c, slot))
+                        failed = slot;
+        }
+        cadu_journal *j = NULL;
+        int jr = cadu_journal_read(c.cfg->state_dir, &j);
+        if (jr < 0 && jr != -ENOENT) {
+                r = cadu_error_errno(jr, "reading the install journal in %s", c.cfg->state_dir);
+                slotcmd_done(&c);
+                return r;
+        }
+        r = cadu_json ? status_json(&c, next, pending, failed, j) : status_text(&c, next, pending, failed, j);
+        cadu_journal_free(j);
+        slotcmd_done(&c);
+        return r;
+}
+
+/* ---- mark-good ---- */
+
+static const char mark_good_help[] =
+        "Usage: cadu mark-good [OPTIONS]\n\n"
+        "Commit the running slot after a good boot: it becomes the first in the\n"
+        "bootloader's boot order with its boot attempts reset, and its images are\n"
+        "recorded as good. Run it at every boot once the system works. When a\n"
+        "trial of the other slot is set up and not yet booted, the order is kept\n"
+        "and only the attempts of the running slot are reset. A trial of the other\n"
+        "slot that used up its attempts is recorded as bad.\n\n"
+        "Options:\n"
+        "  -c, --config FILE   device configuration (default /etc/cadu.conf)\n"
+        "      --json          print the result as JSON\n"
+        "  -q, --quiet         print nothing on success\n"
+        "  -h, --help          show this help\n";
+
+int cadu_cmd_mark_good(int argc, char **argv) {
+        const char *config = NULL;
+        bool force = false;
+        int r = parse_options(argc, argv, mark_good_help, false, &config, &force);
+        if (r >= 0)
+                return r;
+        if (optind < argc)
+                return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        slotcmd c = { .lock_fd = -1 };
+        r = slotcmd_open(&c, config, true);
+        if (r == 0)
+                r = need_booted(&c);
+        if (r != 0) {
+                slotcmd_done(&c);
+                return r;
+        }
+        char booted = c.booted, other = cadu_boot_other(booted);
+        bool keep_trial = trial_pending(&c, other);
+        bool failed = trial_failed(&c, other);
+        r = keep_trial ? cadu_boot_reset_attempts(c.boot, booted) : cadu_boot_mark_good(c.boot, booted);
+        if (r < 0)
+                r = boot_error(&c, r, "bootloader environment");
+        if (r == 0)
+                r = store(&c);
+        /* The environment first: a slot recorded good must not be left with
+         * the attempt count of its trial. */
+        if (r == 0)
+                r = set_slot_state(&c, booted, CADU_SLOT_GOOD);
+        if (r == 0 && failed)
+                r = set_slot_state(&c, other, CADU_SLOT_BAD);
+        if (r == 0) {
+                cadu_boot_state_get(c.boot, &c.bs);
+                print_result("marked good", booted, cadu_boot_state_next(&c.bs));
+                if (keep_trial && !cadu_quiet && !cadu_json)
+                        printf("the trial boot of slot %c stays set up\n", other);
+                if (failed && !cadu_quiet && !cadu_json)
+                        printf("the failed trial of slot %c is recorded as bad\n", other);
+        }
+        slotcmd_done(&c);
+        return r;
+}
+
+/* ---- mark-bad ---- */
+
+static const char mark_bad_help[] =
+        "Usage: cadu mark-bad [OPTIONS] [SLOT]\n\n"
+        "Take SLOT (A or B; default: the running slot) out of service: no boot\n"
+        "attempts left and last in the boot order, and recorded as bad. Marking the\n"
+        "running slot bad makes the next boot start the other slot, so it is\n"
+        "refused unless the other slot holds a good image.\n\n"
+        "Options:\n"
+        "  -c, --config FILE   device configuration (default /etc/cadu.conf)\n"
+        "      --force         mark the running slot bad even when the other slot is\n"
+        "                      not known to be good\n"
+        "      --json          print the result as JSON\n"
+        "  -q, --quiet         print nothing on success\n"
+        "  -h, --help          show this help\n";
+
+int cadu_cmd_mark_bad(int argc, char **argv) {
+        const char *config = NULL;
+        bool force = false;
+        int r = parse_options(argc, argv, mark_bad_help, true, &config, &force);
+        if (r >= 0)
+                return r;
+        char slot = 0;
+        if (optind < argc) {
+                const char *a = argv[optind];
+                if ((a[0] == 'A' || a[0] == 'a') && !a[1])
+                        slot = 'A';
+                else if ((a[0] == 'B' || a[0] == 'b') && !a[1])
+                        slot = 'B';
+                else
+                        return cadu_usage_error(argv[0], "invalid slot '%s' (expected A or B)", a);
+                if (optind + 1 < argc)
+                        return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind + 1]);
+        }
+        slotcmd c = { .lock_fd = -1 };
+        r = slotcmd_open(&c, config, true);
+        if (r == 0 && !slot) {
+                r = need_booted(&c);
+                slot = c.booted;
+        }
+        if (r != 0) {
+                slotcmd_done(&c);
+                return r;
+        }
+        char other = cadu_boot_other(slot);
+        if ((slot == c.booted || !c.booted) && !force && c.state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
+                cadu_error("refusing to mark slot %c bad: %s, and slot %c does not hold a good image "
+                               "(state %s); use --force to do it anyway",
+                               slot, c.booted ? "it is running" : "the running slot is unknown", other,
+                               cadu_slot_state_name(c.state[cadu_boot_slot_index(other)]));
+                slotcmd_done(&c);
+                return CADU_EXIT_REFUSED;
+        }
+        /* The state first: "bad" only ever restricts what is offered later. */
+        r = set_slot_state(&c, slot, CADU_SLOT_BAD);
+        if (r == 0) {
+                r = cadu_boot_mark_bad(c.boot, slot);
+                r = r < 0 ? boot_error(&c, r, "bootloader environment") : store(&c);
+        }
+        if (r == 0) {
+                cadu_boot_state_get(c.boot, &c.bs);
+                print_result("marked bad", slot, cadu_boot_state_next(&c.bs));
+        }
+        slotcmd_done(&c);
+        return r;
+}
+
+/* ---- rollback ---- */
+
+static const char rollback_help[] =
+        "Usage: cadu rollback [OPTIONS]\n\n"
+        "Make the other slot (the one not running) boot next, with its boot\n"
+        "attempts reset, in a single store of the bootloader environment. Refused\n"
+        "unless every image of that slot is recorded as good. Reboot to switch.\n\n"
+        "Options:\n"
+        "  -c, --config FILE   device configuration (default /etc/cadu.conf)\n"
+        "      --json          print the result as JSON\n"
+        "  -q, --quiet         print nothing on success\n"
+        "  -h, --help          show this help\n";
+
+int cadu_cmd_rollback(int argc, char **argv) {
+        const char *config = NULL;
+        bool force = false;
+        int r = parse_options(argc, argv, rollback_help, false, &config, &force);
+        if (r >= 0)
+                return r;
+        if (optind < argc)
+                return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        slotcmd c = { .lock_fd = -1 };
+        r = slotcmd_open(&c, config, true);
+        if (r == 0)
+                r = need_booted(&c);
+        if (r != 0) {
+                slotcmd_done(&c);
+                return r;
+        }
+        char other = cadu_boot_other(c.booted);
+        if (c.state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
+                cadu_error("refusing to roll back to slot %c: it does not hold a good image (state %s)", other,
+                           cadu_slot_state_name(c.state[cadu_boot_slot_index(other)]));
+                slotcmd_done(&c);
+                return CADU_EXIT_REFUSED;
+        }
+        r = cadu_boot_rollback(c.boot, c.booted);
+        r = r < 0 ? boot_error(&c, r, "bootloader environment") : store(&c);
+        if (r == 0) {
+                cadu_boot_state_get(c.boot, &c.bs);
+                print_result("set to boot next", other, cadu_boot_state_next(&c.bs));
+        }
+        slotcmd_done(&c);
+        return r;
+}
