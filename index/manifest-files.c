@@ -39,6 +39,8 @@ int cadu_manifest_check_data(const void *data, size_t n, uint64_t size,
         uint8_t d[CADU_DIGEST_SIZE];
         if (ret_error)
                 *ret_error = NULL;
+        if ((!data && n) || !sha256)
+                return -EINVAL;
         if ((uint64_t)n != size)
                 return fail(ret_error, -EBADMSG, "size mismatch: %zu bytes, the manifest pins %llu",
                             n, (unsigned long long)size);
@@ -55,6 +57,8 @@ int cadu_manifest_check_file(const char *path, uint64_t size,
         struct stat st;
         if (ret_error)
                 *ret_error = NULL;
+        if (!path || !sha256)
+                return -EINVAL;
         /* A wrong size is refused before anything is read (endless data). */
         if (stat(path, &st) < 0)
                 return -errno;
@@ -76,6 +80,8 @@ int cadu_manifest_check_index_data(const cadu_manifest_image *img, const void *d
         const char *reason = NULL;
         if (ret_error)
                 *ret_error = NULL;
+        if (!img)
+                return -EINVAL;
         int r = cadu_manifest_check_data(data, n, img->index_size, img->index_sha256, ret_error);
         if (r < 0)
                 return r;
@@ -102,6 +108,8 @@ int cadu_manifest_check_index_file(const cadu_manifest_image *img, const char *p
         struct stat st;
         if (ret_error)
                 *ret_error = NULL;
+        if (!img || !path)
+                return -EINVAL;
         if (stat(path, &st) < 0)
                 return -errno;
         if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != img->index_size)

@@ -237,6 +237,8 @@ int cadu_manifest_parse_time(const char *s, int64_t *ret) {
 
 int cadu_manifest_format_time(int64_t t, char buf[CADU_MANIFEST_TIME_MAX]) {
         /* 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z */
+        if (!buf)
+                return -EINVAL;
         if (t < 0 || t > INT64_C(253402300799))
                 return -ERANGE;
         int64_t y;
