@@ -9,6 +9,10 @@
 static const cadu_command commands[] = {
         { "make", cadu_cmd_make, "chunk an image into a store and write its index" },
         { "extract", cadu_cmd_extract, "rebuild an image from an index, seeds and stores" },
+        { "info", cadu_cmd_info, "describe indexes, what a store holds and what an update costs" },
+        { "verify-store", cadu_cmd_verify_store, "check every chunk of a store; report missing, corrupt, stray" },
+        { "gc", cadu_cmd_gc, "delete the chunks no listed index references" },
+        { "mirror", cadu_cmd_mirror, "copy the chunks indexes need into a directory (local media)" },
         { "status", cadu_cmd_status, "show the slots, their states and the boot order" },
         { "mark-good", cadu_cmd_mark_good, "commit the running slot after a good boot" },
         { "mark-bad", cadu_cmd_mark_bad, "take a slot out of service" },

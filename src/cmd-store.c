@@ -1,0 +1,1740 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cmd-store.c - store inspection and maintenance for publishers and
+ * operators: cadu info, cadu verify-store, cadu gc and cadu mirror.
+ *
+ * Every chunk these commands read is decompressed with a size cap and
+ * re-hashed against its id (cadu_store_get_chunk or the same steps here);
+ * what they write to a store goes through the store's atomic put().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cadu-chunker.h"
+#include "cadu-index.h"
+#include "cadu-manifest.h"
+#include "cadu-store.h"
+#include "cmd.h"
+#include "extract.h"
+#include "storeopts.h"
+#include "storewalk.h"
+
+#define HEX_SIZE (2 * CADU_DIGEST_SIZE + 1)
+
+/* ---- shared ---- */
+
+static const char *hexid(const uint8_t id[CADU_DIGEST_SIZE], char buf[HEX_SIZE]) {
+        cadu_hex_encode(id, CADU_DIGEST_SIZE, buf);
+        return buf;
+}
+
+static double ratio(uint64_t a, uint64_t b) {
+        return b ? (double)a / (double)b : 1.0;
+}
+
+typedef struct index_list {
+        cadu_index **idx;
+        char **paths;
+        size_t n;
+} index_list;
+
+static void index_list_done(index_list *l) {
+        for (size_t i = 0; l->idx && i < l->n; i++)
+                cadu_index_free(l->idx[i]);
+        free(l->idx);
+        l->idx = NULL;
+        l->n = 0;
+}
+
+/* Read the indexes at paths. 0, or an exit code after printing the error. */
+static int read_indexes(char **paths, size_t n, index_list *l) {
+        l->paths = paths;
+        l->n = 0;
+        l->idx = calloc(n + 1, sizeof(*l->idx));
+        if (!l->idx)
+                return cadu_error_errno(-ENOMEM, "reading indexes");
+        for (size_t i = 0; i < n; i++) {
+                const char *why = NULL;
+                int r = cadu_index_read(paths[i], &l->idx[i], &why);
+                if (r < 0) {
+                        if (why) {
+                                cadu_error("index %s: %s", paths[i], why);
+                                return CADU_EXIT_VERIFY;
+                        }
+                        return cadu_error_errno(r, "cannot read index %s", paths[i]);
+                }
+                l->n++;
+        }
+        return 0;
+}
+
+/* Add the chunks of every index to s. 0, or an exit code after the error. */
+static int add_indexes(cadu_chunk_set *s, const index_list *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                int r = cadu_chunk_set_add_index(s, l->idx[i], i < 64 ? UINT64_C(1) << i : 0);
+                if (r == -EBADMSG) {
+                        cadu_error("index %s: a chunk id appears with two different sizes", l->paths[i]);
+                        return CADU_EXIT_VERIFY;
+                }
+                if (r < 0)
+                        return cadu_error_errno(r, "index %s", l->paths[i]);
+        }
+        return 0;
+}
+
+static int parse_threads(const char *cmd, const char *arg, unsigned *ret) {
+        uint64_t v;
+        if (cadu_parse_uint(arg, 1, 256, &v) < 0)
+                return cadu_usage_error(cmd, "invalid --threads '%s' (1..256)", arg);
+        *ret = (unsigned)v;
+        return 0;
+}
+
+/* Workers: CPUs, plus some that mostly wait on a network store. */
+static unsigned default_threads(unsigned threads, const cadu_store *s) {
+        if (threads)
+                return threads;
+        return cadu_cpu_count() + (s && strcmp(s->ops->kind, "dir") != 0 ? 8 : 0);
+}
+
+/* What a failed request to store s was about, for an error message. */
+static const char *store_detail(cadu_store *s, char *buf, size_t size) {
+        buf[0] = 0;
+        if (s && cadu_store_http_last_error(s, buf, size) == 0 && buf[0])
+                return buf;
+        return NULL;
+}
+
+/* FILE[:INDEX] as cadu extract takes it: the part after the last ':' is an
+ * index when such a file exists. */
+static void parse_seed(char *arg, cadu_seed *s) {
+        char *colon = strrchr(arg, ':');
+        struct stat st;
+        s->path = arg;
+        s->index_path = NULL;
+        if (colon && colon[1] && stat(colon + 1, &st) == 0 && S_ISREG(st.st_mode)) {
+                *colon = 0;
+                s->index_path = colon + 1;
+        }
+}
+
+typedef struct progress_ctx {
+        cadu_progress prog;
+        atomic_uint_fast64_t done;
+} progress_ctx;
+
+static void progress_show(progress_ctx *p) {
+        cadu_progress_update(&p->prog, atomic_load(&p->done));
+}
+
+/* ---- cadu info ---- */
+
+static const char info_help[] =
+        "Usage: cadu info [OPTIONS] INDEX...\n\n"
+        "Describe the images behind the indexes: chunk count, chunk size\n"
+        "distribution, deduplication within each index and across all of them.\n"
+        "With --store: which of their chunks the store holds, their compressed\n"
+        "size, and which chunks it lacks. With --seed: what an update to each index\n"
+        "would cost a device holding those seeds - the chunks and bytes still to\n"
+        "fetch (compressed too, with a store). Nothing is written.\n\n"
+        "Options:\n"
+        "  -s, --store STORE       chunk store to look into: directory or http(s) URL\n"
+        "  -S, --seed FILE[:INDEX] a file or block device the device already has;\n"
+        "                          with :INDEX its saved index (repeatable)\n"
+        "      --download          on an http(s) store, download the chunks to learn\n"
+        "                          their compressed size (default: presence only)\n"
+        "  -j, --threads N         worker threads (default: CPUs, +8 for a network store)\n"
+        "  -q, --quiet             no progress\n"
+        "      --json              the report as one JSON object on stdout\n"
+        "  -h, --help              show this help\n\n";
+
+enum { CHUNK_UNKNOWN = 0, CHUNK_PRESENT, CHUNK_MISSING };
+
+typedef struct size_dist {
+        uint64_t min, p10, p50, p90, p99, max;
+        double avg;
+} size_dist;
+
+typedef struct index_info {
+        uint64_t bytes, chunks, distinct, distinct_bytes;
+        size_dist sizes;
+        bool planned;
+        cadu_extract_stats st;
+        uint64_t fetch_chunks, fetch_bytes, fetch_raw, fetch_absent, fetch_absent_bytes;
+} index_info;
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of n sorted values. */
+static uint64_t percentile(const uint64_t *v, size_t n, unsigned p) {
+        size_t rank = (n * p + 99) / 100;
+        return v[rank ? rank - 1 : 0];
+}
+
+static int describe_index(const cadu_index *idx, index_info *ii) {
+        cadu_chunk_set set = CADU_CHUNK_SET_INIT;
+        uint64_t *sizes = malloc((idx->n ? idx->n : 1) * sizeof(uint64_t));
+        int r = 0;
+        if (!sizes)
+                return -ENOMEM;
+        ii->bytes = cadu_index_size(idx);
+        ii->chunks = idx->n;
+        for (size_t i = 0; i < idx->n; i++) {
+                cadu_chunk_entry *e;
+                sizes[i] = cadu_index_chunk_size(idx, i);
+                if ((r = cadu_chunk_set_add(&set, idx->items[i].id, &e)) < 0)
+                        break;
+                if (r > 0) {
+                        ii->distinct++;
+                        ii->distinct_bytes += sizes[i];
+                }
+                r = 0;
+        }
+        if (r == 0 && idx->n) {
+                qsort(sizes, idx->n, sizeof(*sizes), cmp_u64);
+                ii->sizes = (size_dist){
+                        .min = sizes[0],
+                        .p10 = percentile(sizes, idx->n, 10),
+                        .p50 = percentile(sizes, idx->n, 50),
+                        .p90 = percentile(sizes, idx->n, 90),
+                        .p99 = percentile(sizes, idx->n, 99),
+                        .max = sizes[idx->n - 1],
+                        .avg = (double)ii->bytes / (double)idx->n,
+                };
+        }
+        free(sizes);
+        cadu_chunk_set_done(&set);
+        return r;
+}
+
+/* A store that has nothing and notes every chunk asked of it: given to a
+ * dry-run extract, it learns exactly which chunks no seed provides. */
+typedef struct plan_store {
+        cadu_store base;
+        pthread_mutex_t lock;
+        uint8_t (*ids)[CADU_DIGEST_SIZE];
+        size_t n, alloc;
+} plan_store;
+
+static int plan_get(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t max_raw, cadu_buf *out) {
+        plan_store *p = (plan_store *)s;
+        int r = -ENOENT;
+        pthread_mutex_lock(&p->lock);
+        if (p->n == p->alloc) {
+                size_t a = p->alloc ? 2 * p->alloc : 256;
+                void *n = realloc(p->ids, a * CADU_DIGEST_SIZE);
+                if (!n)
+                        r = -ENOMEM;
+                else {
+                        p->ids = n;
+                        p->alloc = a;
+                }
+        }
+        if (r == -ENOENT)
+                memcpy(p->ids[p->n++], id, CADU_DIGEST_SIZE);
+        pthread_mutex_unlock(&p->lock);
+        return r;
+}
+
+static int plan_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
+        return 0;
+}
+
+static void plan_free(cadu_store *s) {
+}
+
+static const cadu_store_ops plan_ops = {
+        .version = 1,
+        .kind = "plan",
+        .get = plan_get,
+        .has = plan_has,
+        .free = plan_free,
+};
+
+typedef struct survey {
+        cadu_store *store;
+        cadu_chunk_set *set;
+        int rootfd;                     /* directory store: its root */
+        bool download;
+        cadu_buf *raw;                  /* per worker */
+        progress_ctx pc;
+        atomic_size_t failed;           /* entry index + 1 of the first failure */
+} survey;
+
+/* Is chunk i in the store, and how large is its file? */
+static int survey_one(void *ud, size_t i, unsigned w) {
+        survey *sv = ud;
+        cadu_chunk_entry *e = &sv->set->entries[i];
+        int r;
+        if (sv->rootfd >= 0) {
+                char path[CADU_CHUNK_PATH_MAX];
+                struct stat st;
+                cadu_chunk_path(e->id, path);
+                if (fstatat(sv->rootfd, path, &st, 0) < 0)
+                        r = errno == ENOENT ? 0 : -errno;
+                else {
+                        e->raw_size = (uint64_t)st.st_size;
+                        r = 1;
+                }
+        } else if (sv->download) {
+                r = sv->store->ops->get(sv->store, e->id, CADU_CHUNK_SIZE_MAX_LIMIT + (1 << 20), &sv->raw[w]);
+                if (r == 0) {
+                        e->raw_size = sv->raw[w].len;
+                        r = 1;
+                } else if (r == -ENOENT)
+                        r = 0;
+        } else
+                r = sv->store->ops->has(sv->store, e->id);
+        if (r < 0) {
+                size_t zero = 0;
+                atomic_compare_exchange_strong(&sv->failed, &zero, i + 1);
+                return r;
+        }
+        e->state = r ? CHUNK_PRESENT : CHUNK_MISSING;
+        sv->pc.done += e->size;
+        return 0;
+}
+
+static void survey_progress(void *ud) {
+        progress_show(&((survey *)ud)->pc);
+}
+
+static void json_dist(const size_dist *d) {
+        printf("{\"min\":%llu,\"p10\":%llu,\"p50\":%llu,\"avg\":%.1f,\"p90\":%llu,\"p99\":%llu,\"max\":%llu}",
+               (unsigned long long)d->min, (unsigned long long)d->p10, (unsigned long long)d->p50, d->avg,
+               (unsigned long long)d->p90, (unsigned long long)d->p99, (unsigned long long)d->max);
+}
+
+static void json_count(const char *name, uint64_t chunks, uint64_t bytes) {
+        printf("\"%s\":{\"chunks\":%llu,\"bytes\":%llu}", name, (unsigned long long)chunks, (unsigned long long)bytes);
+}
+
+static void print_info_json(const index_list *l, const index_info *ii, const cadu_seed *seeds, size_t nseeds,
+                            const cadu_chunk_set *all, uint64_t total_bytes, uint64_t total_chunks,
+                            uint64_t all_bytes, const cadu_store *store, bool sizes_known) {
+        char hex[HEX_SIZE];
+        printf("{\"event\":\"done\",\"command\":\"info\",\"indexes\":[");
+        for (size_t i = 0; i < l->n; i++) {
+                const cadu_index *idx = l->idx[i];
+                const index_info *x = &ii[i];
+                printf("%s{\"path\":", i ? "," : "");
+                cadu_json_string(stdout, l->paths[i]);
+                printf(",\"digest\":\"%s\",\"chunk_size_min\":%llu,\"chunk_size_avg\":%llu,\"chunk_size_max\":%llu,"
+                       "\"bytes\":%llu,\"chunks\":%llu,\"distinct_chunks\":%llu,\"distinct_bytes\":%llu,"
+                       "\"dedup_ratio\":%.4f,\"sizes\":",
+                       cadu_digest_name(idx->digest), (unsigned long long)idx->min, (unsigned long long)idx->avg,
+                       (unsigned long long)idx->max, (unsigned long long)x->bytes, (unsigned long long)x->chunks,
+                       (unsigned long long)x->distinct, (unsigned long long)x->distinct_bytes,
+                       ratio(x->bytes, x->distinct_bytes));
+                json_dist(&x->sizes);
+                if (x->planned) {
+                        printf(",\"update\":{\"seeds\":[");
+                        for (size_t k = 0; k < nseeds; k++) {
+                                printf("%s{\"path\":", k ? "," : "");
+                                cadu_json_string(stdout, seeds[k].path);
+                                printf(",\"index\":");
+                                if (seeds[k].index_path)
+                                        cadu_json_string(stdout, seeds[k].index_path);
+                                else
+                                        printf("null");
+                                printf(",\"chunks\":%llu,\"bytes\":%llu}", (unsigned long long)x->st.seeds[k].chunks,
+                                       (unsigned long long)x->st.seeds[k].bytes);
+                        }
+                        printf("],");
+                        json_count("zero", x->st.zero.chunks, x->st.zero.bytes);
+                        printf(",");
+                        json_count("duplicate", x->st.duplicate.chunks, x->st.duplicate.bytes);
+                        printf(",\"fetch\":{\"chunks\":%llu,\"bytes\":%llu,\"compressed_bytes\":",
+                               (unsigned long long)x->fetch_chunks, (unsigned long long)x->fetch_bytes);
+                        if (store && sizes_known)
+                                printf("%llu", (unsigned long long)x->fetch_raw);
+                        else
+                                printf("null");
+                        if (store)
+                                printf(",\"missing_from_store\":{\"chunks\":%llu,\"bytes\":%llu}",
+                                       (unsigned long long)x->fetch_absent, (unsigned long long)x->fetch_absent_bytes);
+                        printf("}}");
+                }
+                printf("}");
+        }
+        printf("],\"total\":{\"indexes\":%zu,\"bytes\":%llu,\"chunks\":%llu,\"distinct_chunks\":%zu,"
+               "\"distinct_bytes\":%llu,\"dedup_ratio\":%.4f}",
+               l->n, (unsigned long long)total_bytes, (unsigned long long)total_chunks, all->n,
+               (unsigned long long)all_bytes, ratio(total_bytes, all_bytes));
+        if (store) {
+                uint64_t present = 0, present_bytes = 0, raw = 0, missing = 0, missing_bytes = 0;
+                for (size_t i = 0; i < all->n; i++) {
+                        const cadu_chunk_entry *e = &all->entries[i];
+                        if (e->state == CHUNK_PRESENT) {
+                                present++;
+                                present_bytes += e->size;
+                                raw += e->raw_size;
+                        } else {
+                                missing++;
+                                missing_bytes += e->size;
+                        }
+                }
+                printf(",\"store\":{\"location\":");
+                cadu_json_string(stdout, store->location);
+                printf(",\"present_chunks\":%llu,\"present_bytes\":%llu,\"compressed_bytes\":",
+                       (unsigned long long)present, (unsigned long long)present_bytes);
+                if (sizes_known)
+                        printf("%llu", (unsigned long long)raw);
+                else
+                        printf("null");
+                printf(",\"missing_chunks\":%llu,\"missing_bytes\":%llu,\"missing\":[", (unsigned long long)missing,
+                       (unsigned long long)missing_bytes);
+                bool first = true;
+                for (size_t i = 0; i < all->n; i++)
+                        if (all->entries[i].state != CHUNK_PRESENT) {
+                                printf("%s\"%s\"", first ? "" : ",", hexid(all->entries[i].id, hex));
+                                first = false;
+                        }
+                printf("]}");
+        }
+        printf("}\n");
+}
+
+static void print_info_text(const index_list *l, const index_info *ii, const cadu_seed *seeds, size_t nseeds,
+                            const cadu_chunk_set *all, uint64_t total_bytes, uint64_t total_chunks,
+                            uint64_t all_bytes, const cadu_store *store, bool sizes_known) {
+        char a[32], b[32], hex[HEX_SIZE];
+        for (size_t i = 0; i < l->n; i++) {
+                const cadu_index *idx = l->idx[i];
+                const index_info *x = &ii[i];
+                printf("%s: %s (%llu bytes) in %llu chunks, %llu distinct (%s, dedup %.2fx)\n", l->paths[i],
+                       cadu_format_bytes(x->bytes, a), (unsigned long long)x->bytes, (unsigned long long)x->chunks,
+                       (unsigned long long)x->distinct, cadu_format_bytes(x->distinct_bytes, b),
+                       ratio(x->bytes, x->distinct_bytes));
+                printf("  %s, chunker %llu:%llu:%llu\n", cadu_digest_name(idx->digest), (unsigned long long)idx->min,
+                       (unsigned long long)idx->avg, (unsigned long long)idx->max);
+                if (x->chunks)
+                        printf("  chunk sizes: min %llu, p10 %llu, median %llu, avg %.0f, p90 %llu, p99 %llu, max %llu\n",
+                               (unsigned long long)x->sizes.min, (unsigned long long)x->sizes.p10,
+                               (unsigned long long)x->sizes.p50, x->sizes.avg, (unsigned long long)x->sizes.p90,
+                               (unsigned long long)x->sizes.p99, (unsigned long long)x->sizes.max);
+                if (!x->planned)
+                        continue;
+                printf("  update with %zu seed%s: fetch %llu chunks, %s (%llu bytes)", nseeds, nseeds == 1 ? "" : "s",
+                       (unsigned long long)x->fetch_chunks, cadu_format_bytes(x->fetch_bytes, a),
+                       (unsigned long long)x->fetch_bytes);
+                if (store && sizes_known)
+                        printf(", %s (%llu bytes) compressed", cadu_format_bytes(x->fetch_raw, b),
+                               (unsigned long long)x->fetch_raw);
+                printf("\n");
+                for (size_t k = 0; k < nseeds; k++)
+                        printf("    from seed %s: %llu chunks, %s\n", seeds[k].path,
+                               (unsigned long long)x->st.seeds[k].chunks, cadu_format_bytes(x->st.seeds[k].bytes, a));
+                if (x->st.zero.chunks)
+                        printf("    zeros: %llu chunks, %s\n", (unsigned long long)x->st.zero.chunks,
+                               cadu_format_bytes(x->st.zero.bytes, a));
+                if (x->st.duplicate.chunks)
+                        printf("    repeats within the image: %llu chunks, %s\n",
+                               (unsigned long long)x->st.duplicate.chunks, cadu_format_bytes(x->st.duplicate.bytes, a));
+                if (store && x->fetch_absent)
+                        printf("    %llu of the chunks to fetch (%s) are missing from the store\n",
+                               (unsigned long long)x->fetch_absent, cadu_format_bytes(x->fetch_absent_bytes, a));
+        }
+        if (l->n > 1)
+                printf("all %zu indexes: %s in %llu chunks, %zu distinct (%s, dedup %.2fx)\n", l->n,
+                       cadu_format_bytes(total_bytes, a), (unsigned long long)total_chunks, all->n,
+                       cadu_format_bytes(all_bytes, b), ratio(total_bytes, all_bytes));
+        if (!store)
+                return;
+        uint64_t present = 0, present_bytes = 0, raw = 0, missing = 0, missing_bytes = 0;
+        for (size_t i = 0; i < all->n; i++) {
+                const cadu_chunk_entry *e = &all->entries[i];
+                if (e->state == CHUNK_PRESENT) {
+                        present++;
+                        present_bytes += e->size;
+                        raw += e->raw_size;
+                } else {
+                        missing++;
+                        missing_bytes += e->size;
+                }
+        }
+        printf("store %s: %llu of %zu distinct chunks present", store->location, (unsigned long long)present, all->n);
+        if (sizes_known)
+                printf(", %s (%llu bytes) compressed from %s (%.1f%%)", cadu_format_bytes(raw, a),
+                       (unsigned long long)raw, cadu_format_bytes(present_bytes, b),
+                       present_bytes ? 100.0 * (double)raw / (double)present_bytes : 0.0);
+        else
+                printf(" (compressed sizes: use --download)");
+        printf("\n");
+        if (missing) {
+                printf("  missing %llu chunks (%s):\n", (unsigned long long)missing, cadu_format_bytes(missing_bytes, a));
+                for (size_t i = 0; i < all->n; i++)
+                        if (all->entries[i].state != CHUNK_PRESENT)
+                                printf("    %s\n", hexid(all->entries[i].id, hex));
+        }
+}
+
+int cadu_cmd_info(int argc, char **argv) {
+        enum { OPT_DOWNLOAD = 0x100 };
+        static const struct option options[] = {
+                { "store", required_argument, NULL, 's' },
+                { "seed", required_argument, NULL, 'S' },
+                { "download", no_argument, NULL, OPT_DOWNLOAD },
+                { "threads", required_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                CADU_STOREOPTS_LONG_OPTIONS,
+                {}
+        };
+        _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
+        _cleanup_free_ cadu_seed *seeds = calloc((size_t)argc, sizeof(cadu_seed));
+        const char *store_loc = NULL;
+        size_t nseeds = 0;
+        bool download = false;
+        unsigned threads = 0;
+        int c, r;
+
+        if (!seeds)
+                return cadu_error_errno(-ENOMEM, "info");
+        while ((c = getopt_long(argc, argv, "s:S:j:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 's':
+                        if (store_loc)
+                                return cadu_usage_error("info", "only one --store");
+                        store_loc = optarg;
+                        break;
+                case 'S': parse_seed(optarg, &seeds[nseeds++]); break;
+                case OPT_DOWNLOAD: download = true; break;
+                case 'j':
+                        if ((r = parse_threads("info", optarg, &threads)) != 0)
+                                return r;
+                        break;
+                case 'h':
+                        fputs(info_help, stdout);
+                        fputs(cadu_storeopts_help, stdout);
+                        return CADU_EXIT_OK;
+                case CADU_STOREOPT_FIRST ... CADU_STOREOPT_LAST:
+                        if ((r = cadu_storeopts_parse(&so, "info", c, optarg)) != 0)
+                                return r;
+                        break;
+                default:
+                        return cadu_usage_error("info", "invalid option");
+                }
+        }
+        if (optind >= argc)
+                return cadu_usage_error("info", "expected at least one INDEX");
+
+        index_list l = { 0 };
+        cadu_chunk_set all = CADU_CHUNK_SET_INIT;
+        index_info *ii = NULL;
+        cadu_store *store = NULL;
+        survey sv = { .rootfd = -1 };
+        int ret = read_indexes(argv + optind, (size_t)(argc - optind), &l);
+        if (ret)
+                goto out;
+        if ((ret = add_indexes(&all, &l)))
+                goto out;
+        ii = calloc(l.n, sizeof(*ii));
+        if (!ii) {
+                ret = cadu_error_errno(-ENOMEM, "info");
+                goto out;
+        }
+        uint64_t total_bytes = 0, total_chunks = 0, all_bytes = 0;
+        for (size_t i = 0; i < l.n; i++) {
+                if ((r = describe_index(l.idx[i], &ii[i])) < 0) {
+                        ret = cadu_error_errno(r, "index %s", l.paths[i]);
+                        goto out;
+                }
+                total_bytes += ii[i].bytes;
+                total_chunks += ii[i].chunks;
+        }
+        for (size_t i = 0; i < all.n; i++)
+                all_bytes += all.entries[i].size;
+
+        /* What the store holds of them. */
+        bool sizes_known = false;
+        if (store_loc) {
+                r = cadu_store_open(store_loc, &so.opts, false, &store);
+                if (r < 0) {
+                        ret = cadu_error_errno(r, "cannot open store %s", store_loc);
+                        goto out;
+                }
+                unsigned nt = default_threads(threads, store);
+                sv.store = store;
+                sv.set = &all;
+                sv.download = download;
+                if (!strcmp(store->ops->kind, "dir")) {
+                        sv.rootfd = open(store_loc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (sv.rootfd < 0) {
+                                ret = cadu_error_errno(-errno, "cannot open store %s", store_loc);
+                                goto out;
+                        }
+                }
+                sizes_known = sv.rootfd >= 0 || download;
+                sv.raw = calloc(nt, sizeof(cadu_buf));
+                if (!sv.raw) {
+                        ret = cadu_error_errno(-ENOMEM, "info");
+                        goto out;
+                }
+                cadu_progress_begin(&sv.pc.prog, "info", all_bytes);
+                r = cadu_parallel_for(all.n, nt, survey_one, survey_progress, &sv);
+                cadu_progress_end(&sv.pc.prog);
+                for (unsigned k = 0; k < nt; k++)
+                        cadu_buf_free(&sv.raw[k]);
+                if (r < 0) {
+                        char hex[HEX_SIZE], det[256];
+                        size_t f = atomic_load(&sv.failed);
+                        const char *d = store_detail(store, det, sizeof(det));
+                        if (f)
+                                hexid(all.entries[f - 1].id, hex);
+                        cadu_error("store %s: chunk %s: %s", store_loc, f ? hex : "?", d ? d : cadu_strerror(r));
+                        ret = cadu_storeopts_exit_code(r);
+                        goto out;
+                }
+        }
+
+        /* What an update to each index would fetch, given the seeds: a dry
+         * run of the extraction engine with a store that has nothing. */
+        for (size_t i = 0; nseeds && i < l.n; i++) {
+                plan_store ps = { .base = { .ops = &plan_ops, .location = (char *)"(fetch)" },
+                                  .lock = PTHREAD_MUTEX_INITIALIZER };
+                cadu_store *stores[1] = { &ps.base };
+                cadu_extract_opts o = {
+                        .index = l.idx[i],
+                        .seeds = seeds,
+                        .nseeds = nseeds,
+                        .stores = stores,
+                        .nstores = 1,
+                        .dry_run = true,
+                        .threads = threads ? threads : cadu_cpu_count(),
+                };
+                _cleanup_free_ char *msg = NULL;
+                r = cadu_extract(&o, &ii[i].st, &msg);
+                if (r < 0) {
+                        free(ps.ids);
+                        ret = cadu_error_errno(r, "planning the update to %s: %s", l.paths[i], msg ? msg : "failed");
+                        goto out;
+                }
+                ii[i].planned = true;
+                for (size_t k = 0; k < ps.n; k++) {
+                        const cadu_chunk_entry *e = cadu_chunk_set_find(&all, ps.ids[k]);
+                        if (!e)
+                                continue;       /* cannot happen: every id comes from the index */
+                        ii[i].fetch_chunks++;
+                        ii[i].fetch_bytes += e->size;
+                        ii[i].fetch_raw += e->raw_size;
+                        if (store && e->state != CHUNK_PRESENT) {
+                                ii[i].fetch_absent++;
+                                ii[i].fetch_absent_bytes += e->size;
+                        }
+                }
+                free(ps.ids);
+        }
+
+        if (cadu_json)
+                print_info_json(&l, ii, seeds, nseeds, &all, total_bytes, total_chunks, all_bytes, store, sizes_known);
+        else
+                print_info_text(&l, ii, seeds, nseeds, &all, total_bytes, total_chunks, all_bytes, store, sizes_known);
+        ret = CADU_EXIT_OK;
+out:
+        for (size_t i = 0; ii && i < l.n; i++)
+                cadu_extract_stats_free(&ii[i].st);
+        free(ii);
+        free(sv.raw);
+        if (sv.rootfd >= 0)
+                close(sv.rootfd);
+        cadu_store_free(store);
+        cadu_chunk_set_done(&all);
+        index_list_done(&l);
+        cadu_chunk_codec_release();
+        return ret;
+}
+
+/* ---- cadu verify-store ---- */
+
+static const char verify_help[] =
+        "Usage: cadu verify-store [OPTIONS] STORE [INDEX...]\n\n"
+        "Check a chunk store: every chunk file (or, with INDEX, every chunk those\n"
+        "indexes need) is present, decompresses and matches its id. Prints one\n"
+        "line per problem on stdout:\n"
+        "  missing ID             a chunk an index needs is not in the store\n"
+        "  corrupt ID: REASON     a chunk file does not decode to its id\n"
+        "  stray PATH: REASON     a file that is no chunk (bad name, leftover\n"
+        "                         temporary file, anything else)\n"
+        "  error ID: REASON       a chunk could not be read (I/O, network)\n"
+        "Exit status 0 when the store is sound, 3 when a problem was found.\n"
+        "An http(s) store cannot be listed: give the indexes; its chunks are\n"
+        "checked for presence (HEAD) unless --download verifies them fully.\n\n"
+        "Options:\n"
+        "  -d, --digest NAME       without INDEX: the digest of the chunk ids,\n"
+        "                          sha256 or sha512-256 (default: either)\n"
+        "      --download          on an http(s) store, download and verify every\n"
+        "                          chunk, not only check it is there\n"
+        "  -j, --threads N         worker threads (default: CPUs, +8 for a network store)\n"
+        "  -q, --quiet             no progress and no summary\n"
+        "      --json              problems and statistics as JSON lines on stdout\n"
+        "  -h, --help              show this help\n\n";
+
+enum { V_OK = 0, V_MISSING, V_CORRUPT, V_ERROR };
+
+typedef struct vresult {
+        int kind;
+        int err;                        /* V_ERROR */
+        char *why;                      /* V_CORRUPT, V_ERROR */
+} vresult;
+
+typedef struct stray {
+        char *path;
+        const char *why;
+} stray;
+
+typedef struct verifier {
+        cadu_store *store;
+        cadu_chunk_set set;
+        vresult *res;
+        bool have_digest;               /* from the indexes or --digest */
+        cadu_digest_type digest;        /* --digest */
+        bool head_only;
+        cadu_buf *raw, *out;            /* per worker */
+        progress_ctx pc;
+        atomic_uint_fast64_t bytes, raw_bytes;
+        /* the directory walk */
+        bool index_mode;
+        stray *strays;
+        size_t nstrays, astrays;
+        uint64_t unreferenced, unreferenced_bytes;
+} verifier;
+
+static int verify_one(void *ud, size_t i, unsigned w) {
+        verifier *v = ud;
+        cadu_chunk_entry *e = &v->set.entries[i];
+        vresult *res = &v->res[i];
+        cadu_buf *raw = &v->raw[w], *out = &v->out[w];
+        int r;
+
+        if (e->state == CHUNK_MISSING) {
+                res->kind = V_MISSING;
+                return 0;
+        }
+        if (v->head_only) {
+                r = v->store->ops->has(v->store, e->id);
+                if (r < 0) {
+                        res->kind = V_ERROR;
+                        res->err = r;
+                } else
+                        res->kind = r ? V_OK : V_MISSING;
+                v->pc.done += e->size;
+                return 0;
+        }
+        size_t max = (size_t)(e->max_size ? e->max_size : CADU_CHUNK_SIZE_MAX_LIMIT);
+        r = v->store->ops->get(v->store, e->id, max + max / 64 + 4096, raw);
+        if (r == -ENOENT) {
+                res->kind = V_MISSING;
+                return 0;
+        }
+        if (r == -EFBIG || r == -EBADMSG) {
+                res->kind = V_CORRUPT;
+                res->why = strdup(r == -EFBIG ? "chunk file larger than any chunk can compress to"
+                                              : "not a regular file, or changed while read");
+                return 0;
+        }
+        if (r < 0) {
+                res->kind = V_ERROR;
+                res->err = r;
+                return 0;
+        }
+        v->raw_bytes += raw->len;
+        r = cadu_chunk_decode(raw->data, raw->len, max, out);
+        if (r == -EBADMSG || r == -EFBIG) {
+                res->kind = V_CORRUPT;
+                if (r == -EBADMSG)
+                        res->why = strdup("compressed data is corrupt");
+                else if (asprintf(&res->why, "decompresses to more than %zu bytes", max) < 0)
+                        res->why = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        v->bytes += out->len;
+        v->pc.done += e->size ? e->size : out->len;
+        if (e->size && out->len != e->size) {
+                res->kind = V_CORRUPT;
+                if (asprintf(&res->why, "decompresses to %zu bytes, the index says %llu", out->len,
+                             (unsigned long long)e->size) < 0)
+                        res->why = NULL;
+                return 0;
+        }
+        uint8_t got[CADU_DIGEST_SIZE];
+        bool match = false;
+        for (int k = 0; k < 2 && !match; k++) {
+                cadu_digest_type t = v->have_digest ? (e->size ? e->digest : v->digest)
+                                                    : (k == 0 ? CADU_DIGEST_SHA256 : CADU_DIGEST_SHA512_256);
+                if ((r = cadu_digest(t, out->data, out->len, got)) < 0)
+                        return r;
+                match = !memcmp(got, e->id, CADU_DIGEST_SIZE);
+                if (v->have_digest)
+                        break;
+        }
+        if (!match) {
+                res->kind = V_CORRUPT;
+                res->why = strdup("content does not match its id");
+        }
+        return 0;
+}
+
+static void verify_progress(void *ud) {
+        progress_show(&((verifier *)ud)->pc);
+}
+
+static int verify_walk_entry(void *ud, const cadu_store_entry *e) {
+        verifier *v = ud;
+        if (e->kind == CADU_STORE_NAME_CHUNK) {
+                cadu_chunk_entry *ce;
+                if (v->index_mode) {
+                        if ((ce = cadu_chunk_set_find(&v->set, e->id)))
+                                ce->state = CHUNK_PRESENT;
+                        else {
+                                v->unreferenced++;
+                                v->unreferenced_bytes += (uint64_t)e->st.st_size;
+                        }
+                        return 0;
+                }
+                int r = cadu_chunk_set_add(&v->set, e->id, &ce);
+                if (r < 0)
+                        return r;
+                ce->state = CHUNK_PRESENT;
+                ce->max_size = CADU_CHUNK_SIZE_MAX_LIMIT;
+                return 0;
+        }
+        if (v->nstrays == v->astrays) {
+                size_t a = v->astrays ? 2 * v->astrays : 16;
+                stray *s = realloc(v->strays, a * sizeof(*s));
+                if (!s)
+                        return -ENOMEM;
+                v->strays = s;
+                v->astrays = a;
+        }
+        stray *s = &v->strays[v->nstrays];
+        if (!(s->path = strdup(e->path)))
+                return -ENOMEM;
+        s->why = e->kind == CADU_STORE_NAME_TEMP ? "leftover temporary file" : e->why;
+        v->nstrays++;
+        return 0;
+}
+
+static int cmp_entry_id(const void *a, const void *b) {
+        return memcmp(((const cadu_chunk_entry *)a)->id, ((const cadu_chunk_entry *)b)->id, CADU_DIGEST_SIZE);
+}
+
+int cadu_cmd_verify_store(int argc, char **argv) {
+        enum { OPT_DOWNLOAD = 0x100 };
+        static const struct option options[] = {
+                { "digest", required_argument, NULL, 'd' },
+                { "download", no_argument, NULL, OPT_DOWNLOAD },
+                { "threads", required_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                CADU_STOREOPTS_LONG_OPTIONS,
+                {}
+        };
+        _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
+        verifier v = { .set = CADU_CHUNK_SET_INIT };
+        bool download = false;
+        unsigned threads = 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "d:j:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'd':
+                        if (cadu_digest_from_name(optarg, &v.digest) < 0)
+                                return cadu_usage_error("verify-store", "unknown digest '%s' (use sha256 or sha512-256)",
+                                                        optarg);
+                        v.have_digest = true;
+                        break;
+                case OPT_DOWNLOAD: download = true; break;
+                case 'j':
+                        if ((r = parse_threads("verify-store", optarg, &threads)) != 0)
+                                return r;
+                        break;
+                case 'h':
+                        fputs(verify_help, stdout);
+                        fputs(cadu_storeopts_help, stdout);
+                        return CADU_EXIT_OK;
+                case CADU_STOREOPT_FIRST ... CADU_STOREOPT_LAST:
+                        if ((r = cadu_storeopts_parse(&so, "verify-store", c, optarg)) != 0)
+                                return r;
+                        break;
+                default:
+                        return cadu_usage_error("verify-store", "invalid option");
+                }
+        }
+        if (optind >= argc)
+                return cadu_usage_error("verify-store", "expected STORE");
+        const char *store_loc = argv[optind++];
+        bool is_url = cadu_location_is_url(store_loc);
+        v.index_mode = optind < argc;
+        if (v.index_mode && v.have_digest)
+                return cadu_usage_error("verify-store", "--digest is for a store checked without INDEX "
+                                                        "(the indexes name their digest)");
+        if (is_url && !v.index_mode)
+                return cadu_usage_error("verify-store", "an http(s) store cannot be listed: give the INDEX files "
+                                                        "whose chunks to check");
+
+        index_list l = { 0 };
+        uint64_t start = cadu_now_ns();
+        unsigned nt = 0;
+        int ret = CADU_EXIT_OK;
+        if (v.index_mode) {
+                if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l)))
+                        goto out;
+                if ((ret = add_indexes(&v.set, &l)))
+                        goto out;
+                v.have_digest = true;
+        }
+        r = cadu_store_open(store_loc, &so.opts, false, &v.store);
+        if (r < 0) {
+                ret = cadu_error_errno(r, "cannot open store %s", store_loc);
+                goto out;
+        }
+        v.head_only = is_url && !download;
+        if (!is_url) {
+                /* List the store: chunks, and everything that is not one. */
+                cadu_store_walker w = { .entry = verify_walk_entry, .userdata = &v };
+                _cleanup_free_ char *where = NULL;
+                r = cadu_store_walk(store_loc, &w, &where);
+                if (r < 0) {
+                        ret = cadu_error_errno(r, "reading store %s", where ? where : store_loc);
+                        goto out;
+                }
+                for (size_t i = 0; v.index_mode && i < v.set.n; i++)
+                        if (v.set.entries[i].state != CHUNK_PRESENT)
+                                v.set.entries[i].state = CHUNK_MISSING;
+        }
+        /* Report in id order whatever the threads did. */
+        if (v.set.n)
+                qsort(v.set.entries, v.set.n, sizeof(*v.set.entries), cmp_entry_id);
+        free(v.set.slots);      /* the order changed; no more lookups */
+        v.set.slots = NULL;
+        v.set.cap = 0;
+
+        nt = default_threads(threads, v.store);
+        v.res = calloc(v.set.n + 1, sizeof(*v.res));
+        v.raw = calloc(nt, sizeof(cadu_buf));
+        v.out = calloc(nt, sizeof(cadu_buf));
+        if (!v.res || !v.raw || !v.out) {
+                ret = cadu_error_errno(-ENOMEM, "verify-store");
+                goto out;
+        }
+        uint64_t total = 0;
+        for (size_t i = 0; i < v.set.n; i++)
+                total += v.set.entries[i].size;
+        cadu_progress_begin(&v.pc.prog, "verify-store", total);
+        r = cadu_parallel_for(v.set.n, nt, verify_one, verify_progress, &v);
+        cadu_progress_end(&v.pc.prog);
+        if (r < 0) {
+                ret = cadu_error_errno(r, "verify-store %s", store_loc);
+                goto out;
+        }
+
+        size_t nmissing = 0, ncorrupt = 0, nerror = 0, nok = 0;
+        int first_err = 0;
+        char hex[HEX_SIZE];
+        for (size_t i = 0; i < v.set.n; i++) {
+                const vresult *res = &v.res[i];
+                const char *kind = res->kind == V_MISSING ? "missing" : res->kind == V_CORRUPT ? "corrupt" : "error";
+                const char *why = res->kind == V_ERROR ? cadu_strerror(res->err) : res->why ? res->why : "out of memory";
+                if (res->kind == V_OK) {
+                        nok++;
+                        continue;
+                }
+                nmissing += res->kind == V_MISSING;
+                ncorrupt += res->kind == V_CORRUPT;
+                if (res->kind == V_ERROR) {
+                        nerror++;
+                        if (!first_err)
+                                first_err = res->err;
+                }
+                hexid(v.set.entries[i].id, hex);
+                if (cadu_json) {
+                        printf("{\"event\":\"problem\",\"kind\":\"%s\",\"id\":\"%s\"", kind, hex);
+                        if (res->kind != V_MISSING) {
+                                printf(",\"reason\":");
+                                cadu_json_string(stdout, why);
+                        }
+                        printf("}\n");
+                } else if (res->kind == V_MISSING)
+                        printf("missing %s\n", hex);
+                else
+                        printf("%s %s: %s\n", kind, hex, why);
+        }
+        for (size_t i = 0; i < v.nstrays; i++) {
+                if (cadu_json) {
+                        printf("{\"event\":\"problem\",\"kind\":\"stray\",\"path\":");
+                        cadu_json_string(stdout, v.strays[i].path);
+                        printf(",\"reason\":");
+                        cadu_json_string(stdout, v.strays[i].why);
+                        printf("}\n");
+                } else
+                        printf("stray %s: %s\n", v.strays[i].path, v.strays[i].why);
+        }
+        bool sound = !nmissing && !ncorrupt && !v.nstrays && !nerror;
+        double secs = (double)(cadu_now_ns() - start) / 1e9;
+        if (cadu_json)
+                printf("{\"event\":\"done\",\"command\":\"verify-store\",\"sound\":%s,\"chunks\":%zu,"
+                       "\"verified\":%zu,\"missing\":%zu,\"corrupt\":%zu,\"stray\":%zu,\"errors\":%zu,"
+                       "\"unreferenced\":%llu,\"bytes\":%llu,\"raw_bytes\":%llu,\"presence_only\":%s,"
+                       "\"seconds\":%.3f}\n",
+                       sound ? "true" : "false", v.set.n, nok, nmissing, ncorrupt, v.nstrays, nerror,
+                       (unsigned long long)v.unreferenced, (unsigned long long)v.bytes,
+                       (unsigned long long)v.raw_bytes, v.head_only ? "true" : "false", secs);
+        else if (!cadu_quiet) {
+                char a[32], b[32];
+                fprintf(stderr, "%s: %zu chunks %s in %.2f s", store_loc, nok,
+                        v.head_only ? "present (not downloaded: presence only)" : "verified", secs);
+                if (!v.head_only)
+                        fprintf(stderr, " (%s, %s compressed)", cadu_format_bytes(v.bytes, a),
+                                cadu_format_bytes(v.raw_bytes, b));
+                if (v.index_mode && !is_url)
+                        fprintf(stderr, ", %llu chunks no index needs", (unsigned long long)v.unreferenced);
+                fputc('\n', stderr);
+        }
+        fflush(stdout);
+        if (!sound) {
+                cadu_error("store %s is not sound: %zu missing, %zu corrupt, %zu stray%s", store_loc, nmissing,
+                           ncorrupt, v.nstrays, nerror ? ", some chunks could not be read" : "");
+                ret = (nmissing || ncorrupt || v.nstrays) ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(first_err);
+        }
+out:
+        for (size_t i = 0; v.res && i < v.set.n; i++)
+                free(v.res[i].why);
+        for (size_t i = 0; i < v.nstrays; i++)
+                free(v.strays[i].path);
+        for (unsigned k = 0; k < nt && v.raw && v.out; k++) {
+                cadu_buf_free(&v.raw[k]);
+                cadu_buf_free(&v.out[k]);
+        }
+        free(v.raw);
+        free(v.out);
+        free(v.res);
+        free(v.strays);
+        cadu_store_free(v.store);
+        cadu_chunk_set_done(&v.set);
+        index_list_done(&l);
+        cadu_chunk_codec_release();
+        return ret;
+}
+
+/* ---- cadu gc ---- */
+
+static const char gc_help[] =
+        "Usage: cadu gc [OPTIONS] STORE INDEX...\n\n"
+        "Delete the chunks of the directory store STORE that none of the indexes\n"
+        "references, and report how many bytes that frees. Files younger than\n"
+        "the grace period are kept, so that a cadu make writing into the store\n"
+        "meanwhile is safe: list every index that is still in use, including\n"
+        "those being made. Leftover temporary files older than the grace period\n"
+        "are deleted too, and prefix directories left empty are removed. Other\n"
+        "files are left alone (cadu verify-store lists them).\n\n"
+        "Options:\n"
+        "  -n, --dry-run           report what would be deleted, delete nothing\n"
+        "  -g, --grace SECONDS     keep files modified less than SECONDS ago\n"
+        "                          (default 3600; 0 deletes regardless of age)\n"
+        "  -v, --verbose           print each deleted file (\"delete PATH\") on stdout\n"
+        "  -q, --quiet             no summary\n"
+        "      --json              statistics as JSON on stdout\n"
+        "  -h, --help              show this help\n";
+
+typedef struct gc_ctx {
+        cadu_chunk_set set;
+        bool dry_run, verbose;
+        int64_t cutoff;                 /* files modified at or after this are young */
+        size_t cur_deleted;             /* in the current prefix directory */
+        uint64_t deleted, deleted_bytes, kept, kept_bytes, young, young_bytes;
+        uint64_t temp_deleted, temp_bytes, temp_young, other, dirs_removed;
+        char *failed;                   /* path that could not be deleted */
+} gc_ctx;
+
+static int gc_delete(gc_ctx *g, const cadu_store_entry *e) {
+        if (!g->dry_run && unlinkat(e->dfd, e->name, 0) < 0) {
+                if (errno == ENOENT)
+                        return 0;       /* gone already */
+                int r = -errno;
+                g->failed = strdup(e->path);
+                return r;
+        }
+        g->cur_deleted++;
+        if (g->verbose) {
+                if (cadu_json) {
+                        printf("{\"event\":\"delete\",\"path\":");
+                        cadu_json_string(stdout, e->path);
+                        printf("}\n");
+                } else
+                        printf("delete %s\n", e->path);
+        }
+        return 1;
+}
+
+static int gc_entry(void *ud, const cadu_store_entry *e) {
+        gc_ctx *g = ud;
+        uint64_t size = (uint64_t)e->st.st_size;
+        bool young = (int64_t)e->st.st_mtime >= g->cutoff;
+        int r;
+        switch (e->kind) {
+        case CADU_STORE_NAME_CHUNK:
+                if (cadu_chunk_set_find(&g->set, e->id)) {
+                        cadu_chunk_set_find(&g->set, e->id)->state = CHUNK_PRESENT;
+                        g->kept++;
+                        g->kept_bytes += size;
+                } else if (young) {
+                        g->young++;
+                        g->young_bytes += size;
+                } else {
+                        if ((r = gc_delete(g, e)) < 0)
+                                return r;
+                        if (r > 0) {
+                                g->deleted++;
+                                g->deleted_bytes += size;
+                        }
+                }
+                return 0;
+        case CADU_STORE_NAME_TEMP:
+                if (young) {
+                        g->temp_young++;
+                        return 0;
+                }
+                if ((r = gc_delete(g, e)) < 0)
+                        return r;
+                if (r > 0) {
+                        g->temp_deleted++;
+                        g->temp_bytes += size;
+                }
+                return 0;
+        default:
+                g->other++;
+                return 0;
+        }
+}
+
+static int gc_prefix_done(void *ud, int dfd, const char *prefix, size_t nentries, const struct stat *st) {
+        gc_ctx *g = ud;
+        size_t deleted = g->cur_deleted;
+        g->cur_deleted = 0;
+        /* Remove a directory we emptied, or found empty, unless it changed
+         * within the grace period before we looked (a writer may be about
+         * to create a chunk in it). */
+        if (deleted != nentries || (int64_t)st->st_mtime >= g->cutoff)
+                return 0;
+        if (!g->dry_run && unlinkat(dfd, prefix, AT_REMOVEDIR) < 0)
+                return 0;       /* not empty after all (a writer), or gone */
+        g->dirs_removed++;
+        return 0;
+}
+
+int cadu_cmd_gc(int argc, char **argv) {
+        static const struct option options[] = {
+                { "dry-run", no_argument, NULL, 'n' },
+                { "grace", required_argument, NULL, 'g' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        gc_ctx g = { .set = CADU_CHUNK_SET_INIT };
+        _cleanup_free_ char *where = NULL;
+        uint64_t grace = 3600;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "ng:vh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'n': g.dry_run = true; break;
+                case 'g':
+                        if (cadu_parse_uint(optarg, 0, UINT64_C(1) << 40, &grace) < 0)
+                                return cadu_usage_error("gc", "invalid --grace '%s' (seconds, 0 or more)", optarg);
+                        break;
+                case 'v': g.verbose = true; break;
+                case 'h':
+                        fputs(gc_help, stdout);
+                        return CADU_EXIT_OK;
+                default:
+                        return cadu_usage_error("gc", "invalid option");
+                }
+        }
+        if (optind >= argc)
+                return cadu_usage_error("gc", "expected STORE and at least one INDEX");
+        const char *store_loc = argv[optind++];
+        if (optind >= argc)
+                return cadu_usage_error("gc", "refusing to run without an INDEX: every chunk of %s would be deleted",
+                                        store_loc);
+        if (cadu_location_is_url(store_loc) || strstr(store_loc, "://"))
+                return cadu_usage_error("gc", "%s: gc works on a local directory store (run it where the files are)",
+                                        store_loc);
+        struct stat st;
+        if (stat(store_loc, &st) < 0)
+                return cadu_error_errno(-errno, "store %s", store_loc);
+        if (!S_ISDIR(st.st_mode))
+                return cadu_error("store %s is not a directory", store_loc);
+
+        index_list l = { 0 };
+        int ret = read_indexes(argv + optind, (size_t)(argc - optind), &l);
+        if (ret)
+                goto out;
+        if ((ret = add_indexes(&g.set, &l)))
+                goto out;
+        g.cutoff = (int64_t)time(NULL) - (int64_t)grace;
+        if (grace == 0)
+                g.cutoff = INT64_MAX;
+        uint64_t start = cadu_now_ns();
+        cadu_store_walker w = { .entry = gc_entry, .prefix_done = gc_prefix_done, .userdata = &g };
+        r = cadu_store_walk(store_loc, &w, &where);
+        if (r < 0) {
+                if (g.failed)
+                        ret = cadu_error_errno(r, "gc %s: cannot delete %s", store_loc, g.failed);
+                else
+                        ret = cadu_error_errno(r, "gc: reading store %s", where ? where : store_loc);
+                goto out;
+        }
+        uint64_t missing = 0;
+        for (size_t i = 0; i < g.set.n; i++)
+                missing += g.set.entries[i].state != CHUNK_PRESENT;
+        double secs = (double)(cadu_now_ns() - start) / 1e9;
+        if (cadu_json)
+                printf("{\"event\":\"done\",\"command\":\"gc\",\"dry_run\":%s,\"deleted_chunks\":%llu,"
+                       "\"deleted_bytes\":%llu,\"kept_chunks\":%llu,\"kept_bytes\":%llu,\"young_chunks\":%llu,"
+                       "\"young_bytes\":%llu,\"deleted_temp_files\":%llu,\"deleted_temp_bytes\":%llu,"
+                       "\"young_temp_files\":%llu,\"other_files\":%llu,\"removed_directories\":%llu,"
+                       "\"missing_referenced\":%llu,\"grace\":%llu,\"seconds\":%.3f}\n",
+                       g.dry_run ? "true" : "false", (unsigned long long)g.deleted,
+                       (unsigned long long)g.deleted_bytes, (unsigned long long)g.kept,
+                       (unsigned long long)g.kept_bytes, (unsigned long long)g.young, (unsigned long long)g.young_bytes,
+                       (unsigned long long)g.temp_deleted, (unsigned long long)g.temp_bytes,
+                       (unsigned long long)g.temp_young, (unsigned long long)g.other,
+                       (unsigned long long)g.dirs_removed, (unsigned long long)missing, (unsigned long long)grace, secs);
+        else if (!cadu_quiet) {
+                char a[32], b[32], cc[32];
+                fprintf(stderr, "%s: %s %llu chunks (%s), kept %llu referenced (%s) and %llu younger than %llu s (%s)\n",
+                        store_loc, g.dry_run ? "would delete" : "deleted", (unsigned long long)g.deleted,
+                        cadu_format_bytes(g.deleted_bytes, a), (unsigned long long)g.kept,
+                        cadu_format_bytes(g.kept_bytes, b), (unsigned long long)g.young, (unsigned long long)grace,
+                        cadu_format_bytes(g.young_bytes, cc));
+                if (g.temp_deleted || g.temp_young || g.dirs_removed || g.other)
+                        fprintf(stderr, "  temporary files: %llu %s, %llu young kept; %llu empty directories %s; "
+                                        "%llu other files left alone\n",
+                                (unsigned long long)g.temp_deleted, g.dry_run ? "to delete" : "deleted",
+                                (unsigned long long)g.temp_young, (unsigned long long)g.dirs_removed,
+                                g.dry_run ? "to remove" : "removed", (unsigned long long)g.other);
+        }
+        if (missing && !cadu_quiet)
+                fprintf(stderr, "cadu: warning: %llu chunks the indexes reference are not in %s "
+                                "(run cadu verify-store)\n", (unsigned long long)missing, store_loc);
+        ret = CADU_EXIT_OK;
+out:
+        free(g.failed);
+        cadu_chunk_set_done(&g.set);
+        index_list_done(&l);
+        return ret;
+}
+
+/* ---- cadu mirror ---- */
+
+static const char mirror_help[] =
+        "Usage: cadu mirror [OPTIONS] --to DIR INDEX...\n"
+        "       cadu mirror [OPTIONS] --to DIR MANIFEST\n\n"
+        "Copy exactly the chunks the indexes need from a store (directory or\n"
+        "http(s) URL) into the directory store DIR: for local media that devices\n"
+        "install from without a network. Every chunk is decompressed and checked\n"
+        "against its id on the way and stored as it was compressed. Chunks DIR\n"
+        "already holds intact are skipped, so an interrupted mirror resumes.\n\n"
+        "Given a MANIFEST (a file ending in .manifest, or holding an [update]\n"
+        "section), the indexes are the manifest's (checked against its sha256\n"
+        "pins) and DIR receives the manifest, its signature MANIFEST.sig, the\n"
+        "indexes and deltas at their relative paths, and the chunks in the store\n"
+        "directory the manifest names (a relative store), else in DIR/default.castr.\n"
+        "The manifest is written last: a DIR holding it is complete.\n\n"
+        "Options:\n"
+        "  -f, --from STORE        where the chunks come from (default with a manifest:\n"
+        "                          the store it names, relative to it)\n"
+        "  -t, --to DIR            the directory to fill (created if needed)\n"
+        "  -x, --except-index OLD  leave out the chunks of OLD, e.g. the version the\n"
+        "                          devices run now and will use as seed (repeatable)\n"
+        "  -j, --threads N         worker threads (default: CPUs, +8 for a network store)\n"
+        "  -q, --quiet             no progress and no summary\n"
+        "      --json              progress and statistics as JSON on stdout\n"
+        "  -h, --help              show this help\n\n";
+
+enum { M_PRESENT = 1, M_COPIED, M_MISSING, M_CORRUPT, M_ERROR };
+
+typedef struct mirror_job {
+        char *from;                     /* source store location */
+        char *to;                       /* destination directory store */
+        cadu_chunk_set set;
+} mirror_job;
+
+typedef struct mirrorer {
+        cadu_store *src, *dst;
+        cadu_chunk_set *set;
+        int *errs;                      /* per entry, for M_ERROR */
+        cadu_buf *raw, *out;            /* per worker */
+        progress_ctx pc;
+        atomic_uint_fast64_t present, copied, copied_raw, repaired;
+        pthread_mutex_t lock;
+        int fatal;
+        size_t fatal_entry;
+} mirrorer;
+
+static int mirror_one(void *ud, size_t i, unsigned w) {
+        mirrorer *m = ud;
+        cadu_chunk_entry *e = &m->set->entries[i];
+        cadu_buf *raw = &m->raw[w], *out = &m->out[w];
+        size_t max = (size_t)e->max_size;
+
+        /* Resume: a chunk already there and intact is kept. */
+        int r = cadu_store_get_chunk(m->dst, e->digest, e->id, (size_t)e->size, max, raw, out);
+        if (r == 0) {
+                e->state = M_PRESENT;
+                m->present++;
+                m->pc.done += e->size;
+                return 0;
+        }
+        if (r != -ENOENT && r != -EBADMSG && r != -EFBIG)
+                goto fatal;
+        if (r != -ENOENT)
+                m->repaired++;          /* a damaged copy: replaced below */
+        r = cadu_store_get_chunk(m->src, e->digest, e->id, (size_t)e->size, max, raw, out);
+        if (r < 0) {
+                e->state = r == -ENOENT ? M_MISSING : (r == -EBADMSG || r == -EFBIG) ? M_CORRUPT : M_ERROR;
+                m->errs[i] = r;
+                m->pc.done += e->size;
+                return 0;
+        }
+        r = m->dst->ops->put(m->dst, e->id, raw->data, raw->len);
+        if (r < 0)
+                goto fatal;
+        e->state = M_COPIED;
+        m->copied++;
+        m->copied_raw += raw->len;
+        m->pc.done += e->size;
+        return 0;
+fatal:
+        pthread_mutex_lock(&m->lock);
+        if (!m->fatal) {
+                m->fatal = r;
+                m->fatal_entry = i;
+        }
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
+static void mirror_progress(void *ud) {
+        progress_show(&((mirrorer *)ud)->pc);
+}
+
+/* Copy a file atomically (streamed: deltas can be large). */
+static int copy_file(const char *from, const char *to) {
+        _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return -errno;
+        _cleanup_free_ char *dir = strdup(to);
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        int r;
+        if (slash && slash != dir) {
+                *slash = 0;
+                if ((r = cadu_mkdir_p(dir)) < 0)
+                        return r;
+        }
+        cadu_outfile o = CADU_OUTFILE_INIT;
+        if ((r = cadu_outfile_open(&o, to, false)) < 0)
+                return r;
+        static const size_t bufsize = 1 << 20;
+        _cleanup_free_ uint8_t *buf = malloc(bufsize);
+        if (!buf)
+                r = -ENOMEM;
+        while (r == 0) {
+                ssize_t k = cadu_read_full(in, buf, bufsize);
+                if (k <= 0) {
+                        r = (int)k;
+                        break;
+                }
+                r = cadu_write_full(o.fd, buf, (size_t)k);
+        }
+        if (r == 0)
+                r = cadu_outfile_commit(&o);
+        if (r < 0)
+                cadu_outfile_abort(&o);
+        return r;
+}
+
+/* Copy the chunks of one job. Returns an exit code (printing the errors). */
+static int run_mirror_job(mirror_job *job, const cadu_chunk_set *except, const cadu_storeopts *so, unsigned threads,
+                          uint64_t *ret_stats) {
+        mirrorer m = { .lock = PTHREAD_MUTEX_INITIALIZER };
+        int ret = CADU_EXIT_OK, r;
+        unsigned nt = 0;
+        char hex[HEX_SIZE];
+
+        /* Minus what the devices already have. */
+        cadu_chunk_set need = CADU_CHUNK_SET_INIT;
+        for (size_t i = 0; i < job->set.n; i++) {
+                cadu_chunk_entry *e;
+                if (except && cadu_chunk_set_find(except, job->set.entries[i].id))
+                        continue;
+                if ((r = cadu_chunk_set_add(&need, job->set.entries[i].id, &e)) < 0) {
+                        ret = cadu_error_errno(r, "mirror");
+                        goto out;
+                }
+                *e = job->set.entries[i];
+        }
+        r = cadu_store_open(job->from, &so->opts, false, &m.src);
+        if (r < 0) {
+                ret = cadu_error_errno(r, "cannot open store %s", job->from);
+                goto out;
+        }
+        r = cadu_store_open_dir(job->to, true, &m.dst);
+        if (r < 0) {
+                ret = cadu_error_errno(r, "cannot create store %s", job->to);
+                goto out;
+        }
+        nt = default_threads(threads, m.src);
+        m.set = &need;
+        m.errs = calloc(need.n + 1, sizeof(int));
+        m.raw = calloc(nt, sizeof(cadu_buf));
+        m.out = calloc(nt, sizeof(cadu_buf));
+        if (!m.errs || !m.raw || !m.out) {
+                ret = cadu_error_errno(-ENOMEM, "mirror");
+                goto out;
+        }
+        uint64_t total = 0;
+        for (size_t i = 0; i < need.n; i++)
+                total += need.entries[i].size;
+        cadu_progress_begin(&m.pc.prog, "mirror", total);
+        r = cadu_parallel_for(need.n, nt, mirror_one, mirror_progress, &m);
+        cadu_progress_end(&m.pc.prog);
+        if (r < 0) {
+                hexid(need.entries[m.fatal_entry].id, hex);
+                ret = cadu_error_errno(m.fatal ? m.fatal : r, "mirror into %s: chunk %s", job->to, hex);
+                goto out;
+        }
+        size_t nmissing = 0, ncorrupt = 0, nerror = 0;
+        int first_err = 0;
+        for (size_t i = 0; i < need.n; i++) {
+                const cadu_chunk_entry *e = &need.entries[i];
+                if (e->state == M_PRESENT || e->state == M_COPIED)
+                        continue;
+                hexid(e->id, hex);
+                const char *kind = e->state == M_MISSING ? "missing" : e->state == M_CORRUPT ? "corrupt" : "error";
+                nmissing += e->state == M_MISSING;
+                ncorrupt += e->state == M_CORRUPT;
+                if (e->state == M_ERROR) {
+                        nerror++;
+                        if (!first_err)
+                                first_err = m.errs[i];
+                }
+                if (cadu_json) {
+                        printf("{\"event\":\"problem\",\"kind\":\"%s\",\"id\":\"%s\",\"reason\":", kind, hex);
+                        cadu_json_string(stdout, cadu_strerror(m.errs[i]));
+                        printf("}\n");
+                } else if (e->state == M_MISSING)
+                        printf("missing %s\n", hex);
+                else
+                        printf("%s %s: %s\n", kind, hex, cadu_strerror(m.errs[i]));
+        }
+        ret_stats[0] += need.n;
+        ret_stats[1] += total;
+        ret_stats[2] += m.present;
+        ret_stats[3] += m.copied;
+        ret_stats[4] += m.copied_raw;
+        ret_stats[5] += m.repaired;
+        if (nmissing || ncorrupt || nerror) {
+                char det[256];
+                const char *d = nerror ? store_detail(m.src, det, sizeof(det)) : NULL;
+                cadu_error("mirror from %s: %zu chunks could not be copied (%zu missing, %zu corrupt, %zu failed%s%s)",
+                           job->from, nmissing + ncorrupt + nerror, nmissing, ncorrupt, nerror, d ? ": " : "",
+                           d ? d : "");
+                ret = nerror ? cadu_storeopts_exit_code(first_err) : ncorrupt ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+        }
+out:
+        for (unsigned k = 0; k < nt && m.raw && m.out; k++) {
+                cadu_buf_free(&m.raw[k]);
+                cadu_buf_free(&m.out[k]);
+        }
+        free(m.raw);
+        free(m.out);
+        free(m.errs);
+        cadu_store_free(m.src);
+        cadu_store_free(m.dst);
+        cadu_chunk_set_done(&need);
+        return ret;
+}
+
+static bool looks_like_manifest(const char *path) {
+        size_t n = strlen(path);
+        if (n > 9 && !strcmp(path + n - 9, ".manifest"))
+                return true;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (cadu_read_file(path, CADU_MANIFEST_MAX_SIZE, &buf, &len) < 0)
+                return false;
+        bool yes = memmem(buf, len, "[update]", 8) != NULL;
+        free(buf);
+        return yes;
+}
+
+static char *path_join(const char *a, const char *b) {
+        char *p;
+        return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
+}
+
+typedef struct manifest_plan {
+        cadu_manifest *m;
+        char *sig_path;
+        char **index_paths;             /* per image, resolved */
+        char **delta_paths;             /* per image, resolved, or NULL */
+} manifest_plan;
+
+static void manifest_plan_done(manifest_plan *p) {
+        for (size_t i = 0; p->m && i < p->m->n_images; i++) {
+                free(p->index_paths ? p->index_paths[i] : NULL);
+                free(p->delta_paths ? p->delta_paths[i] : NULL);
+        }
+        free(p->index_paths);
+        free(p->delta_paths);
+        free(p->sig_path);
+        cadu_manifest_free(p->m);
+}
+
+/* Find or create the job for (from, to). */
+static mirror_job *get_job(mirror_job **jobs, size_t *njobs, const char *from, const char *to) {
+        for (size_t i = 0; i < *njobs; i++)
+                if (!strcmp((*jobs)[i].from, from) && !strcmp((*jobs)[i].to, to))
+                        return &(*jobs)[i];
+        mirror_job *n = realloc(*jobs, (*njobs + 1) * sizeof(*n));
+        if (!n)
+                return NULL;
+        *jobs = n;
+        mirror_job *j = &n[*njobs];
+        *j = (mirror_job){ .from = strdup(from), .to = strdup(to), .set = CADU_CHUNK_SET_INIT };
+        if (!j->from || !j->to) {
+                free(j->from);
+                free(j->to);
+                return NULL;
+        }
+        (*njobs)++;
+        return j;
+}
+
+/* Read and check a manifest and its indexes, and set up one job per
+ * (source, destination) pair. Returns an exit code. */
+static int plan_manifest(const char *mpath, const char *from, const char *to, manifest_plan *p, mirror_job **jobs,
+                         size_t *njobs) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t len = 0;
+        struct stat st;
+        int r = cadu_read_file(mpath, CADU_MANIFEST_MAX_SIZE, &buf, &len);
+        if (r < 0)
+                return cadu_error_errno(r, "cannot read manifest %s", mpath);
+        if ((r = cadu_manifest_parse(buf, len, &p->m, &err)) < 0) {
+                cadu_error("manifest %s: %s", mpath, err ? err : cadu_strerror(r));
+                return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+        }
+        if (asprintf(&p->sig_path, "%s.sig", mpath) < 0)
+                return cadu_error_errno(-ENOMEM, "mirror");
+        if (stat(p->sig_path, &st) < 0)
+                return cadu_error_errno(-errno, "signature %s of manifest %s (sign it first: cadu sign)", p->sig_path,
+                                        mpath);
+        p->index_paths = calloc(p->m->n_images + 1, sizeof(char *));
+        p->delta_paths = calloc(p->m->n_images + 1, sizeof(char *));
+        if (!p->index_paths || !p->delta_paths)
+                return cadu_error_errno(-ENOMEM, "mirror");
+        for (size_t i = 0; i < p->m->n_images; i++) {
+                const cadu_manifest_image *img = &p->m->images[i];
+                cadu_index *idx = NULL;
+                _cleanup_free_ char *src = NULL, *dst = NULL, *e2 = NULL;
+                if ((r = cadu_manifest_resolve(mpath, img->index, &p->index_paths[i])) < 0)
+                        return cadu_error_errno(r, "manifest %s: image %s: index %s", mpath, img->name, img->index);
+                if ((r = cadu_manifest_check_index_file(img, p->index_paths[i], &idx, &e2)) < 0) {
+                        cadu_error("manifest %s: image %s: index %s: %s", mpath, img->name, p->index_paths[i],
+                                   e2 ? e2 : cadu_strerror(r));
+                        return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+                }
+                if (img->delta) {
+                        free(e2);
+                        e2 = NULL;
+                        if ((r = cadu_manifest_resolve(mpath, img->delta, &p->delta_paths[i])) < 0 ||
+                            (r = cadu_manifest_check_file(p->delta_paths[i], img->delta_size, img->delta_sha256,
+                                                          &e2)) < 0) {
+                                cadu_index_free(idx);
+                                cadu_error("manifest %s: image %s: delta %s: %s", mpath, img->name, img->delta,
+                                           e2 ? e2 : cadu_strerror(r));
+                                return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+                        }
+                }
+                if (from)
+                        src = strdup(from);
+                else if (img->store)
+                        r = cadu_manifest_resolve(mpath, img->store, &src);
+                else {
+                        cadu_index_free(idx);
+                        return cadu_usage_error("mirror", "manifest %s names no store for image %s: give --from",
+                                                mpath, img->name);
+                }
+                if (img->store && !cadu_manifest_is_url(img->store))
+                        dst = path_join(to, img->store);
+                else
+                        dst = path_join(to, "default.castr");
+                mirror_job *j = src && dst && r >= 0 ? get_job(jobs, njobs, src, dst) : NULL;
+                if (!j || (r = cadu_chunk_set_add_index(&j->set, idx, 0)) < 0) {
+                        cadu_index_free(idx);
+                        return cadu_error_errno(r < 0 ? r : -ENOMEM, "manifest %s: image %s", mpath, img->name);
+                }
+                cadu_index_free(idx);
+        }
+        return 0;
+}
+
+/* Put the manifest, its signature, indexes and deltas into DIR; the
+ * manifest last. Returns an exit code. */
+static int copy_manifest_files(const char *mpath, const manifest_plan *p, const char *to) {
+        int r = 0;
+        for (size_t i = 0; i < p->m->n_images; i++) {
+                const cadu_manifest_image *img = &p->m->images[i];
+                for (int k = 0; k < 2; k++) {
+                        const char *from = k ? p->delta_paths[i] : p->index_paths[i];
+                        const char *name = k ? img->delta : img->index;
+                        if (!from)
+                                continue;
+                        _cleanup_free_ char *dst = path_join(to, name);
+                        if (!dst || (r = copy_file(from, dst)) < 0)
+                                return cadu_error_errno(dst ? r : -ENOMEM, "copying %s to %s", from, dst ? dst : to);
+                }
+        }
+        const char *base = strrchr(mpath, '/');
+        base = base ? base + 1 : mpath;
+        _cleanup_free_ char *mdst = path_join(to, base), *sdst = NULL;
+        if (!mdst || asprintf(&sdst, "%s.sig", mdst) < 0)
+                return cadu_error_errno(-ENOMEM, "mirror");
+        if ((r = copy_file(p->sig_path, sdst)) < 0)
+                return cadu_error_errno(r, "copying %s to %s", p->sig_path, sdst);
+        if ((r = copy_file(mpath, mdst)) < 0)
+                return cadu_error_errno(r, "copying %s to %s", mpath, mdst);
+        return 0;
+}
+
+int cadu_cmd_mirror(int argc, char **argv) {
+        static const struct option options[] = {
+                { "from", required_argument, NULL, 'f' },
+                { "to", required_argument, NULL, 't' },
+                { "except-index", required_argument, NULL, 'x' },
+                { "threads", required_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                CADU_STOREOPTS_LONG_OPTIONS,
+                {}
+        };
+        _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
+        _cleanup_free_ char **except_paths = calloc((size_t)argc, sizeof(char *));
+        const char *from = NULL, *to = NULL;
+        size_t nexcept = 0;
+        unsigned threads = 0;
+        int c, r;
+
+        if (!except_paths)
+                return cadu_error_errno(-ENOMEM, "mirror");
+        while ((c = getopt_long(argc, argv, "f:t:x:j:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'f': from = optarg; break;
+                case 't': to = optarg; break;
+                case 'x': except_paths[nexcept++] = optarg; break;
+                case 'j':
+                        if ((r = parse_threads("mirror", optarg, &threads)) != 0)
+                                return r;
+                        break;
+                case 'h':
+                        fputs(mirror_help, stdout);
+                        fputs(cadu_storeopts_help, stdout);
+                        return CADU_EXIT_OK;
+                case CADU_STOREOPT_FIRST ... CADU_STOREOPT_LAST:
+                        if ((r = cadu_storeopts_parse(&so, "mirror", c, optarg)) != 0)
+                                return r;
+                        break;
+                default:
+                        return cadu_usage_error("mirror", "invalid option");
+                }
+        }
+        if (!to)
+                return cadu_usage_error("mirror", "--to DIR is required");
+        if (optind >= argc)
+                return cadu_usage_error("mirror", "expected INDEX... or a MANIFEST");
+        if (cadu_location_is_url(to) || strstr(to, "://"))
+                return cadu_usage_error("mirror", "--to must be a local directory, not %s", to);
+        bool manifest = argc - optind == 1 && looks_like_manifest(argv[optind]);
+        if (!manifest && !from)
+                return cadu_usage_error("mirror", "--from STORE is required with INDEX files");
+
+        index_list l = { 0 }, ex = { 0 };
+        cadu_chunk_set except = CADU_CHUNK_SET_INIT;
+        manifest_plan mp = { 0 };
+        mirror_job *jobs = NULL;
+        size_t njobs = 0;
+        uint64_t stats[6] = { 0 };
+        uint64_t start = cadu_now_ns();
+        int ret = CADU_EXIT_OK;
+
+        if ((ret = read_indexes(except_paths, nexcept, &ex)))
+                goto out;
+        if ((ret = add_indexes(&except, &ex)))
+                goto out;
+        if (manifest) {
+                if ((ret = plan_manifest(argv[optind], from, to, &mp, &jobs, &njobs)))
+                        goto out;
+        } else {
+                if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l)))
+                        goto out;
+                mirror_job *j = get_job(&jobs, &njobs, from, to);
+                if (!j) {
+                        ret = cadu_error_errno(-ENOMEM, "mirror");
+                        goto out;
+                }
+                if ((ret = add_indexes(&j->set, &l)))
+                        goto out;
+        }
+        for (size_t i = 0; i < njobs; i++) {
+                int k = run_mirror_job(&jobs[i], &except, &so, threads, stats);
+                if (k && !ret)
+                        ret = k;
+        }
+        if (ret)
+                goto out;
+        if (manifest && (ret = copy_manifest_files(argv[optind], &mp, to)))
+                goto out;
+
+        double secs = (double)(cadu_now_ns() - start) / 1e9;
+        if (cadu_json)
+                printf("{\"event\":\"done\",\"command\":\"mirror\",\"chunks\":%llu,\"bytes\":%llu,"
+                       "\"present_chunks\":%llu,\"copied_chunks\":%llu,\"copied_raw_bytes\":%llu,"
+                       "\"repaired_chunks\":%llu,\"seconds\":%.3f}\n",
+                       (unsigned long long)stats[0], (unsigned long long)stats[1], (unsigned long long)stats[2],
+                       (unsigned long long)stats[3], (unsigned long long)stats[4], (unsigned long long)stats[5], secs);
+        else if (!cadu_quiet) {
+                char a[32], b[32];
+                fprintf(stderr, "%s: %llu chunks needed (%s): %llu were there, %llu copied (%s compressed)",
+                        to, (unsigned long long)stats[0], cadu_format_bytes(stats[1], a),
+                        (unsigned long long)stats[2], (unsigned long long)stats[3], cadu_format_bytes(stats[4], b));
+                if (stats[5])
+                        fprintf(stderr, ", %llu damaged copies replaced", (unsigned long long)stats[5]);
+                fprintf(stderr, ", %.2f s\n", secs);
+        }
+out:
+        for (size_t i = 0; i < njobs; i++) {
+                free(jobs[i].from);
+                free(jobs[i].to);
+                cadu_chunk_set_done(&jobs[i].set);
+        }
+        free(jobs);
+        manifest_plan_done(&mp);
+        cadu_chunk_set_done(&except);
+        index_list_done(&l);
+        index_list_done(&ex);
+        cadu_chunk_codec_release();
+        return ret;
+}
