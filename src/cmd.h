@@ -67,10 +67,12 @@ void cadu_json_string(FILE *f, const char *s);
 /* Subcommands. */
 int cadu_cmd_make(int argc, char **argv);
 int cadu_cmd_extract(int argc, char **argv);
+int cadu_cmd_install(int argc, char **argv);
 int cadu_cmd_info(int argc, char **argv);
 int cadu_cmd_verify_store(int argc, char **argv);
 int cadu_cmd_gc(int argc, char **argv);
 int cadu_cmd_mirror(int argc, char **argv);
+int cadu_cmd_rdiff(int argc, char **argv);
 int cadu_cmd_manifest(int argc, char **argv);
 int cadu_cmd_sign(int argc, char **argv);
 int cadu_cmd_verify(int argc, char **argv);

@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu install: the device-side update.
+ *
+ *   signature -> manifest -> policy -> for each image: index sha256 -> chunks
+ *   (or an rdiff delta from the active slot) -> image sha256 -> saved seed
+ *   index -> one bootloader store for a trial boot of the new slot.
+ *
+ * Before the first byte is written, the target slot is taken out of the
+ * bootloader's order (one environment store), so no power loss can leave a
+ * half-written slot bootable; the trial is arranged only after every image
+ * is verified. Writes are in place and every chunk already correct is kept,
+ * so re-running an interrupted install resumes it. The state directory's
+ * journal records each step.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "cadu-boot.h"
+#include "cadu-index.h"
+#include "cadu-manifest.h"
+#include "cadu-rdiff.h"
+#include "cadu-store.h"
+#include "cmd.h"
+#include "config.h"
+#include "extract.h"
+#include "slotstate.h"
+#include "storeopts.h"
+
+typedef struct installer {
+        cadu_config *cfg;
+        cadu_boot *boot;
+        cadu_storeopts so;
+        int lock_fd;
+        char booted, target;
+        const char *location;           /* the manifest: path or URL */
+        cadu_manifest *m;
+        char manifest_sha[2 * CADU_DIGEST_SIZE + 1];
+        bool allow_downgrade;
+        cadu_progress prog;
+} installer;
+
+static void event(const char *phase, const char *image, const char *detail) {
+        if (cadu_json) {
+                printf("{\"event\":\"phase\",\"phase\":");
+                cadu_json_string(stdout, phase);
+                if (image) {
+                        printf(",\"image\":");
+                        cadu_json_string(stdout, image);
+                }
+                if (detail) {
+                        printf(",\"detail\":");
+                        cadu_json_string(stdout, detail);
+                }
+                printf("}\n");
+                fflush(stdout);
+        } else if (!cadu_quiet)
+                fprintf(stderr, "%s%s%s%s%s\n", phase, image ? " " : "", image ? image : "", detail ? ": " : "",
+                        detail ? detail : "");
+}
+
+/* Run the executables of the hooks directory, in name order, for one phase.
+ * A hook failing aborts the install. */
+static int run_hooks(installer *in, const char *phase, const cadu_manifest_image *img, const char *device) {
+        const char *dir = in->cfg->hooks_dir;
+        struct dirent **names = NULL;
+        if (!dir)
+                return 0;
+        int n = scandir(dir, &names, NULL, alphasort);
+        if (n < 0)
+                return errno == ENOENT ? 0 : cadu_error_errno(-errno, "hooks directory %s", dir);
+        int ret = 0;
+        for (int i = 0; i < n; i++) {
+                char path[4096];
+                struct stat st;
+                snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+                if (ret || names[i]->d_name[0] == '.' || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+                    access(path, X_OK) < 0)
+                        continue;
+                pid_t pid = fork();
+                if (pid < 0) {
+                        ret = cadu_error_errno(-errno, "running hook %s", path);
+                        continue;
+                }
+                if (pid == 0) {
+                        char slot[2] = { in->target, 0 }, booted[2] = { in->booted, 0 };
+                        setenv("CADU_HOOK", phase, 1);
+                        setenv("CADU_VERSION", in->m->version, 1);
+                        setenv("CADU_COMPATIBLE", in->m->compatible, 1);
+                        setenv("CADU_MANIFEST", in->location, 1);
+                        setenv("CADU_TARGET_SLOT", slot, 1);
+                        setenv("CADU_BOOTED_SLOT", booted, 1);
+                        if (img) {
+                                setenv("CADU_IMAGE", img->name, 1);
+                                setenv("CADU_CLASS", img->slot_class, 1);
+                        }
+                        if (device)
+                                setenv("CADU_DEVICE", device, 1);
+                        execl(path, path, phase, (char *)NULL);
+                        _exit(127);
+                }
+                int status;
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        ret = cadu_error("hook %s failed at %s%s%s (%s %d); install aborted", path, phase,
+                                         img ? " of " : "", img ? img->name : "",
+                                         WIFEXITED(status) ? "exit status" : "signal",
+                                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        }
+        for (int i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return ret;
+}
+
+static int boot_failure(installer *in, int r, const char *what) {
+        const char *d = cadu_boot_detail(in->boot);
+        if (d && *d)
+                return cadu_error("%s: %s", what, d);
+        return cadu_error_errno(r, "%s", what);
+}
+
+/* sha256 of the first size bytes of path. */
+static int hash_prefix(const char *path, uint64_t size, uint8_t out[CADU_DIGEST_SIZE]) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        cadu_digest_ctx *c = cadu_digest_new(CADU_DIGEST_SHA256);
+        _cleanup_free_ uint8_t *buf = malloc(1 << 20);
+        int r = (!c || !buf) ? -ENOMEM : 0;
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        for (uint64_t off = 0; r == 0 && off < size;) {
+                size_t want = (size_t)CADU_MIN((uint64_t)(1 << 20), size - off);
+                ssize_t k = cadu_pread_full(fd, buf, want, off);
+                if (k < 0)
+                        r = (int)k;
+                else if ((size_t)k < want)
+                        r = -ENODATA;   /* slot shorter than the image */
+                else {
+                        r = cadu_digest_update(c, buf, want);
+                        off += want;
+                }
+        }
+        if (r == 0)
+                r = cadu_digest_final(c, out);
+        cadu_digest_free(c);
+        return r;
+}
+
+static void extract_progress(void *ud, uint64_t done, uint64_t total) {
+        cadu_progress_update(ud, done);
+}
+
+/* Apply the image's rdiff delta from the booted slot. 1 when applied and
+ * verified, 0 when not applicable (the caller falls back to the chunk
+ * store), or an exit code. */
+static int install_delta(installer *in, const cadu_manifest_image *img, const char *src_dev, const char *dst_dev) {
+        cadu_slot_info info = CADU_SLOT_INFO_INIT;
+        char want[2 * CADU_DIGEST_SIZE + 1];
+        _cleanup_free_ char *delta = NULL, *err = NULL;
+        if (!img->delta)
+                return 0;
+        cadu_hex_encode(img->delta_source_sha256, CADU_DIGEST_SIZE, want);
+        bool applicable = cadu_slot_info_read(in->cfg->state_dir, img->slot_class, in->booted, &info) == 0 &&
+                          info.image_sha256 && !strcmp(info.image_sha256, want);
+        cadu_slot_info_clear(&info);
+        if (!applicable)
+                return 0;
+        int r = cadu_manifest_resolve(in->location, img->delta, &delta);
+        if (r < 0)
+                return cadu_error_errno(r, "delta of %s", img->name);
+        if (cadu_location_is_url(delta))
+                return 0;       /* deltas are for local media; over a network the store is better */
+        /* Trust the delta only once its pinned digest matches. */
+        r = cadu_manifest_check_file(delta, img->delta_size, img->delta_sha256, &err);
+        if (r < 0) {
+                cadu_error("delta %s: %s", delta, err ? err : cadu_strerror(r));
+                return CADU_EXIT_VERIFY;
+        }
+        event("patch", img->name, delta);
+        _cleanup_close_ int bfd = open(src_dev, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int dfd = open(delta, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int ofd = open(dst_dev, O_RDWR | O_CLOEXEC);
+        uint64_t bsize = 0;
+        if (bfd < 0 || dfd < 0 || ofd < 0)
+                return cadu_error_errno(-errno, "patching %s from %s", dst_dev, src_dev);
+        if ((r = cadu_fd_size(bfd, &bsize)) < 0)
+                return cadu_error_errno(r, "slot %s", src_dev);
+        cadu_digest_ctx *h = cadu_digest_new(CADU_DIGEST_SHA256);
+        cadu_rdiff_stats st = { 0 };
+        uint8_t got[CADU_DIGEST_SIZE];
+        if (!h)
+                return cadu_error_errno(-ENOMEM, "patch");
+        r = cadu_rdiff_patch_fd(bfd, bsize, dfd, ofd, h, NULL, &st);
+        if (r == 0)
+                r = cadu_digest_final(h, got);
+        cadu_digest_free(h);
+        struct stat ost;
+        if (r == 0 && fstat(ofd, &ost) == 0 && S_ISREG(ost.st_mode) && ftruncate(ofd, (off_t)img->size) < 0)
+                r = -errno;
+        if (r == 0 && fsync(ofd) < 0)
+                r = -errno;
+        if (r < 0)
+                return cadu_error_errno(r, "patching %s into %s", img->name, dst_dev);
+        if (memcmp(got, img->sha256, CADU_DIGEST_SIZE) != 0) {
+                /* The slot held other data than recorded: use the store. */
+                event("patch-mismatch", img->name, "falling back to the chunk store");
+                return 0;
+        }
+        return 1;
+}
+
+static int install_chunks(installer *in, const cadu_manifest_image *img, const cadu_index *idx,
+                          const char *src_dev, const char *dst_dev) {
+        _cleanup_free_ char *seed_idx = NULL, *img_store = NULL, *msg = NULL;
+        cadu_seed seed = { .path = src_dev };
+        struct stat st;
+        int r, ret = CADU_EXIT_OK;
+
+        /* The cheapest seed: the index saved when the booted slot was
+         * installed, so the slot need not be chunked. */
+        if (cadu_slot_seed_index_path(in->cfg->state_dir, img->slot_class, in->booted, &seed_idx) == 0 &&
+            stat(seed_idx, &st) == 0)
+                seed.index_path = seed_idx;
+
+        size_t nstores = 0;
+        cadu_store **stores = calloc(in->cfg->n_urls + 2, sizeof(cadu_store *));
+        cadu_store *cache = NULL;
+        if (!stores)
+                return cadu_error_errno(-ENOMEM, "install");
+        if (img->store) {
+                if ((r = cadu_manifest_resolve(in->location, img->store, &img_store)) < 0) {
+                        ret = cadu_error_errno(r, "store of %s", img->name);
+                        goto out;
+                }
+                /* A store beside the manifest on local media may be absent
+                 * when the device uses network stores. */
+                r = cadu_store_open(img_store, &in->so.opts, false, &stores[nstores]);
+                if (r == 0)
+                        nstores++;
+                else if (cadu_location_is_url(img_store) || in->cfg->n_urls == 0) {
+                        ret = cadu_error_errno(r, "store %s", img_store);
+                        goto out;
+                }
+        }
+        for (size_t i = 0; i < in->cfg->n_urls; i++) {
+                if ((r = cadu_store_open(in->cfg->urls[i], &in->so.opts, false, &stores[nstores])) < 0) {
+                        ret = cadu_error_errno(r, "store %s", in->cfg->urls[i]);
+                        goto out;
+                }
+                nstores++;
+        }
+        if (in->cfg->cache_dir && (r = cadu_store_open_dir(in->cfg->cache_dir, true, &cache)) < 0) {
+                ret = cadu_error_errno(r, "cache %s", in->cfg->cache_dir);
+                goto out;
+        }
+        cadu_extract_opts o = {
+                .index = idx,
+                .seeds = &seed,
+                .nseeds = 1,
+                .cache = cache,
+                .stores = stores,
+                .nstores = nstores,
+                .out_path = dst_dev,
+                .in_place = true,
+                .progress = extract_progress,
+                .userdata = &in->prog,
+        };
+        cadu_extract_stats est;
+        char what[128];
+        snprintf(what, sizeof(what), "install %s", img->name);
+        cadu_progress_begin(&in->prog, what, img->size);
+        r = cadu_extract(&o, &est, &msg);
+        cadu_progress_end(&in->prog);
+        if (r < 0) {
+                cadu_error("writing %s to slot %c (%s): %s: %s", img->name, in->target, dst_dev,
+                           msg ? msg : "failed", cadu_strerror(r));
+                ret = r == -EBADMSG || r == -EFBIG ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);
+        } else if (!cadu_quiet || cadu_json) {
+                extern void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o,
+                                                     const cadu_extract_stats *st);
+                cadu_print_extract_stats("install", &o, &est);
+        }
+        cadu_extract_stats_free(&est);
+out:
+        for (size_t i = 0; i < nstores; i++)
+                cadu_store_free(stores[i]);
+        free(stores);
+        cadu_store_free(cache);
+        return ret;
+}
+
+static int install_image(installer *in, const cadu_manifest_image *img) {
+        const cadu_config_class *cls = cadu_config_find_class(in->cfg, img->slot_class);
+        const char *src = cls->device[cadu_boot_slot_index(in->booted)];
+        const char *dst = cls->device[cadu_boot_slot_index(in->target)];
+        _cleanup_free_ char *index_loc = NULL, *err = NULL, *seed_path = NULL;
+        cadu_index *idx = NULL;
+        cadu_buf ib = CADU_BUF_INIT;
+        uint8_t got[CADU_DIGEST_SIZE];
+        char hex[2 * CADU_DIGEST_SIZE + 1];
+        int r, ret;
+
+        if ((ret = run_hooks(in, "pre-install", img, dst)))
+                return ret;
+        /* The index: fetched, then trusted only if its sha256 is the pinned one. */
+        r = cadu_manifest_resolve(in->location, img->index, &index_loc);
+        if (r == 0)
+                r = cadu_fetch(index_loc, &in->so.opts, (size_t)1 << 30, &ib, &err);
+        if (r < 0) {
+                cadu_buf_free(&ib);
+                cadu_error("index %s: %s", index_loc ? index_loc : img->index, err ? err : cadu_strerror(r));
+                return cadu_storeopts_exit_code(r);
+        }
+        free(err);
+        err = NULL;
+        r = cadu_manifest_check_index_data(img, ib.data, ib.len, &idx, &err);
+        if (r == 0 && cadu_index_size(idx) != img->size) {
+                r = -EBADMSG;
+                err = strdup("the index does not describe an image of the manifest's size");
+        }
+        if (r < 0) {
+                cadu_error("index %s: %s", index_loc, err ? err : cadu_strerror(r));
+                ret = CADU_EXIT_VERIFY;
+                goto out;
+        }
+
+        ret = install_delta(in, img, src, dst);
+        if (ret > 1)
+                goto out;
+        if (ret == 0) {
+                event("write", img->name, dst);
+                if ((ret = install_chunks(in, img, idx, src, dst)))
+                        goto out;
+        }
+        ret = 0;
+        /* The whole image, as it is on the slot now. */
+        event("verify", img->name, dst);
+        if ((r = hash_prefix(dst, img->size, got)) < 0) {
+                ret = cadu_error_errno(r, "reading back %s from %s", img->name, dst);
+                goto out;
+        }
+        if (memcmp(got, img->sha256, CADU_DIGEST_SIZE) != 0) {
+                ret = cadu_error("%s on slot %c (%s) does not match the manifest's sha256", img->name, in->target, dst);
+                ret = CADU_EXIT_VERIFY;
+                goto out;
+        }
+        cadu_hex_encode(got, CADU_DIGEST_SIZE, hex);
+        if ((r = cadu_journal_record_phase(in->cfg->state_dir, "verified", img->name, hex)) < 0) {
+                ret = cadu_error_errno(r, "writing the install journal");
+                goto out;
+        }
+        /* The next install seeds from this index instead of chunking the slot. */
+        if ((r = cadu_slot_seed_index_path(in->cfg->state_dir, img->slot_class, in->target, &seed_path)) < 0 ||
+            (r = cadu_index_write(idx, seed_path)) < 0) {
+                ret = cadu_error_errno(r, "saving the seed index of %s", img->name);
+                goto out;
+        }
+        char ihex[2 * CADU_DIGEST_SIZE + 1];
+        cadu_hex_encode(img->index_sha256, CADU_DIGEST_SIZE, ihex);
+        cadu_slot_info info = {
+                .state = CADU_SLOT_TRIAL,
+                .version = in->m->version,
+                .image_sha256 = hex,
+                .index_sha256 = ihex,
+                .installed = (uint64_t)time(NULL),
+        };
+        if ((r = cadu_slot_info_write(in->cfg->state_dir, img->slot_class, in->target, &info)) < 0) {
+                ret = cadu_error_errno(r, "recording slot %c of %s", in->target, img->slot_class);
+                goto out;
+        }
+        ret = run_hooks(in, "post-install", img, dst);
+out:
+        cadu_buf_free(&ib);
+        cadu_index_free(idx);
+        return ret;
+}
+
+static const char install_help[] =
+        "Usage: cadu install [OPTIONS] MANIFEST\n\n"
+        "Install the update that MANIFEST (a path or an http(s) URL; its signature\n"
+        "is MANIFEST.sig) describes into the slots this device is not running,\n"
+        "then arrange one trial boot of them. After a good boot, run\n"
+        "'cadu mark-good'; a trial that does not come up falls back by itself.\n"
+        "An interrupted install resumes when run again.\n\n"
+        "Options:\n"
+        "  -c, --config FILE       device configuration (default /etc/cadu.conf)\n"
+        "      --allow-downgrade   accept a version not newer than the installed one\n"
+        "  -q, --quiet             no progress and no summary\n"
+        "      --json              progress events and statistics as JSON on stdout\n"
+        "  -h, --help              show this help\n\n"
+        "Network store options (also settable in the [store] section):\n";
+
+int cadu_cmd_install(int argc, char **argv) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "allow-downgrade", no_argument, NULL, 'D' },
+                { "help", no_argument, NULL, 'h' },
+                CADU_STOREOPTS_LONG_OPTIONS,
+                {}
+        };
+        installer in = { .lock_fd = -1 };
+        const char *config_path = NULL;
+        _cleanup_free_ char *err = NULL, *sig_loc = NULL, *signer = NULL;
+        cadu_buf mbuf = CADU_BUF_INIT, sbuf = CADU_BUF_INIT;
+        cadu_storeopts cli = { 0 };
+        bool cli_net = false;
+        int c, r, ret = CADU_EXIT_OK;
+
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c': config_path = optarg; break;
+                case 'D': in.allow_downgrade = true; break;
+                case CADU_STOREOPT_FIRST ... CADU_STOREOPT_LAST:
+                        if ((r = cadu_storeopts_parse(&cli, "install", c, optarg)) != 0) {
+                                cadu_storeopts_done(&cli);
+                                return r;
+                        }
+                        cli_net = true;
+                        break;
+                case 'h':
+                        fputs(install_help, stdout);
+                        fputs(cadu_storeopts_help, stdout);
+                        return CADU_EXIT_OK;
+                default:
+                        cadu_storeopts_done(&cli);
+                        return cadu_usage_error("install", "invalid option");
+                }
+        }
+        if (argc - optind != 1) {
+                cadu_storeopts_done(&cli);
+                return cadu_usage_error("install", "expected MANIFEST");
+        }
+        in.location = argv[optind];
+
+        r = cadu_config_load(config_path, &in.cfg, &err);
+        if (r < 0) {
+                cadu_storeopts_done(&cli);
+                cadu_error("%s", err ? err : cadu_strerror(r));
+                return CADU_EXIT_USAGE;
+        }
+        /* Network options: the configuration's, overridden by the command line. */
+        const cadu_config *cf = in.cfg;
+        if (cli_net) {
+                in.so = cli;
+                cli = (cadu_storeopts){ 0 };
+        } else {
+                in.so.opts.max_transfers = cf->max_transfers;
+                in.so.opts.rate_limit = cf->rate_limit;
+                in.so.opts.retries = cf->retries;
+                in.so.opts.connect_timeout_s = cf->timeout;
+                in.so.opts.ca_file = cf->ca_file;
+                in.so.opts.client_cert = cf->client_cert;
+                in.so.opts.client_key = cf->client_key;
+                in.so.opts.headers = (const char *const *)cf->headers;
+                in.so.opts.insecure = cf->insecure;
+        }
+
+        if ((r = cadu_state_lock(cf->state_dir, &in.lock_fd)) < 0) {
+                ret = r == -EBUSY ? cadu_error("another cadu is changing the slots (%s is locked)", cf->state_dir)
+                                  : cadu_error_errno(r, "state directory %s", cf->state_dir);
+                goto out;
+        }
+        cadu_boot_options bo = cadu_config_boot_options(cf);
+        if ((r = cadu_boot_new(&bo, &in.boot)) < 0 || (r = cadu_boot_load(in.boot)) < 0) {
+                ret = in.boot ? boot_failure(&in, r, "reading the bootloader environment")
+                              : cadu_error_errno(r, "bootloader");
+                goto out;
+        }
+        const char *from = NULL;
+        if ((r = cadu_boot_booted_slot(cf->cmdline, in.boot, cf->slot_variable, &in.booted, &from)) < 0) {
+                ret = r == -ENOENT ? cadu_error("cannot tell which slot is running: %s names none%s", cf->cmdline,
+                                                cf->slot_variable ? " and neither does the slot variable" : "")
+                                   : boot_failure(&in, r, "finding the booted slot");
+                goto out;
+        }
+        in.target = cadu_boot_other(in.booted);
+
+        /* 1. Signature, then manifest: nothing is parsed before it is verified. */
+        event("verify-manifest", NULL, in.location);
+        if (asprintf(&sig_loc, "%s.sig", in.location) < 0) {
+                ret = cadu_error_errno(-ENOMEM, "install");
+                goto out;
+        }
+        free(err);
+        err = NULL;
+        if ((r = cadu_fetch(in.location, &in.so.opts, CADU_MANIFEST_MAX_SIZE, &mbuf, &err)) < 0) {
+                cadu_error("manifest %s: %s", in.location, err ? err : cadu_strerror(r));
+                ret = cadu_storeopts_exit_code(r);
+                goto out;
+        }
+        free(err);
+        err = NULL;
+        if ((r = cadu_fetch(sig_loc, &in.so.opts, CADU_MANIFEST_MAX_SIGNATURE_SIZE, &sbuf, &err)) < 0) {
+                cadu_error("signature %s: %s", sig_loc, r == -ENOENT ? "missing: the manifest is not signed"
+                                                                      : err ? err : cadu_strerror(r));
+                ret = r == -ENOENT ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);
+                goto out;
+        }
+        cadu_trust trust = {
+                .ca_paths = (const char *const *)cf->ca,
+                .n_ca_paths = cf->n_ca,
+                .signer_name = cf->signer,
+                .require_codesign = cf->require_codesign,
+        };
+        free(err);
+        err = NULL;
+        r = cadu_manifest_parse_verified(mbuf.data, mbuf.len, sbuf.data, sbuf.len, &trust, &in.m, &signer, &err);
+        if (r < 0) {
+                cadu_error("manifest %s: %s", in.location, err ? err : cadu_strerror(r));
+                ret = CADU_EXIT_VERIFY;
+                goto out;
+        }
+        uint8_t msha[CADU_DIGEST_SIZE];
+        cadu_digest(CADU_DIGEST_SHA256, mbuf.data, mbuf.len, msha);
+        cadu_hex_encode(msha, CADU_DIGEST_SIZE, in.manifest_sha);
+
+        /* 2. Policy, and that the device can take every image, before anything is written. */
+        cadu_slot_info cur = CADU_SLOT_INFO_INIT;
+        const char *installed = NULL;
+        for (size_t i = 0; i < in.m->n_images && !installed; i++)
+                if (cadu_slot_info_read(cf->state_dir, in.m->images[i].slot_class, in.booted, &cur) == 0 && cur.version)
+                        installed = cur.version;
+                else
+                        cadu_slot_info_clear(&cur);
+        free(err);
+        err = NULL;
+        r = cadu_manifest_check_policy(in.m, cf->compatible, installed, in.allow_downgrade, time(NULL), &err);
+        cadu_slot_info_clear(&cur);
+        if (r < 0) {
+                cadu_error("refusing %s: %s", in.location, err ? err : cadu_strerror(r));
+                ret = CADU_EXIT_REFUSED;
+                goto out;
+        }
+        for (size_t i = 0; i < in.m->n_images; i++) {
+                const cadu_manifest_image *img = &in.m->images[i];
+                const cadu_config_class *cls = cadu_config_find_class(cf, img->slot_class);
+                char a[PATH_MAX], b[PATH_MAX];
+                if (!cls) {
+                        ret = cadu_error("refusing %s: image %s is for slot class '%s', which this device does not have",
+                                         in.location, img->name, img->slot_class);
+                        ret = CADU_EXIT_REFUSED;
+                        goto out;
+                }
+                const char *tdev = cls->device[cadu_boot_slot_index(in.target)];
+                const char *bdev = cls->device[cadu_boot_slot_index(in.booted)];
+                if (realpath(tdev, a) && realpath(bdev, b) && !strcmp(a, b)) {
+                        ret = cadu_error("refusing %s: slot %c of %s (%s) is the running slot's device", in.location,
+                                         in.target, img->slot_class, tdev);
+                        ret = CADU_EXIT_REFUSED;
+                        goto out;
+                }
+                if (access(tdev, W_OK) < 0) {
+                        ret = cadu_error_errno(-errno, "slot %c of %s (%s)", in.target, img->slot_class, tdev);
+                        goto out;
+                }
+        }
+
+        /* Already done and its trial boot still pending? Then there is nothing
+         * to do. (After a failed trial, installing again arms a new one; the
+         * slot's content is kept in place and only verified again.) */
+        cadu_boot_state bs;
+        if ((r = cadu_boot_state_get(in.boot, &bs)) < 0) {
+                ret = boot_failure(&in, r, "bootloader environment");
+                goto out;
+        }
+        bool trial_pending = cadu_boot_state_next(&bs) == in.target;
+        cadu_journal *j = NULL;
+        bool resume = false;
+        if (cadu_journal_read(cf->state_dir, &j) == 0 && !strcmp(j->manifest_sha256, in.manifest_sha) &&
+            j->slot == in.target) {
+                if (j->done && trial_pending) {
+                        cadu_journal_free(j);
+                        event("done", NULL, "already installed; reboot to try it");
+                        goto out;
+                }
+                resume = !j->done;
+        }
+        cadu_journal_free(j);
+        if (resume)
+                event("resume", NULL, "continuing an interrupted install");
+        else if ((r = cadu_journal_start(cf->state_dir, in.manifest_sha, in.target, in.m->version)) < 0) {
+                ret = cadu_error_errno(r, "starting the install journal in %s", cf->state_dir);
+                goto out;
+        }
+
+        /* 3. The target slot leaves the boot order before it is touched. */
+        if ((r = cadu_boot_mark_bad(in.boot, in.target)) < 0 || (r = cadu_boot_store(in.boot)) < 0) {
+                ret = boot_failure(&in, r, "taking the target slot out of the boot order");
+                goto out;
+        }
+        for (size_t i = 0; i < in.m->n_images; i++) {
+                const cadu_manifest_image *img = &in.m->images[i];
+                /* Its old content and seed index no longer describe the slot. */
+                _cleanup_free_ char *old = NULL;
+                if (cadu_slot_seed_index_path(cf->state_dir, img->slot_class, in.target, &old) == 0)
+                        unlink(old);
+                cadu_slot_info_set_state(cf->state_dir, img->slot_class, in.target, CADU_SLOT_UNKNOWN);
+        }
+        cadu_journal_record_phase(cf->state_dir, "target-disabled", NULL, NULL);
+
+        /* 4. Each image. */
+        for (size_t i = 0; i < in.m->n_images; i++)
+                if ((ret = install_image(&in, &in.m->images[i])))
+                        goto out;
+
+        /* 5. One environment store: a single trial boot of the new slot. */
+        event("switch", NULL, in.target == 'A' ? "trial boot of slot A" : "trial boot of slot B");
+        /* Re-read first: a second store through the same libubootenv
+         * context would not alternate the redundant copies. */
+        if ((r = cadu_boot_load(in.boot)) < 0 || (r = cadu_boot_trial(in.boot, in.target)) < 0 ||
+            (r = cadu_boot_store(in.boot)) < 0) {
+                ret = boot_failure(&in, r, "switching the bootloader");
+                goto out;
+        }
+        cadu_journal_record_phase(cf->state_dir, "switched", NULL, in.target == 'A' ? "A" : "B");
+        if ((ret = run_hooks(&in, "post-switch", NULL, NULL)))
+                goto out;
+        if ((r = cadu_journal_done(cf->state_dir)) < 0) {
+                ret = cadu_error_errno(r, "closing the install journal");
+                goto out;
+        }
+        if (cadu_json)
+                printf("{\"event\":\"done\",\"command\":\"install\",\"version\":\"%s\",\"slot\":\"%c\",\"signer\":",
+                       in.m->version, in.target), cadu_json_string(stdout, signer), printf("}\n");
+        else if (!cadu_quiet)
+                fprintf(stderr, "installed %s into slot %c (signed by %s); reboot to try it, then 'cadu mark-good'\n",
+                        in.m->version, in.target, signer ? signer : "?");
+out:
+        cadu_buf_free(&mbuf);
+        cadu_buf_free(&sbuf);
+        cadu_manifest_free(in.m);
+        cadu_boot_free(in.boot);
+        cadu_config_free(in.cfg);
+        cadu_storeopts_done(&in.so);
+        cadu_storeopts_done(&cli);
+        if (in.lock_fd >= 0)
+                close(in.lock_fd);
+        cadu_chunk_codec_release();
+        return ret;
+}
