@@ -9,7 +9,6 @@
 #include "storeopts.h"
 
 const char cadu_storeopts_help[] =
-        "Network store options (for http:// and https:// stores):\n"
         "      --max-transfers N       transfers in flight per store (1..256, default 8)\n"
         "      --rate-limit BYTES      bytes per second for each store, K/M/G suffixes\n"
         "                              (e.g. 512K); shared by its transfers\n"

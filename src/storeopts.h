@@ -21,7 +21,7 @@
  *     ...
  *     cadu_store_open(url, &so.opts, false, &store);
  *
- * and append cadu_storeopts_help to the command's --help text.
+ * and print cadu_storeopts_help under a heading in the command's --help.
  */
 #ifndef CADU_STOREOPTS_H
 #define CADU_STOREOPTS_H
@@ -73,7 +73,8 @@ enum {
         { "header", required_argument, NULL, CADU_STOREOPT_HEADER }, \
         { "insecure", no_argument, NULL, CADU_STOREOPT_INSECURE }
 
-/* The options' --help lines (indented like the commands' own options). */
+/* The options' --help lines (indented like the commands' own options),
+ * to print under a heading such as "Network store options:". */
 extern const char cadu_storeopts_help[];
 
 /* Apply one getopt_long() result opt (CADU_STOREOPT_FIRST..LAST) with its

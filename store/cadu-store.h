@@ -138,8 +138,9 @@ typedef struct cadu_store_http_stats {
 /* 0, or -EINVAL when s is not an HTTP(S) store. */
 int cadu_store_http_get_stats(cadu_store *s, cadu_store_http_stats *ret);
 /* Copy a one-line description of the latest failure passed up ("GET URL:
- * HTTP 503 (after 6 attempts)", curl's message, ...) into buf; "" if none.
- * 0, or -EINVAL when s is not an HTTP(S) store. */
+ * HTTP 503 (after 6 attempts)", curl's message, ...) into buf: the calling
+ * thread's own latest failure on s when it had one, else the store's; ""
+ * if none. 0, or -EINVAL when s is not an HTTP(S) store. */
 int cadu_store_http_last_error(cadu_store *s, char *buf, size_t size);
 /* 0 when header is a valid "Name: value" request header, else -EINVAL. */
 int cadu_store_http_validate_header(const char *header);

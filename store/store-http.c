@@ -70,6 +70,7 @@ typedef struct http_request {
         int result;
         bool done;
         pthread_cond_t cond;
+        char error[512];                /* why it failed */
 } http_request;
 
 typedef struct http_store http_store;
@@ -121,6 +122,7 @@ struct http_store {
         bool quit;
         uint64_t down_until_ns;         /* fail fast until then */
         int down_error;
+        char down_detail[CURL_ERROR_SIZE + 64];
         cadu_store_http_stats stats;
         char last_error[512];
 };
@@ -387,13 +389,23 @@ static void complete_locked(http_store *h, http_request *req, int r) {
         pthread_cond_signal(&req->cond);
 }
 
-static void set_error_locked(http_store *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_error_locked(http_store *h, const char *fmt, ...) {
+/* The message of a failed request, also kept as the store's latest. */
+static void set_error_locked(http_store *h, http_request *req, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void set_error_locked(http_store *h, http_request *req, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(h->last_error, sizeof(h->last_error), fmt, ap);
+        vsnprintf(req->error, sizeof(req->error), fmt, ap);
         va_end(ap);
+        memcpy(h->last_error, req->error, sizeof(h->last_error));
 }
+
+/* The latest failure of each thread, so that cadu_store_http_last_error()
+ * describes the caller's own request, not another thread's. */
+static __thread struct {
+        const http_store *store;
+        char error[512];
+} thread_error;
 
 static const char *method(const http_request *req) {
         return req->kind == HTTP_GET ? "GET" : "HEAD";
@@ -507,16 +519,17 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
                 if (o.unreachable) {
                         h->down_until_ns = now + DOWN_HOLD_NS;
                         h->down_error = o.error;
+                        snprintf(h->down_detail, sizeof(h->down_detail), "%s", detail);
                 }
                 if (o.retry && h->deadline_ns && now + delay >= h->deadline_ns)
-                        set_error_locked(h, "%s %s: %s (deadline of %" PRIu64 " s reached after %u attempt%s)",
+                        set_error_locked(h, req, "%s %s: %s (deadline of %" PRIu64 " s reached after %u attempt%s)",
                                          method(req), s->url, detail, h->deadline_s, req->attempts,
                                          req->attempts == 1 ? "" : "s");
                 else if (o.retry && req->attempts > 1)
-                        set_error_locked(h, "%s %s: %s (after %u attempts)", method(req), s->url, detail,
+                        set_error_locked(h, req, "%s %s: %s (after %u attempts)", method(req), s->url, detail,
                                          req->attempts);
                 else
-                        set_error_locked(h, "%s %s: %s", method(req), s->url, detail);
+                        set_error_locked(h, req, "%s %s: %s", method(req), s->url, detail);
                 if (req->kind == HTTP_HEAD && o.error == -ENOENT)
                         o.error = 0;            /* has(): absent */
                 complete_locked(h, req, o.error);
@@ -540,11 +553,12 @@ static long take_ready_locked(http_store *h, http_request **ready, size_t n, siz
                         fail = -ECANCELED;
                 else if (h->deadline_ns && now >= h->deadline_ns) {
                         fail = -ETIMEDOUT;
-                        set_error_locked(h, "%s %s/%s: deadline of %" PRIu64 " s reached", method(r), h->base_url,
-                                         r->path, h->deadline_s);
+                        set_error_locked(h, r, "%s %s/%s: deadline of %" PRIu64 " s reached", method(r),
+                                         h->base_url, r->path, h->deadline_s);
                 } else if (h->down_until_ns > now) {
                         fail = h->down_error;
-                        /* keep the message of the failure that took the store down */
+                        set_error_locked(h, r, "%s %s/%s: not tried: the store is unreachable (%s)", method(r),
+                                         h->base_url, r->path, h->down_detail);
                 }
                 if (fail) {
                         *pp = r->next;
@@ -603,7 +617,7 @@ static void *worker(void *userdata) {
                         if (r < 0) {
                                 pthread_mutex_lock(&h->lock);
                                 h->stats.failures++;
-                                set_error_locked(h, "%s %s/%s: cannot start transfer", method(ready[i]),
+                                set_error_locked(h, ready[i], "%s %s/%s: cannot start transfer", method(ready[i]),
                                                  h->base_url, ready[i]->path);
                                 complete_locked(h, ready[i], r);
                                 pthread_mutex_unlock(&h->lock);
@@ -673,6 +687,7 @@ static int http_run(http_store *h, http_request *req) {
         if (pthread_cond_init(&req->cond, NULL) != 0)
                 return -ENOMEM;
         req->next = NULL;
+        req->error[0] = 0;
         req->done = false;
         req->attempts = 0;
         req->not_before_ns = 0;
@@ -694,6 +709,10 @@ static int http_run(http_store *h, http_request *req) {
         pthread_mutex_unlock(&h->lock);
 
         pthread_cond_destroy(&req->cond);
+        if (r < 0) {
+                thread_error.store = h;
+                memcpy(thread_error.error, req->error, sizeof(thread_error.error));
+        }
         return r;
 }
 
@@ -1010,6 +1029,10 @@ int cadu_store_http_last_error(cadu_store *s, char *buf, size_t size) {
 
         if (!h || !buf || size == 0)
                 return -EINVAL;
+        if (thread_error.store == h) {
+                snprintf(buf, size, "%s", thread_error.error);
+                return 0;
+        }
         pthread_mutex_lock(&h->lock);
         snprintf(buf, size, "%s", h->last_error);
         pthread_mutex_unlock(&h->lock);
