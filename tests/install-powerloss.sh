@@ -1,0 +1,55 @@
+#!/bin/sh
+# Power loss: kill -9 an install at many points spread over its run (fetch,
+# write, verify, environment stores). After each, the simulated boot (the
+# shipped script on the real redundant environment) must start a slot that
+# holds a complete, verified image, and a re-run of the install completes
+# with an exact image.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/manifest-lib.sh"
+. "$top_srcdir/tests/boot-lib.sh"
+. "$top_srcdir/tests/install-lib.sh"
+make_pki
+dev_setup uboot
+device_release "$T/v1" 1.0.0 24
+device_release "$T/v2" 2.0.0 24 2       # another base: most chunks must be fetched
+factory "$T/v1"
+cp -a "$D" "$T/snapshot"
+restore() { rm -rf "$D" && cp -a "$T/snapshot" "$D"; }
+
+# How long an install takes here (the kill points are spread over it).
+start=$(date +%s%N)
+"$CADU" -q install -c "$CONF" "$T/v2/update.manifest"
+dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+slot_has b "$T/v2" || fail "reference install failed"
+echo "an install takes ${dur_ms} ms"
+
+points=0 mid=0
+for i in $(seq 1 24); do
+        restore
+        delay_ms=$(( dur_ms * i / 24 ))
+        "$CADU" -q install -c "$CONF" "$T/v2/update.manifest" 2>/dev/null &
+        pid=$!
+        sleep "$(printf '0.%03d' "$delay_ms")"
+        if kill -9 $pid 2>/dev/null; then mid=$((mid + 1)); fi
+        wait $pid 2>/dev/null || true
+        points=$((points + 1))
+        # Whatever the point, B may only be bootable when it holds all of v2.
+        if [ "$(envget BOOT_B_LEFT)" != 0 ] && ! slot_has b "$T/v2"; then
+                fail "kill at ${delay_ms} ms: slot B bootable ($(envget BOOT_ORDER), $(envget BOOT_B_LEFT) left) but incomplete"
+        fi
+        # Power on: the booted slot must hold a whole release.
+        booted=$(sim) || fail "kill at ${delay_ms} ms: device does not boot"
+        case $booted in
+        A) slot_has a "$T/v1" || fail "kill at ${delay_ms} ms: booted A without a whole v1" ;;
+        B) slot_has b "$T/v2" || fail "kill at ${delay_ms} ms: booted B without a whole v2"; continue ;;
+        *) fail "kill at ${delay_ms} ms: booted '$booted'" ;;
+        esac
+        "$CADU" -q mark-good -c "$CONF"
+        # Still on A: installing again completes with an exact image.
+        "$CADU" --json install -c "$CONF" "$T/v2/update.manifest" > "$T/rerun.json" ||
+                fail "kill at ${delay_ms} ms: re-run failed"
+        slot_has b "$T/v2" || fail "kill at ${delay_ms} ms: re-run did not give an exact v2"
+        [ "$(sim)" = B ] || fail "kill at ${delay_ms} ms: re-run did not arm the trial of B"
+done
+echo "$points kill points, $mid of them while install was running"
+[ "$mid" -ge 20 ] || fail "only $mid kills landed during the install"

@@ -1,0 +1,79 @@
+#!/bin/sh
+# Installs that must be refused before anything is written: no slot changes,
+# the bootloader environment is not stored. Each refusal has its message.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/manifest-lib.sh"
+. "$top_srcdir/tests/boot-lib.sh"
+. "$top_srcdir/tests/install-lib.sh"
+make_pki
+dev_setup uboot
+device_release "$T/v1" 1.0.0
+device_release "$T/v2" 2.0.0
+factory "$T/v1"
+"$CADU" -q install -c "$CONF" "$T/v2/update.manifest"
+[ "$(sim)" = B ] && "$CADU" -q mark-good -c "$CONF"
+
+refused() { # CODE REGEX MANIFEST [install options]: refused, nothing written
+        local code=$1 re=$2 m=$3 before gen
+        shift 3
+        before=$(slots_digest)
+        gen=$(env_generation)
+        expect_fail "$code" "$re" "$CADU" install -c "$CONF" "$@" "$m"
+        [ "$(slots_digest)" = "$before" ] || fail "slots written by a refused install ($re)"
+        [ "$(env_generation)" = "$gen" ] || fail "environment stored by a refused install ($re)"
+}
+
+# Unsigned: no signature beside the manifest.
+mkdir -p "$T/unsigned" && cp -r "$T/v1/"* "$T/unsigned/" && rm "$T/unsigned/update.manifest.sig"
+refused 3 "signature .*update.manifest.sig: missing: the manifest is not signed" "$T/unsigned/update.manifest"
+
+# Signed by a key the device does not trust.
+root other "some other root"
+cert stranger "stranger" other "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=codeSigning"
+device_release "$T/v3" 3.0.0
+"$CADU" -q sign --key "$P/stranger.key" --cert "$P/stranger.pem" "$T/v3/update.manifest" "$T/v3/update.manifest.sig"
+refused 3 "manifest .*: .*(verif|certificate|trust)" "$T/v3/update.manifest"
+
+# A manifest byte changed after signing.
+device_release "$T/v4" 4.0.0
+sed -i 's/^version = 4.0.0/version = 4.0.1/' "$T/v4/update.manifest"
+refused 3 "manifest .*: " "$T/v4/update.manifest"
+
+# Downgrade (the running slot B has 2.0.0), and the same version.
+refused 4 "refusing .*: .*(older|same)" "$T/v1/update.manifest"
+refused 4 "refusing .*: .*(older|same)" "$T/v2/update.manifest"
+
+# Wrong compatible.
+mkdir -p "$T/other"
+cp "$T/v2/rootfs.img" "$T/v2/rootfs.caibx" "$T/other/" && cp -r "$T/v2/store" "$T/other/"
+"$CADU" -q manifest --compatible other-board --version 9.0.0 \
+        --image "rootfs:rootfs:$T/other/rootfs.img:$T/other/rootfs.caibx:$T/other/store" "$T/other/update.manifest"
+"$CADU" -q sign --key "$P/signer.key" --cert "$P/signer.pem" --chain "$P/int.pem" "$T/other/update.manifest"
+refused 4 "refusing .*: manifest is for 'other-board', not for this device" "$T/other/update.manifest"
+
+# A slot class the device lacks.
+mkdir -p "$T/app"
+cp "$T/v2/rootfs.img" "$T/v2/rootfs.caibx" "$T/app/" && cp -r "$T/v2/store" "$T/app/"
+"$CADU" -q manifest --compatible cadu-test-board --version 9.0.0 \
+        --image "app:app:$T/app/rootfs.img:$T/app/rootfs.caibx:$T/app/store" "$T/app/update.manifest"
+"$CADU" -q sign --key "$P/signer.key" --cert "$P/signer.pem" --chain "$P/int.pem" "$T/app/update.manifest"
+refused 4 "image app is for slot class 'app', which this device does not have" "$T/app/update.manifest"
+
+# The target slot's device is the running slot's device (misconfiguration).
+device_release "$T/v5" 5.0.0
+sed -i "s|^a = $D/a.img|a = $D/b.img|" "$CONF"
+refused 2 "cadu.conf:[0-9]+: \\[slot rootfs\\]: 'a' and 'b' name the same device" "$T/v5/update.manifest"
+ln -s b.img "$D/b-alias.img"
+sed -i "s|^a = $D/b.img|a = $D/b-alias.img|" "$CONF"
+refused 4 "slot A of rootfs .* is the running slot's device" "$T/v5/update.manifest"
+sed -i "s|^a = $D/b-alias.img|a = $D/a.img|" "$CONF"
+
+# An index swapped for another release's (mix and match): refused at the
+# index, and the target slot stays out of the boot order.
+cp "$T/v2/rootfs.caibx" "$T/v5/rootfs.caibx"
+expect_fail 3 "index .*rootfs.caibx: " "$CADU" install -c "$CONF" "$T/v5/update.manifest"
+expect_env BOOT_ORDER "B A"
+[ "$(envget BOOT_A_LEFT)" = 0 ] || fail "half-installed slot A left bootable"
+[ "$(sim)" = B ] || fail "device does not boot the running slot after a refused index"
+echo "refusals ok"
