@@ -610,6 +610,8 @@ int cadu_manifest_parse(const void *buf, size_t len, cadu_manifest **ret, char *
 
         const char *s = buf;
         size_t pos = 0;
+        if (len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
+                r = perr(&p, 1, "UTF-8 byte order mark (BOM) not allowed");
         while (r == 0 && pos < len) {
                 const char *nl = memchr(s + pos, '\n', len - pos);
                 size_t end = nl ? (size_t)(nl - s) : len;

@@ -156,6 +156,7 @@ static const struct {
         { UPDATE "description = \xc0\xaf\n", "line 5: invalid UTF-8" },
         { UPDATE "description = \xed\xa0\x80\n", "line 5: invalid UTF-8" },
         { "[update]\x00\nformat = 1\n", "line 1: control character" },
+        { "\xef\xbb\xbf[update]\nformat = 1\n", "line 1: UTF-8 byte order mark (BOM) not allowed" },
         /* Values of images. */
         { UPDATE "[image r]\nclass = root fs\n", "line 6: invalid class 'root fs'" },
         { UPDATE "[image r]\nclass = r\nsize = 0\n", "line 7: invalid size 0: out of range" },
