@@ -324,5 +324,10 @@ int cadu_boot_store(cadu_boot *b) {
                 return r;
         for (size_t i = 0; i < b->n_vars; i++)
                 b->vars[i].changed = false;
+        /* libubootenv does not advance its notion of the current redundant
+         * copy after a store, so a second store through the same context
+         * would overwrite the copy just written. Re-read to start afresh. */
+        if (b->backend == CADU_BOOT_UBOOT)
+                return cadu_boot_load(b);
         return 0;
 }

@@ -612,10 +612,11 @@ int cadu_cmd_install(int argc, char **argv) {
 
         /* 5. One environment store: a single trial boot of the new slot. */
         event("switch", NULL, in.target == 'A' ? "trial boot of slot A" : "trial boot of slot B");
-        /* Re-read first: a second store through the same libubootenv
-         * context would not alternate the redundant copies. */
-        if ((r = cadu_boot_load(in.boot)) < 0 || (r = cadu_boot_trial(in.boot, in.target)) < 0 ||
-            (r = cadu_boot_store(in.boot)) < 0) {
+        /* The running slot must keep attempts to fall back to, even when it
+         * is itself still in its (uncommitted) trial. */
+        if ((r = cadu_boot_state_get(in.boot, &bs)) == 0 && bs.left[cadu_boot_slot_index(in.booted)] == 0)
+                r = cadu_boot_reset_attempts(in.boot, in.booted);
+        if (r < 0 || (r = cadu_boot_trial(in.boot, in.target)) < 0 || (r = cadu_boot_store(in.boot)) < 0) {
                 ret = boot_failure(&in, r, "switching the bootloader");
                 goto out;
         }
