@@ -12,6 +12,7 @@
 
 #include "cadu-chunker.h"
 #include "cadu-index.h"
+#include "cadu-manifest.h"
 #include "cadu-store.h"
 #include "cadu-util.h"
 #include "chunkfile.h"
@@ -53,6 +54,46 @@ static void make_progress(void *ud, uint64_t done) {
         cadu_progress_update(&((maker *)ud)->prog, done);
 }
 
+/* A single-image release manifest beside the index (cadu manifest writes
+ * multi-image ones). */
+static int write_manifest(const char *path, const char *compatible, const char *version, const char *name,
+                          const char *slot_class, const char *image, const char *index_path, const char *store) {
+        _cleanup_free_ char *err = NULL, *text = NULL, *base = NULL;
+        cadu_manifest_image img = { 0 };
+        size_t len;
+        cadu_manifest *m = cadu_manifest_new();
+        if (!m)
+                return cadu_error_errno(-ENOMEM, "manifest");
+        if (!name) {
+                const char *b = strrchr(index_path, '/');
+                base = strdup(b ? b + 1 : index_path);
+                if (!base) {
+                        cadu_manifest_free(m);
+                        return cadu_error_errno(-ENOMEM, "manifest");
+                }
+                char *dot = strrchr(base, '.');
+                if (dot && dot != base)
+                        *dot = 0;
+                name = base;
+        }
+        m->compatible = strdup(compatible);
+        m->version = strdup(version);
+        int r = !m->compatible || !m->version ? -ENOMEM : 0;
+        if (r == 0)
+                r = cadu_manifest_image_from_files(&img, path, name, slot_class, image, index_path, store, &err);
+        if (r == 0)
+                r = cadu_manifest_add_image(m, &img, &err);
+        if (r == 0)
+                r = cadu_manifest_format(m, &text, &len, &err);
+        if (r == 0)
+                r = cadu_write_file_atomic(path, text, len);
+        cadu_manifest_image_clear(&img);
+        cadu_manifest_free(m);
+        if (r < 0)
+                return err ? cadu_error("manifest %s: %s", path, err) : cadu_error_errno(r, "writing manifest %s", path);
+        return CADU_EXIT_OK;
+}
+
 static const char make_help[] =
         "Usage: cadu make [OPTIONS] IMAGE INDEX\n\n"
         "Split IMAGE (a file or block device) into content-defined chunks, store\n"
@@ -65,6 +106,12 @@ static const char make_help[] =
         "  -d, --digest NAME           sha256 (default) or sha512-256 (casync's default)\n"
         "  -l, --compression-level N   zstd level 1..19 (default 3)\n"
         "  -j, --threads N             worker threads (default: number of CPUs)\n"
+        "  -m, --manifest FILE         also write a (unsigned) single-image release\n"
+        "                              manifest; needs --compatible and --version\n"
+        "      --compatible STRING     the manifest's product/hardware string\n"
+        "      --version VERSION       the manifest's release version\n"
+        "      --image-name NAME       the image's name (default: INDEX's base name)\n"
+        "      --slot-class CLASS      the slot class it installs to (default rootfs)\n"
         "  -q, --quiet                 no progress and no summary\n"
         "      --json                  statistics as JSON on stdout\n"
         "  -h, --help                  show this help\n";
@@ -92,17 +139,28 @@ int cadu_cmd_make(int argc, char **argv) {
                 { "digest", required_argument, NULL, 'd' },
                 { "compression-level", required_argument, NULL, 'l' },
                 { "threads", required_argument, NULL, 'j' },
+                { "manifest", required_argument, NULL, 'm' },
+                { "compatible", required_argument, NULL, 'C' },
+                { "version", required_argument, NULL, 'V' },
+                { "image-name", required_argument, NULL, 'N' },
+                { "slot-class", required_argument, NULL, 'K' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        const char *store_path = NULL;
+        const char *store_path = NULL, *manifest_path = NULL, *compatible = NULL, *version = NULL,
+                   *image_name = NULL, *slot_class = "rootfs";
         uint64_t min = CADU_CHUNK_SIZE_MIN_DEFAULT, avg = CADU_CHUNK_SIZE_AVG_DEFAULT,
                  max = CADU_CHUNK_SIZE_MAX_DEFAULT, level = 3, threads = 0;
         cadu_digest_type digest = CADU_DIGEST_SHA256;
         int c;
 
-        while ((c = getopt_long(argc, argv, "s:c:d:l:j:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:c:d:l:j:m:h", options, NULL)) >= 0) {
                 switch (c) {
+                case 'm': manifest_path = optarg; break;
+                case 'C': compatible = optarg; break;
+                case 'V': version = optarg; break;
+                case 'N': image_name = optarg; break;
+                case 'K': slot_class = optarg; break;
                 case 's': store_path = optarg; break;
                 case 'c':
                         if (parse_chunk_size(optarg, &min, &avg, &max) < 0)
@@ -130,6 +188,10 @@ int cadu_cmd_make(int argc, char **argv) {
         if (argc - optind != 2)
                 return cadu_usage_error("make", "expected IMAGE and INDEX");
         const char *image = argv[optind], *index_path = argv[optind + 1];
+        if (manifest_path && (!compatible || !version))
+                return cadu_usage_error("make", "--manifest needs --compatible and --version");
+        if (!manifest_path && (compatible || version || image_name))
+                return cadu_usage_error("make", "--compatible, --version and --image-name go with --manifest");
         if (threads == 0) {
                 long n = sysconf(_SC_NPROCESSORS_ONLN);
                 threads = n > 0 ? (uint64_t)n : 1;
@@ -197,6 +259,9 @@ int cadu_cmd_make(int argc, char **argv) {
                                  (unsigned long long)size, (unsigned long long)total);
         else if ((r = cadu_index_write(m.idx, index_path)) < 0)
                 ret = cadu_error_errno(r, "writing index %s", index_path);
+        else if (manifest_path && (ret = write_manifest(manifest_path, compatible, version, image_name, slot_class,
+                                                        image, index_path, store_path)))
+                ;
         else {
                 double secs = (double)(cadu_now_ns() - start) / 1e9;
                 if (cadu_json)
