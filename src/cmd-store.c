@@ -697,15 +697,38 @@ typedef struct verifier {
         bool have_digest;               /* from the indexes or --digest */
         cadu_digest_type digest;        /* --digest */
         bool head_only;
+        bool is_dir;
         cadu_buf *raw, *out;            /* per worker */
         progress_ctx pc;
         atomic_uint_fast64_t bytes, raw_bytes;
-        /* the directory walk */
         bool index_mode;
+        /* listing a directory store */
         stray *strays;
-        size_t nstrays, astrays;
+        size_t nstrays;
         uint64_t unreferenced, unreferenced_bytes;
 } verifier;
+
+/* What one thread found listing prefix directories. */
+typedef struct found_chunk {
+        uint8_t id[CADU_DIGEST_SIZE];
+        uint64_t size;
+} found_chunk;
+
+typedef struct lister {
+        found_chunk *chunks;
+        size_t nchunks, achunks;
+        stray *strays;
+        size_t nstrays, astrays;
+        char *where;                    /* what could not be read */
+} lister;
+
+typedef struct listing {
+        int rootfd;
+        const char *root;
+        cadu_store_prefix *prefixes;
+        lister *listers;                /* per worker */
+        cadu_store_walker *walkers;     /* per worker */
+} listing;
 
 static int verify_one(void *ud, size_t i, unsigned w) {
         verifier *v = ud;
@@ -758,7 +781,7 @@ static int verify_one(void *ud, size_t i, unsigned w) {
         if (r < 0)
                 return r;
         v->bytes += out->len;
-        v->pc.done += e->size ? e->size : out->len;
+        v->pc.done += v->is_dir ? raw->len : e->size;
         if (e->size && out->len != e->size) {
                 res->kind = V_CORRUPT;
                 if (asprintf(&res->why, "decompresses to %zu bytes, the index says %llu", out->len,
@@ -788,40 +811,133 @@ static void verify_progress(void *ud) {
         progress_show(&((verifier *)ud)->pc);
 }
 
-static int verify_walk_entry(void *ud, const cadu_store_entry *e) {
-        verifier *v = ud;
+/* Make room for element n of array p (alloc elements). 0 or -ENOMEM. */
+#define ARRAY_GROW(p, alloc, n) __extension__({                                 \
+        int _r = 0;                                                             \
+        if ((n) >= (alloc)) {                                                   \
+                size_t _a = (alloc) ? 2 * (alloc) : 64;                         \
+                __typeof__(p) _np = realloc((p), _a * sizeof(*(p)));            \
+                if (_np) {                                                      \
+                        (p) = _np;                                              \
+                        (alloc) = _a;                                           \
+                } else                                                          \
+                        _r = -ENOMEM;                                           \
+        }                                                                       \
+        _r;                                                                     \
+})
+
+static int list_entry(void *ud, const cadu_store_entry *e) {
+        lister *l = ud;
         if (e->kind == CADU_STORE_NAME_CHUNK) {
-                cadu_chunk_entry *ce;
-                if (v->index_mode) {
-                        if ((ce = cadu_chunk_set_find(&v->set, e->id)))
-                                ce->state = CHUNK_PRESENT;
-                        else {
-                                v->unreferenced++;
-                                v->unreferenced_bytes += (uint64_t)e->st.st_size;
-                        }
-                        return 0;
-                }
-                int r = cadu_chunk_set_add(&v->set, e->id, &ce);
-                if (r < 0)
-                        return r;
-                ce->state = CHUNK_PRESENT;
-                ce->max_size = CADU_CHUNK_SIZE_MAX_LIMIT;
+                if (ARRAY_GROW(l->chunks, l->achunks, l->nchunks) < 0)
+                        return -ENOMEM;
+                memcpy(l->chunks[l->nchunks].id, e->id, CADU_DIGEST_SIZE);
+                l->chunks[l->nchunks++].size = (uint64_t)e->st.st_size;
                 return 0;
         }
-        if (v->nstrays == v->astrays) {
-                size_t a = v->astrays ? 2 * v->astrays : 16;
-                stray *s = realloc(v->strays, a * sizeof(*s));
-                if (!s)
-                        return -ENOMEM;
-                v->strays = s;
-                v->astrays = a;
-        }
-        stray *s = &v->strays[v->nstrays];
-        if (!(s->path = strdup(e->path)))
+        if (ARRAY_GROW(l->strays, l->astrays, l->nstrays) < 0)
                 return -ENOMEM;
-        s->why = e->kind == CADU_STORE_NAME_TEMP ? "leftover temporary file" : e->why;
-        v->nstrays++;
+        stray *st = &l->strays[l->nstrays];
+        if (!(st->path = strdup(e->path)))
+                return -ENOMEM;
+        st->why = e->kind == CADU_STORE_NAME_TEMP ? "leftover temporary file" : e->why;
+        l->nstrays++;
         return 0;
+}
+
+static int list_one(void *ud, size_t i, unsigned w) {
+        listing *ls = ud;
+        return cadu_store_walk_prefix(ls->rootfd, ls->root, &ls->prefixes[i], &ls->walkers[w],
+                                      &ls->listers[w].where);
+}
+
+static int cmp_stray(const void *a, const void *b) {
+        return strcmp(((const stray *)a)->path, ((const stray *)b)->path);
+}
+
+/* List the directory store: its prefix directories on nt threads. Every
+ * chunk file found is marked present in v->set (index mode: unknown ones
+ * are counted as unreferenced; otherwise they are added); everything else
+ * becomes a stray, sorted by path. Returns 0 or an exit code. */
+static int list_store(verifier *v, const char *root, unsigned nt) {
+        listing ls = { .root = root };
+        size_t nprefixes = 0;
+        int ret = 0, r;
+        ls.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ls.rootfd < 0)
+                return cadu_error_errno(-errno, "cannot open store %s", root);
+        ls.listers = calloc(nt, sizeof(lister));
+        ls.walkers = calloc(nt, sizeof(cadu_store_walker));
+        if (!ls.listers || !ls.walkers) {
+                ret = cadu_error_errno(-ENOMEM, "verify-store");
+                goto out;
+        }
+        for (unsigned k = 0; k < nt; k++)
+                ls.walkers[k] = (cadu_store_walker){ .entry = list_entry, .userdata = &ls.listers[k] };
+        r = cadu_store_list_prefixes(ls.rootfd, root, &ls.walkers[0], &ls.prefixes, &nprefixes, &ls.listers[0].where);
+        if (r >= 0)
+                r = cadu_parallel_for(nprefixes, nt, list_one, NULL, &ls);
+        if (r < 0) {
+                const char *where = root;
+                for (unsigned k = 0; k < nt; k++)
+                        if (ls.listers[k].where) {
+                                where = ls.listers[k].where;
+                                break;
+                        }
+                ret = cadu_error_errno(r, "reading store %s", where);
+                goto out;
+        }
+        /* Merge what the threads found. */
+        for (unsigned k = 0; k < nt; k++) {
+                lister *l = &ls.listers[k];
+                for (size_t i = 0; i < l->nchunks; i++) {
+                        cadu_chunk_entry *ce;
+                        if (v->index_mode) {
+                                if (!(ce = cadu_chunk_set_find(&v->set, l->chunks[i].id))) {
+                                        v->unreferenced++;
+                                        v->unreferenced_bytes += l->chunks[i].size;
+                                        continue;
+                                }
+                        } else {
+                                if ((r = cadu_chunk_set_add(&v->set, l->chunks[i].id, &ce)) < 0) {
+                                        ret = cadu_error_errno(r, "verify-store");
+                                        goto out;
+                                }
+                                ce->max_size = CADU_CHUNK_SIZE_MAX_LIMIT;
+                        }
+                        ce->state = CHUNK_PRESENT;
+                        ce->raw_size = l->chunks[i].size;
+                }
+                if (l->nstrays) {
+                        stray *n = realloc(v->strays, (v->nstrays + l->nstrays) * sizeof(stray));
+                        if (!n) {
+                                ret = cadu_error_errno(-ENOMEM, "verify-store");
+                                goto out;
+                        }
+                        v->strays = n;
+                        memcpy(v->strays + v->nstrays, l->strays, l->nstrays * sizeof(stray));
+                        v->nstrays += l->nstrays;
+                        l->nstrays = 0;         /* the paths belong to v now */
+                }
+        }
+        if (v->nstrays)
+                qsort(v->strays, v->nstrays, sizeof(stray), cmp_stray);
+        for (size_t i = 0; v->index_mode && i < v->set.n; i++)
+                if (v->set.entries[i].state != CHUNK_PRESENT)
+                        v->set.entries[i].state = CHUNK_MISSING;
+out:
+        for (unsigned k = 0; ls.listers && k < nt; k++) {
+                for (size_t i = 0; i < ls.listers[k].nstrays; i++)
+                        free(ls.listers[k].strays[i].path);
+                free(ls.listers[k].strays);
+                free(ls.listers[k].chunks);
+                free(ls.listers[k].where);
+        }
+        free(ls.listers);
+        free(ls.walkers);
+        free(ls.prefixes);
+        close(ls.rootfd);
+        return ret;
 }
 
 static int cmp_entry_id(const void *a, const void *b) {
@@ -898,19 +1014,11 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 goto out;
         }
         v.head_only = is_url && !download;
-        if (!is_url) {
-                /* List the store: chunks, and everything that is not one. */
-                cadu_store_walker w = { .entry = verify_walk_entry, .userdata = &v };
-                _cleanup_free_ char *where = NULL;
-                r = cadu_store_walk(store_loc, &w, &where);
-                if (r < 0) {
-                        ret = cadu_error_errno(r, "reading store %s", where ? where : store_loc);
-                        goto out;
-                }
-                for (size_t i = 0; v.index_mode && i < v.set.n; i++)
-                        if (v.set.entries[i].state != CHUNK_PRESENT)
-                                v.set.entries[i].state = CHUNK_MISSING;
-        }
+        v.is_dir = !is_url;
+        nt = default_threads(threads, v.store);
+        /* List the store: chunks, and everything that is not one. */
+        if (!is_url && (ret = list_store(&v, store_loc, nt)))
+                goto out;
         /* Report in id order whatever the threads did. */
         if (v.set.n)
                 qsort(v.set.entries, v.set.n, sizeof(*v.set.entries), cmp_entry_id);
@@ -918,7 +1026,6 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         v.set.slots = NULL;
         v.set.cap = 0;
 
-        nt = default_threads(threads, v.store);
         v.res = calloc(v.set.n + 1, sizeof(*v.res));
         v.raw = calloc(nt, sizeof(cadu_buf));
         v.out = calloc(nt, sizeof(cadu_buf));
@@ -926,9 +1033,11 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 ret = cadu_error_errno(-ENOMEM, "verify-store");
                 goto out;
         }
+        /* Progress: compressed bytes of a directory store, else what the
+         * indexes say. */
         uint64_t total = 0;
         for (size_t i = 0; i < v.set.n; i++)
-                total += v.set.entries[i].size;
+                total += v.is_dir ? v.set.entries[i].raw_size : v.set.entries[i].size;
         cadu_progress_begin(&v.pc.prog, "verify-store", total);
         r = cadu_parallel_for(v.set.n, nt, verify_one, verify_progress, &v);
         cadu_progress_end(&v.pc.prog);

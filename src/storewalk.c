@@ -159,28 +159,24 @@ cadu_store_name_kind cadu_store_name_parse(const char *dir, const char *name, si
         return CADU_STORE_NAME_BAD;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
+typedef struct dname {
+        char *name;
+        unsigned char type;             /* d_type: DT_DIR, DT_REG, ... or DT_UNKNOWN */
+} dname;
+
+static int cmp_dname(const void *a, const void *b) {
+        return strcmp(((const dname *)a)->name, ((const dname *)b)->name);
 }
 
-static void free_names(char **names, size_t n) {
+static void free_names(dname *names, size_t n) {
         for (size_t i = 0; i < n; i++)
-                free(names[i]);
+                free(names[i].name);
         free(names);
 }
 
-/* The names in directory dfd (without "." and ".."), sorted. */
-static int read_names(int dfd, char ***ret, size_t *ret_n) {
-        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        char **names = NULL;
+/* The entries of directory d (without "." and ".."), sorted by name. */
+static int read_names(DIR *d, dname **ret, size_t *ret_n) {
+        dname *names = NULL;
         size_t n = 0, alloc = 0;
         int r = 0;
         struct dirent *de;
@@ -194,7 +190,7 @@ static int read_names(int dfd, char ***ret, size_t *ret_n) {
                         continue;
                 if (n == alloc) {
                         size_t a = alloc ? 2 * alloc : 64;
-                        char **nn = realloc(names, a * sizeof(*nn));
+                        dname *nn = realloc(names, a * sizeof(*nn));
                         if (!nn) {
                                 r = -ENOMEM;
                                 break;
@@ -202,61 +198,77 @@ static int read_names(int dfd, char ***ret, size_t *ret_n) {
                         names = nn;
                         alloc = a;
                 }
-                if (!(names[n] = strdup(de->d_name))) {
+                if (!(names[n].name = strdup(de->d_name))) {
                         r = -ENOMEM;
                         break;
                 }
-                n++;
+                names[n++].type = de->d_type;
         }
-        closedir(d);
         if (r < 0) {
                 free_names(names, n);
                 return r;
         }
         if (n)
-                qsort(names, n, sizeof(*names), cmp_str);
+                qsort(names, n, sizeof(*names), cmp_dname);
         *ret = names;
         *ret_n = n;
         return 0;
 }
 
-static int set_path(char **ret_path, const char *root, const char *a, const char *b) {
-        if (ret_path && asprintf(ret_path, "%s%s%s%s%s", root, a ? "/" : "", a ? a : "", b ? "/" : "",
-                                 b ? b : "") < 0)
-                *ret_path = NULL;
-        return 0;
+/* Open directory name under dfd (not following a symbolic link). */
+static DIR *open_dir(int dfd, const char *name) {
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+                close(fd);
+                errno = e;
+        }
+        return d;
 }
 
-static int walk_prefix(const char *root, int rootfd, const char *prefix, const struct stat *pst,
-                       const cadu_store_walker *w, char **ret_path) {
-        _cleanup_close_ int dfd = openat(rootfd, prefix, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dfd < 0) {
+static void set_path(char **ret_path, const char *root, const char *a, const char *b) {
+        if (ret_path && !*ret_path &&
+            asprintf(ret_path, "%s%s%s%s%s", root, a ? "/" : "", a ? a : "", b ? "/" : "", b ? b : "") < 0)
+                *ret_path = NULL;
+}
+
+int cadu_store_walk_prefix(int rootfd, const char *root, const cadu_store_prefix *p, const cadu_store_walker *w,
+                           char **ret_path) {
+        DIR *d = open_dir(rootfd, p->name);
+        struct stat dst;
+        if (!d) {
                 if (errno == ENOENT)
                         return 0;       /* removed under us (a concurrent gc) */
                 int r = -errno;
-                set_path(ret_path, root, prefix, NULL);
+                set_path(ret_path, root, p->name, NULL);
                 return r;
         }
-        char **names = NULL;
+        int dfd = dirfd(d);
+        dname *names = NULL;
         size_t n = 0;
-        int r = read_names(dfd, &names, &n);
+        int r = fstat(dfd, &dst) < 0 ? -errno : read_names(d, &names, &n);
         if (r < 0) {
-                set_path(ret_path, root, prefix, NULL);
+                closedir(d);
+                set_path(ret_path, root, p->name, NULL);
                 return r;
         }
         char path[4 + 1 + NAME_MAX + 1];
         size_t seen = 0;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                cadu_store_entry e = { .path = path, .name = names[i], .dfd = dfd };
-                if (fstatat(dfd, names[i], &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
+                const char *name = names[i].name;
+                cadu_store_entry e = { .path = path, .name = name, .dfd = dfd };
+                if (fstatat(dfd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
                         if (errno == ENOENT)
                                 continue;       /* a temporary file renamed meanwhile */
                         r = -errno;
-                        set_path(ret_path, root, prefix, names[i]);
+                        set_path(ret_path, root, p->name, name);
                         break;
                 }
                 seen++;
-                snprintf(path, sizeof(path), "%s/%s", prefix, names[i]);
+                snprintf(path, sizeof(path), "%s/%s", p->name, name);
                 if (S_ISDIR(e.st.st_mode)) {
                         e.kind = CADU_STORE_NAME_BAD;
                         e.why = "unexpected directory";
@@ -264,13 +276,71 @@ static int walk_prefix(const char *root, int rootfd, const char *prefix, const s
                         e.kind = CADU_STORE_NAME_BAD;
                         e.why = "not a regular file";
                 } else
-                        e.kind = cadu_store_name_parse(prefix, names[i], strlen(names[i]), e.id, &e.why);
+                        e.kind = cadu_store_name_parse(p->name, name, strlen(name), e.id, &e.why);
                 r = w->entry(w->userdata, &e);
         }
         free_names(names, n);
+        closedir(d);
         if (r >= 0 && w->prefix_done)
-                r = w->prefix_done(w->userdata, rootfd, prefix, seen, pst);
+                r = w->prefix_done(w->userdata, rootfd, p->name, seen, &dst);
         return r;
+}
+
+int cadu_store_list_prefixes(int rootfd, const char *root, const cadu_store_walker *w, cadu_store_prefix **ret,
+                             size_t *ret_n, char **ret_path) {
+        int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                int r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                set_path(ret_path, root, NULL, NULL);
+                return r;
+        }
+        dname *names = NULL;
+        size_t n = 0, np = 0;
+        int r = read_names(d, &names, &n);
+        closedir(d);
+        if (r < 0) {
+                set_path(ret_path, root, NULL, NULL);
+                return r;
+        }
+        cadu_store_prefix *ps = calloc(n + 1, sizeof(*ps));
+        if (!ps)
+                r = -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const char *name = names[i].name;
+                cadu_store_entry e = { .path = name, .name = name, .dfd = rootfd, .kind = CADU_STORE_NAME_BAD };
+                /* A prefix directory is stat()ed when it is walked, on
+                 * whichever thread walks it; only other entries here. */
+                if (names[i].type == DT_DIR && cadu_store_prefix_valid(name)) {
+                        memcpy(ps[np++].name, name, 5);
+                        continue;
+                }
+                if (fstatat(rootfd, name, &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        r = -errno;
+                        set_path(ret_path, root, name, NULL);
+                        break;
+                }
+                if (S_ISDIR(e.st.st_mode) && cadu_store_prefix_valid(name)) {
+                        memcpy(ps[np++].name, name, 5);
+                        continue;
+                }
+                e.why = S_ISDIR(e.st.st_mode) ? "not a chunk prefix directory"
+                        : S_ISREG(e.st.st_mode) ? "not part of a chunk store"
+                                                : "not a regular file or directory";
+                r = w->entry(w->userdata, &e);
+        }
+        free_names(names, n);
+        if (r < 0) {
+                free(ps);
+                return r;
+        }
+        *ret = ps;
+        *ret_n = np;
+        return 0;
 }
 
 int cadu_store_walk(const char *root, const cadu_store_walker *w, char **ret_path) {
@@ -282,32 +352,12 @@ int cadu_store_walk(const char *root, const cadu_store_walker *w, char **ret_pat
                 set_path(ret_path, root, NULL, NULL);
                 return r;
         }
-        char **names = NULL;
+        cadu_store_prefix *ps = NULL;
         size_t n = 0;
-        int r = read_names(rootfd, &names, &n);
-        if (r < 0) {
-                set_path(ret_path, root, NULL, NULL);
-                return r;
-        }
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                cadu_store_entry e = { .path = names[i], .name = names[i], .dfd = rootfd, .kind = CADU_STORE_NAME_BAD };
-                if (fstatat(rootfd, names[i], &e.st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        r = -errno;
-                        set_path(ret_path, root, names[i], NULL);
-                        break;
-                }
-                if (S_ISDIR(e.st.st_mode) && cadu_store_prefix_valid(names[i]))
-                        r = walk_prefix(root, rootfd, names[i], &e.st, w, ret_path);
-                else {
-                        e.why = S_ISDIR(e.st.st_mode) ? "not a chunk prefix directory"
-                                : S_ISREG(e.st.st_mode) ? "not part of a chunk store"
-                                                        : "not a regular file or directory";
-                        r = w->entry(w->userdata, &e);
-                }
-        }
-        free_names(names, n);
+        int r = cadu_store_list_prefixes(rootfd, root, w, &ps, &n, ret_path);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = cadu_store_walk_prefix(rootfd, root, &ps[i], w, ret_path);
+        free(ps);
         return r < 0 ? r : 0;
 }
 

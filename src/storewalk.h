@@ -89,16 +89,32 @@ typedef struct cadu_store_walker {
          * -errno (stops the walk). */
         int (*entry)(void *ud, const cadu_store_entry *e);
         /* After a prefix directory's entries (may be NULL). nentries is the
-         * number of entries it had; st is its lstat() from before the walk
-         * entered it; dfd is the store root. */
+         * number of entries it had; st is its stat() from before its entries
+         * were read (and the callbacks ran); dfd is the store root. */
         int (*prefix_done)(void *ud, int dfd, const char *prefix, size_t nentries, const struct stat *st);
         void *userdata;
 } cadu_store_walker;
 
-/* Walk the directory store at root. Symbolic links are never followed (they
- * are reported as BAD). On failure *ret_path (when given) receives a
- * malloc'ed path of what could not be read. */
+/* Walk the directory store at root: its top level, then each prefix
+ * directory in turn. Symbolic links are never followed (they are reported
+ * as BAD). On failure *ret_path (when given) receives a malloc'ed path of
+ * what could not be read. */
 int cadu_store_walk(const char *root, const cadu_store_walker *w, char **ret_path);
+
+/* The same in two steps, so that prefix directories can be walked on
+ * several threads (the callbacks must then be thread-safe). */
+typedef struct cadu_store_prefix {
+        char name[5];
+} cadu_store_prefix;
+/* The top level of the store open at rootfd (root names it in messages):
+ * *ret receives its prefix directories sorted by name (free() it), every
+ * other entry goes to w->entry as BAD. */
+int cadu_store_list_prefixes(int rootfd, const char *root, const cadu_store_walker *w, cadu_store_prefix **ret,
+                             size_t *ret_n, char **ret_path);
+/* The entries of one prefix directory in name order, then w->prefix_done.
+ * *ret_path is set only when it is still NULL. */
+int cadu_store_walk_prefix(int rootfd, const char *root, const cadu_store_prefix *p, const cadu_store_walker *w,
+                           char **ret_path);
 
 /* ---- parallel loop ---- */
 
