@@ -64,6 +64,35 @@ int cadu_index_serialize(const cadu_index *idx, uint8_t **ret, size_t *ret_len);
 /* Write atomically (temporary file + rename). */
 int cadu_index_write(const cadu_index *idx, const char *path);
 
+/* ---- fingerprints: INDEX.fp beside an index cadu saved itself ----
+ *
+ * A seed index written by cadu (cadu make --fingerprints, cadu install) may
+ * carry an XXH3-128 fingerprint per chunk, so that chunks copied from the
+ * seed are checked at memory speed. The file binds to one index by its
+ * sha256. Trust still rests on the SHA chunk ids the fingerprints were made
+ * from and on the image sha256 a manifest pins.
+ *
+ *   magic "CADUFP1\n" (8 B), sha256 of the index file (32 B), n (u64 le),
+ *   n x 16 B: XXH3-128 of each chunk in index order (canonical, big-endian)
+ */
+#define CADU_FP_MAGIC "CADUFP1\n"
+#define CADU_FP_SIZE 16
+
+typedef struct cadu_fp {
+        uint8_t b[CADU_FP_SIZE];
+} cadu_fp;
+
+/* XXH3-128 of a buffer. */
+void cadu_fp_compute(const void *data, size_t len, cadu_fp *ret);
+/* Path of the sidecar of index_path (malloc'ed "INDEX.fp"). */
+int cadu_fp_path(const char *index_path, char **ret);
+/* Write fingerprints for the index whose file has sha256 index_sha (atomically). */
+int cadu_fp_write(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], const cadu_fp *fps, size_t n);
+/* Read fingerprints that belong to the index with sha256 index_sha and n
+ * chunks: -ENOENT without a file, -ESTALE when it belongs to another index,
+ * -EBADMSG when malformed. *ret is malloc'ed. */
+int cadu_fp_read(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], size_t n, cadu_fp **ret);
+
 static inline uint64_t cadu_index_size(const cadu_index *idx) {
         return idx->n ? idx->items[idx->n - 1].end : 0;
 }

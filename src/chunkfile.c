@@ -50,6 +50,8 @@ static void *worker(void *arg) {
                 s->state = SLOT_BUSY;
                 pthread_mutex_unlock(&pl->lock);
                 int r = cadu_digest(pl->p->digest, s->info.data, s->info.len, s->info.id);
+                if (pl->p->fingerprints)
+                        cadu_fp_compute(s->info.data, s->info.len, &s->info.fp);
                 if (r == 0 && pl->p->work)
                         r = pl->p->work(pl->p->userdata, &s->info, &scratch);
                 pthread_mutex_lock(&pl->lock);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cadu-index.h"
 #include "cadu-util.h"
 
 typedef struct cadu_chunk_info {
@@ -20,6 +21,7 @@ typedef struct cadu_chunk_info {
         const uint8_t *data;            /* valid only inside the callbacks */
         size_t len;
         uint8_t id[CADU_DIGEST_SIZE];
+        cadu_fp fp;                     /* with params.fingerprints */
         uint64_t user;                  /* set by the worker callback */
 } cadu_chunk_info;
 
@@ -27,6 +29,7 @@ typedef struct cadu_chunkfile_params {
         uint64_t min, avg, max;
         cadu_digest_type digest;
         unsigned threads;               /* 0: number of CPUs */
+        bool fingerprints;              /* also compute each chunk's XXH3-128 */
         /* In a worker thread, after hashing; may set c->user. scratch is a
          * per-thread buffer it may use. Returns 0 or -errno (stops all). */
         int (*work)(void *ud, cadu_chunk_info *c, void *scratch);

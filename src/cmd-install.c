@@ -126,25 +126,26 @@ static int boot_failure(installer *in, int r, const char *what) {
         return cadu_error_errno(r, "%s", what);
 }
 
-/* sha256 of the first size bytes of path. */
-static int hash_prefix(const char *path, uint64_t size, uint8_t out[CADU_DIGEST_SIZE]) {
+/* Read the image back from the slot, chunk by chunk: its sha256 (which
+ * decides trust) and each chunk's fingerprint for the next install's seed. */
+static int read_back(const char *path, const cadu_index *idx, uint8_t out[CADU_DIGEST_SIZE], cadu_fp *fps) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         cadu_digest_ctx *c = cadu_digest_new(CADU_DIGEST_SHA256);
-        _cleanup_free_ uint8_t *buf = malloc(1 << 20);
+        _cleanup_free_ uint8_t *buf = malloc((size_t)idx->max);
         int r = (!c || !buf) ? -ENOMEM : 0;
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        for (uint64_t off = 0; r == 0 && off < size;) {
-                size_t want = (size_t)CADU_MIN((uint64_t)(1 << 20), size - off);
-                ssize_t k = cadu_pread_full(fd, buf, want, off);
+        for (size_t i = 0; r == 0 && i < idx->n; i++) {
+                size_t len = (size_t)cadu_index_chunk_size(idx, i);
+                ssize_t k = cadu_pread_full(fd, buf, len, cadu_index_chunk_offset(idx, i));
                 if (k < 0)
                         r = (int)k;
-                else if ((size_t)k < want)
+                else if ((size_t)k < len)
                         r = -ENODATA;   /* slot shorter than the image */
                 else {
-                        r = cadu_digest_update(c, buf, want);
-                        off += want;
+                        cadu_fp_compute(buf, len, &fps[i]);
+                        r = cadu_digest_update(c, buf, len);
                 }
         }
         if (r == 0)
@@ -300,7 +301,8 @@ static int install_image(installer *in, const cadu_manifest_image *img) {
         const cadu_config_class *cls = cadu_config_find_class(in->cfg, img->slot_class);
         const char *src = cls->device[cadu_boot_slot_index(in->booted)];
         const char *dst = cls->device[cadu_boot_slot_index(in->target)];
-        _cleanup_free_ char *index_loc = NULL, *err = NULL, *seed_path = NULL;
+        _cleanup_free_ char *index_loc = NULL, *err = NULL, *seed_path = NULL, *fp_path = NULL;
+        _cleanup_free_ cadu_fp *fps = NULL;
         cadu_index *idx = NULL;
         cadu_buf ib = CADU_BUF_INIT;
         uint8_t got[CADU_DIGEST_SIZE];
@@ -342,7 +344,11 @@ static int install_image(installer *in, const cadu_manifest_image *img) {
         ret = 0;
         /* The whole image, as it is on the slot now. */
         event("verify", img->name, dst);
-        if ((r = hash_prefix(dst, img->size, got)) < 0) {
+        if (!(fps = malloc((idx->n ? idx->n : 1) * sizeof(cadu_fp))))
+                r = -ENOMEM;
+        else
+                r = read_back(dst, idx, got, fps);
+        if (r < 0) {
                 ret = cadu_error_errno(r, "reading back %s from %s", img->name, dst);
                 goto out;
         }
@@ -356,9 +362,13 @@ static int install_image(installer *in, const cadu_manifest_image *img) {
                 ret = cadu_error_errno(r, "writing the install journal");
                 goto out;
         }
-        /* The next install seeds from this index instead of chunking the slot. */
+        /* The next install seeds from this index (and its fingerprints)
+         * instead of chunking the slot. The index bytes are the ones the
+         * manifest pins, so the fingerprints bind to index-sha256. */
         if ((r = cadu_slot_seed_index_path(in->cfg->state_dir, img->slot_class, in->target, &seed_path)) < 0 ||
-            (r = cadu_index_write(idx, seed_path)) < 0) {
+            (r = cadu_write_file_atomic(seed_path, ib.data, ib.len)) < 0 ||
+            (r = cadu_fp_path(seed_path, &fp_path)) < 0 ||
+            (r = cadu_fp_write(fp_path, img->index_sha256, fps, idx->n)) < 0) {
                 ret = cadu_error_errno(r, "saving the seed index of %s", img->name);
                 goto out;
         }
@@ -598,9 +608,12 @@ int cadu_cmd_install(int argc, char **argv) {
         for (size_t i = 0; i < in.m->n_images; i++) {
                 const cadu_manifest_image *img = &in.m->images[i];
                 /* Its old content and seed index no longer describe the slot. */
-                _cleanup_free_ char *old = NULL;
-                if (cadu_slot_seed_index_path(cf->state_dir, img->slot_class, in.target, &old) == 0)
+                _cleanup_free_ char *old = NULL, *old_fp = NULL;
+                if (cadu_slot_seed_index_path(cf->state_dir, img->slot_class, in.target, &old) == 0) {
                         unlink(old);
+                        if (cadu_fp_path(old, &old_fp) == 0)
+                                unlink(old_fp);
+                }
                 cadu_slot_info_set_state(cf->state_dir, img->slot_class, in.target, CADU_SLOT_UNKNOWN);
         }
         cadu_journal_record_phase(cf->state_dir, "target-disabled", NULL, NULL);

@@ -21,6 +21,8 @@
 typedef struct maker {
         cadu_store *store;
         cadu_index *idx;
+        cadu_fp *fps;                   /* with --fingerprints */
+        size_t afps;
         int level;
         cadu_progress prog;
         atomic_uint_fast64_t new_chunks, new_bytes, new_compressed;
@@ -47,7 +49,31 @@ static int store_chunk(void *ud, cadu_chunk_info *c, void *scratch) {
 
 static int append_chunk(void *ud, const cadu_chunk_info *c) {
         maker *m = ud;
+        if (m->afps) {
+                if (m->idx->n == m->afps) {
+                        cadu_fp *f = realloc(m->fps, 2 * m->afps * sizeof(cadu_fp));
+                        if (!f)
+                                return -ENOMEM;
+                        m->fps = f;
+                        m->afps *= 2;
+                }
+                m->fps[m->idx->n] = c->fp;
+        }
         return cadu_index_append(m->idx, c->end, c->id);
+}
+
+/* The index, and with fingerprints its INDEX.fp bound to the index's sha256. */
+static int write_index(maker *m, const char *path) {
+        _cleanup_free_ uint8_t *b = NULL;
+        _cleanup_free_ char *fp_path = NULL;
+        uint8_t sha[CADU_DIGEST_SIZE];
+        size_t len;
+        int r = cadu_index_serialize(m->idx, &b, &len);
+        if (r < 0 || (r = cadu_write_file_atomic(path, b, len)) < 0 || !m->afps)
+                return r;
+        if ((r = cadu_digest(CADU_DIGEST_SHA256, b, len, sha)) < 0 || (r = cadu_fp_path(path, &fp_path)) < 0)
+                return r;
+        return cadu_fp_write(fp_path, sha, m->fps, m->idx->n);
 }
 
 static void make_progress(void *ud, uint64_t done) {
@@ -106,6 +132,8 @@ static const char make_help[] =
         "  -d, --digest NAME           sha256 (default) or sha512-256 (casync's default)\n"
         "  -l, --compression-level N   zstd level 1..19 (default 3)\n"
         "  -j, --threads N             worker threads (default: number of CPUs)\n"
+        "  -f, --fingerprints          also write INDEX.fp: XXH3-128 per chunk, so that\n"
+        "                              seeding from IMAGE with INDEX checks at memory speed\n"
         "  -m, --manifest FILE         also write a (unsigned) single-image release\n"
         "                              manifest; needs --compatible and --version\n"
         "      --compatible STRING     the manifest's product/hardware string\n"
@@ -140,6 +168,7 @@ int cadu_cmd_make(int argc, char **argv) {
                 { "compression-level", required_argument, NULL, 'l' },
                 { "threads", required_argument, NULL, 'j' },
                 { "manifest", required_argument, NULL, 'm' },
+                { "fingerprints", no_argument, NULL, 'f' },
                 { "compatible", required_argument, NULL, 'C' },
                 { "version", required_argument, NULL, 'V' },
                 { "image-name", required_argument, NULL, 'N' },
@@ -152,11 +181,13 @@ int cadu_cmd_make(int argc, char **argv) {
         uint64_t min = CADU_CHUNK_SIZE_MIN_DEFAULT, avg = CADU_CHUNK_SIZE_AVG_DEFAULT,
                  max = CADU_CHUNK_SIZE_MAX_DEFAULT, level = 3, threads = 0;
         cadu_digest_type digest = CADU_DIGEST_SHA256;
+        bool fingerprints = false;
         int c;
 
-        while ((c = getopt_long(argc, argv, "s:c:d:l:j:m:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:c:d:l:j:m:fh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'm': manifest_path = optarg; break;
+                case 'f': fingerprints = true; break;
                 case 'C': compatible = optarg; break;
                 case 'V': version = optarg; break;
                 case 'N': image_name = optarg; break;
@@ -224,6 +255,11 @@ int cadu_cmd_make(int argc, char **argv) {
         }
 
         maker m = { .store = store, .level = (int)level };
+        if (fingerprints && !(m.fps = malloc(1024 * sizeof(cadu_fp)))) {
+                cadu_store_free(store);
+                return cadu_error_errno(-ENOMEM, "make");
+        }
+        m.afps = fingerprints ? 1024 : 0;
         r = cadu_index_new(digest, min, avg, max, &m.idx);
         if (r < 0) {
                 cadu_store_free(store);
@@ -233,6 +269,7 @@ int cadu_cmd_make(int argc, char **argv) {
                 .min = min, .avg = avg, .max = max,
                 .digest = digest,
                 .threads = (unsigned)threads,
+                .fingerprints = fingerprints,
                 .work = store_chunk,
                 .ordered = append_chunk,
                 .progress = make_progress,
@@ -257,7 +294,7 @@ int cadu_cmd_make(int argc, char **argv) {
         } else if (size != total)
                 ret = cadu_error("make %s: image changed size while reading (%llu, expected %llu bytes)", image,
                                  (unsigned long long)size, (unsigned long long)total);
-        else if ((r = cadu_index_write(m.idx, index_path)) < 0)
+        else if ((r = write_index(&m, index_path)) < 0)
                 ret = cadu_error_errno(r, "writing index %s", index_path);
         else if (manifest_path && (ret = write_manifest(manifest_path, compatible, version, image_name, slot_class,
                                                         image, index_path, store_path)))
@@ -278,6 +315,7 @@ int cadu_cmd_make(int argc, char **argv) {
                 }
         }
         cadu_index_free(m.idx);
+        free(m.fps);
         cadu_store_free(store);
         return ret;
 }

@@ -69,6 +69,24 @@ cmp out.img v2.img
 [ "$(source_stat s3.json store bytes)" -gt "$2" ] || fail "changed chunk not fetched"
 rm out.img
 
+# 3b. The same with fingerprints (INDEX.fp from make --fingerprints): the
+#     changed chunk fails its XXH3-128 check and is fetched instead.
+"$CADU" -q make --fingerprints --store st v1.img v1fp.caibx
+[ -s v1fp.caibx.fp ] || fail "no fingerprint file"
+cmp v1fp.caibx v1.caibx || fail "--fingerprints changed the index"
+"$CADU" --json extract --store st --seed v1-changed.img:v1fp.caibx v2.caibx out.img > s3b.json
+cmp out.img v2.img
+[ "$(source_stat s3b.json seed rejected)" -ge 1 ] || fail "fingerprints did not catch the changed seed chunk"
+[ "$(source_stat s3b.json store bytes)" = "$(source_stat s3.json store bytes)" ] || fail "fingerprints fetched other chunks than digests"
+rm out.img
+# A sidecar that belongs to another index is ignored (digests are used).
+"$CADU" -q make --fingerprints --store st2 --chunk-size 4K:16K:64K v1.img other.caibx
+cp other.caibx.fp v1fp.caibx.fp
+"$CADU" --json extract --store st --seed v1-changed.img:v1fp.caibx v2.caibx out.img > s3c.json
+cmp out.img v2.img
+[ "$(source_stat s3c.json seed rejected)" -ge 1 ] || fail "stale fingerprints were used"
+rm out.img
+
 # 4. A seed index with other chunk parameters, or longer than the seed:
 #    documented fallback, the seed is chunked; still exact.
 "$CADU" -q make --store st2 --chunk-size 4K:16K:64K v1.img v1-small.caibx

@@ -22,6 +22,9 @@ slot_has a "$T/v1" || fail "slot A was touched"
 expect_env BOOT_ORDER "B A"
 expect_env BOOT_B_LEFT 1
 grep -q '"event":"done","command":"install"' i2.json || fail "no done event"
+# The seed index of the new slot, with fingerprints bound to it.
+[ -s "$D/state/rootfs.B.caibx" ] && [ -s "$D/state/rootfs.B.caibx.fp" ] || fail "no seed index with fingerprints saved"
+cmp "$D/state/rootfs.B.caibx" "$T/v2/rootfs.caibx" || fail "saved seed index is not the release's"
 # Re-running a finished install changes nothing.
 gen=$(env_generation)
 "$CADU" -q install -c "$CONF" "$T/v2/update.manifest"
