@@ -22,7 +22,9 @@
  * own retries (a dead mirror at the head of a chain costs one retry cycle,
  * not one per chunk).
  *
- * Nothing is cached: a get() after a corrupt result goes to the network again.
+ * Nothing is cached: a get() after a corrupt result goes to the network again,
+ * and asks HTTP caches on the way not to answer it (Cache-Control: no-cache),
+ * as do retries.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -62,6 +64,7 @@ typedef enum http_kind {
 typedef struct http_request {
         struct http_request *next;
         http_kind kind;
+        uint8_t id[CADU_DIGEST_SIZE];
         char path[CADU_CHUNK_PATH_MAX];
         size_t max_raw;
         cadu_buf *out;                  /* GET: the caller's buffer */
@@ -96,6 +99,12 @@ struct http_store {
         size_t base_len;
         char *ca_file, *client_cert, *client_key;
         struct curl_slist *headers;
+        /* The same plus "Cache-Control: no-cache", for requests that must
+         * not be answered from an HTTP cache on the way: retries, and a
+         * chunk asked for again after it was delivered (it was corrupt). */
+        struct curl_slist *headers_nocache;
+        uint8_t recent[64][CADU_DIGEST_SIZE];   /* worker only: ids delivered lately */
+        size_t recent_next;
         unsigned max_transfers, retries;
         uint64_t stall_ns;              /* low-speed timeout */
         uint64_t deadline_ns;           /* absolute (cadu_now_ns), 0 = none */
@@ -425,6 +434,10 @@ static int start_transfer(http_store *h, http_slot *s, http_request *req) {
         memcpy(s->url + h->base_len + 1, req->path, strlen(req->path) + 1);
         if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK)
                 return -ENOMEM;
+        bool again = req->attempts > 1;
+        for (size_t i = 0; i < CADU_ELEMENTSOF(h->recent) && !again && req->kind == HTTP_GET; i++)
+                again = !memcmp(h->recent[i], req->id, CADU_DIGEST_SIZE);
+        (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, again ? h->headers_nocache : h->headers);
         if (req->kind == HTTP_GET) {
                 req->out->len = 0;
                 (void) curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -501,8 +514,11 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         h->stats.connections += (uint64_t) CADU_MAX(nconn, 0L);
         h->stats.bytes_received += (uint64_t) CADU_MAX(body, (curl_off_t) 0) + (uint64_t) CADU_MAX(header_size, 0L);
         if (o.error >= 0) {
-                if (req->kind == HTTP_GET)
+                if (req->kind == HTTP_GET) {
                         h->stats.chunks++;
+                        memcpy(h->recent[h->recent_next], req->id, CADU_DIGEST_SIZE);
+                        h->recent_next = (h->recent_next + 1) % CADU_ELEMENTSOF(h->recent);
+                }
                 h->down_until_ns = 0;
                 complete_locked(h, req, o.error);
         } else if (o.retry && req->attempts <= h->retries && !h->quit && h->down_until_ns <= now &&
@@ -727,6 +743,7 @@ static int http_get(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t ma
         if (!h || !id || !out)
                 return -EINVAL;
         out->len = 0;
+        memcpy(req.id, id, CADU_DIGEST_SIZE);
         cadu_chunk_path(id, req.path);
         return http_run(h, &req);
 }
@@ -737,6 +754,7 @@ static int http_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
 
         if (!h || !id)
                 return -EINVAL;
+        memcpy(req.id, id, CADU_DIGEST_SIZE);
         cadu_chunk_path(id, req.path);
         return http_run(h, &req);
 }
@@ -768,6 +786,7 @@ static void http_free(cadu_store *s) {
         if (h->share)
                 curl_share_cleanup(h->share);
         curl_slist_free_all(h->headers);
+        curl_slist_free_all(h->headers_nocache);
         pthread_mutex_destroy(&h->lock);
         free(h->base_url);
         free(h->ca_file);
@@ -865,7 +884,6 @@ static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, 
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_SHARE, h->share);
         SET(CURLOPT_USERAGENT, "cadu/" PACKAGE_VERSION);
-        SET(CURLOPT_HTTPHEADER, h->headers);
         SET(CURLOPT_FOLLOWLOCATION, 1L);
         SET(CURLOPT_MAXREDIRS, (long) redirects);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -969,6 +987,23 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
                         }
                         h->headers = l;
                 }
+        for (const char *const *p = o->headers; p && *p; p++) {
+                struct curl_slist *l = curl_slist_append(h->headers_nocache, *p);
+                if (!l) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                h->headers_nocache = l;
+        }
+        static const char *const nocache[] = { "Cache-Control: no-cache", "Pragma: no-cache" };
+        for (size_t i = 0; i < CADU_ELEMENTSOF(nocache); i++) {
+                struct curl_slist *l = curl_slist_append(h->headers_nocache, nocache[i]);
+                if (!l) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                h->headers_nocache = l;
+        }
 
         {
                 uint64_t seed = 0;

@@ -24,7 +24,8 @@ Modes:
   redirect-ftp    302 to an ftp:// URL
   slow            send the body at --rate bytes per second
 
-Log (--log): one line per request: "<conn> <method> <path> <action>".
+Log (--log): one line per request: "<conn> <method> <path> <action>", plus
+" no-cache" when the request asked caches not to answer it.
 """
 import argparse
 import http.client
@@ -46,8 +47,10 @@ LOGF = None
 CONN_SERIAL = [0]
 
 
-def log(conn, method, path, action):
+def log(conn, method, path, action, headers=None):
     if LOGF:
+        if headers and "no-cache" in headers.get("cache-control", ""):
+            action += " no-cache"
         with LOCK:
             LOGF.write(f"{conn} {method} {path} {action}\n")
             LOGF.flush()
@@ -194,7 +197,7 @@ class Handler(socketserver.StreamRequestHandler):
             body = bytes(b)
         elif mode == "garbage":
             body = random.randbytes(len(body))
-        log(conn, method, path, mode if bad else "ok")
+        log(conn, method, path, mode if bad else "ok", headers)
         self.head(200, "OK", [("Content-Type", "application/octet-stream"), ("Content-Length", len(body))])
         if method == "HEAD":
             return keep

@@ -109,6 +109,7 @@ for mode in truncate flip garbage; do
         $TOOL verify "$FP_URL/store" "$id" 5 2>"$T/st" || fail "$mode: $(cat "$T/st")"
         grep -q "attempt 1: EBADMSG" "$T/st" && grep -q "attempt 3: verified" "$T/st" || fail "$mode: $(cat "$T/st")"
         [ "$(seen)" -eq 3 ] || fail "$mode: refetches did not reach the server ($(seen) requests)"
+        [ "$(grep -c " $path .* no-cache$" "$FP_LOG")" -eq 2 ] || fail "$mode: refetches lack Cache-Control: no-cache"
         stop_pid "$FP_PID"
 done
 faultproxy_start garbage-all --root "$T/www" --mode garbage
