@@ -13,8 +13,9 @@
 typedef struct cand {
         uint32_t seed;
         uint32_t next;
-        uint32_t chunk;                 /* the seed index's chunk number (fingerprints), or UINT32_MAX */
         uint64_t off;
+        bool has_fp;                    /* fp was taken from data verified by its id */
+        cadu_fp fp;
 } cand;
 
 /* One entry per distinct chunk id of the target. */
@@ -33,7 +34,6 @@ typedef struct zero_id {
 typedef struct seed_src {
         int fd;
         uint64_t size;
-        cadu_fp *fps;                   /* from INDEX.fp, or NULL: verify with the chunk id */
 } seed_src;
 
 typedef struct worker_ctx {
@@ -100,7 +100,7 @@ static need *lookup(extractor *x, const uint8_t id[CADU_DIGEST_SIZE]) {
         }
 }
 
-static int add_cand(extractor *x, const uint8_t id[CADU_DIGEST_SIZE], uint32_t seed, uint32_t chunk, uint64_t off) {
+static int add_cand(extractor *x, const uint8_t id[CADU_DIGEST_SIZE], uint32_t seed, const cadu_fp *fp, uint64_t off) {
         need *n = lookup(x, id);
         if (n->first == SIZE_MAX)
                 return 0;               /* the target does not need it */
@@ -112,7 +112,9 @@ static int add_cand(extractor *x, const uint8_t id[CADU_DIGEST_SIZE], uint32_t s
                 x->cands = c;
                 x->acands = a;
         }
-        x->cands[x->ncands] = (cand){ .seed = seed, .next = n->cands, .chunk = chunk, .off = off };
+        x->cands[x->ncands] = (cand){ .seed = seed, .next = n->cands, .off = off, .has_fp = fp != NULL };
+        if (fp)
+                x->cands[x->ncands].fp = *fp;
         n->cands = (uint32_t)++x->ncands;
         return 0;
 }
@@ -224,12 +226,13 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                 }
                 const seed_src *sd = &x->seeds[cd->seed];
                 r = read_at(&w->buf, sd->fd, len, cd->off);
-                if (r == 0 && sd->fps && cd->chunk != UINT32_MAX) {
-                        /* cadu saved this index with fingerprints of the
-                         * chunks it verified: unchanged data matches them. */
+                if (r == 0 && cd->has_fp) {
+                        /* The fingerprint was taken from data verified by its
+                         * id (when this seed was chunked here, or when cadu
+                         * saved its index): unchanged data matches it. */
                         cadu_fp fp;
                         cadu_fp_compute(w->buf.data, len, &fp);
-                        if (memcmp(&fp, &sd->fps[cd->chunk], sizeof(fp)) != 0)
+                        if (memcmp(&fp, &cd->fp, sizeof(fp)) != 0)
                                 r = -EBADMSG;
                 } else if (r == 0)
                         r = verify(x, w->buf.data, len, it->id);
@@ -393,7 +396,7 @@ typedef struct seed_scan {
 
 static int scan_chunk(void *ud, const cadu_chunk_info *c) {
         seed_scan *s = ud;
-        return add_cand(s->x, c->id, s->seed, UINT32_MAX, c->offset);
+        return add_cand(s->x, c->id, s->seed, &c->fp, c->offset);
 }
 
 /* Learn what each seed holds: from its saved index when that index is usable
@@ -421,6 +424,7 @@ static int load_seed(extractor *x, uint32_t k) {
                 const char *why = NULL;
                 _cleanup_free_ uint8_t *ibuf = NULL;
                 _cleanup_free_ char *fp_path = NULL;
+                _cleanup_free_ cadu_fp *fps = NULL;
                 uint8_t isha[CADU_DIGEST_SIZE];
                 size_t ilen;
                 r = cadu_read_file(sd->index_path, (size_t)2 << 30, &ibuf, &ilen);
@@ -431,14 +435,15 @@ static int load_seed(extractor *x, uint32_t k) {
                         return r;
                 }
                 bool usable = si->digest == t->digest && si->min == t->min && si->avg == t->avg &&
-                              si->max == t->max && cadu_index_size(si) <= src->size && si->n < UINT32_MAX;
+                              si->max == t->max && cadu_index_size(si) <= src->size;
                 /* Fingerprints are used only when they belong to this very index. */
                 if (usable && cadu_fp_path(sd->index_path, &fp_path) == 0 &&
                     cadu_digest(CADU_DIGEST_SHA256, ibuf, ilen, isha) == 0 &&
-                    cadu_fp_read(fp_path, isha, si->n, &src->fps) < 0)
-                        src->fps = NULL;
+                    cadu_fp_read(fp_path, isha, si->n, &fps) < 0)
+                        fps = NULL;
                 for (size_t i = 0; usable && i < si->n; i++)
-                        if ((r = add_cand(x, si->items[i].id, k, (uint32_t)i, cadu_index_chunk_offset(si, i))) < 0)
+                        if ((r = add_cand(x, si->items[i].id, k, fps ? &fps[i] : NULL,
+                                          cadu_index_chunk_offset(si, i))) < 0)
                                 break;
                 cadu_index_free(si);
                 if (r < 0) {
@@ -447,14 +452,13 @@ static int load_seed(extractor *x, uint32_t k) {
                 }
                 if (usable)
                         return 0;
-                free(src->fps);
-                src->fps = NULL;
         }
         seed_scan ss = { x, k };
         cadu_chunkfile_params p = {
                 .min = t->min, .avg = t->avg, .max = t->max,
                 .digest = t->digest,
                 .threads = x->o->threads,
+                .fingerprints = true,
                 .ordered = scan_chunk,
                 .userdata = &ss,
         };
@@ -605,7 +609,6 @@ done:
         for (size_t k = 0; x.seeds && k < o->nseeds; k++) {
                 if (x.seeds[k].fd >= 0)
                         close(x.seeds[k].fd);
-                free(x.seeds[k].fps);
         }
         st->total_bytes = cadu_index_size(o->index);
         st->total_chunks = o->index->n;
