@@ -8,6 +8,9 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/storeops-lib.sh"
 . "$top_srcdir/tests/nginx-harness.sh"
+# Cleanup commands are appended as "$CLEANUP; cmd": start with a no-op so
+# that the first one still parses.
+CLEANUP=${CLEANUP:-:}
 need nginx openssl
 
 cd "$T"
