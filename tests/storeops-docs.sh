@@ -1,6 +1,8 @@
 #!/bin/bash
 # Every long option of info, verify-store, gc and mirror is in the command's
 # --help and in its man page; the man pages name the exit statuses.
+# make check may run this with sh: it needs bash (process substitution, mapfile).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
 
 src=$top_srcdir/src/cmd-store.c

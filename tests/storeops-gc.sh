@@ -4,6 +4,8 @@
 # nothing younger than the grace period is deleted; temporary files, empty
 # prefix directories and stray files are handled as documented; gc refuses
 # to run without a (valid) index.
+# make check may run this with sh: it needs bash (process substitution, mapfile).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/storeops-lib.sh"
 

@@ -1,6 +1,8 @@
 #!/bin/bash
 # cadu info: its arithmetic checked against the index files themselves
 # (computed here in Python) and against what a real extract then fetches.
+# make check may run this with sh: it needs bash (process substitution, mapfile).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/storeops-lib.sh"
 

@@ -5,6 +5,8 @@
 # again, counted in nginx's access log); a corrupt or missing chunk at the
 # source; a signed manifest mirrored with its signature and indexes; and
 # verify-store on the HTTP store (presence by HEAD, full with --download).
+# make check may run this with sh: it needs bash (process substitution, mapfile).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/storeops-lib.sh"
 . "$top_srcdir/tests/nginx-harness.sh"

@@ -4,6 +4,8 @@
 # and deltas cached as immutable, manifests revalidated, a 404 not cached,
 # files outside the layout refused; and cadu reads the store through it
 # over HTTPS (extract byte-identical, verify-store sound).
+# make check may run this with sh: it needs bash (process substitution, mapfile).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/storeops-lib.sh"
 . "$top_srcdir/tests/nginx-harness.sh"

@@ -4,6 +4,8 @@
 # grace period deletes an old, unlisted release from the same store: no
 # chunk is lost or torn, verify-store finds the store sound, both images
 # extract identically, and no temporary file is left behind.
+# make check may run this with sh: it needs bash (process substitution, mapfile).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/storeops-lib.sh"
 

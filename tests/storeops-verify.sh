@@ -2,6 +2,8 @@
 # cadu verify-store on a directory store: a sound store passes; a corrupt
 # chunk, a deleted chunk and stray files are each reported exactly, by id or
 # path, with exit status 3; the result does not depend on the thread count.
+# make check may run this with sh: it needs bash (process substitution, mapfile).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/storeops-lib.sh"
 
