@@ -238,15 +238,7 @@ int cadu_cmd_extract(int argc, char **argv) {
         r = cadu_extract(&o, &st, &msg);
         cadu_progress_end(&prog);
         if (r < 0) {
-                /* A network store's own account of its last failure says more. */
-                char detail[512] = "";
-                for (size_t i = 0; i < nstores && !detail[0]; i++)
-                        if (cadu_store_http_last_error(stores[i], detail, sizeof(detail)) < 0)
-                                detail[0] = 0;
-                if (detail[0] && r != -EBADMSG && r != -EFBIG && r != -ENOENT)
-                        cadu_error("extracting %s: %s: %s", index_path, msg ? msg : "failed", detail);
-                else
-                        cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
+                cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
                 ret = r == -EFBIG ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);
         }
         else

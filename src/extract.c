@@ -247,6 +247,7 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
         /* 5. Cache, then 6. the stores in order. A corrupt chunk is asked
          * for once more from the same store, then from the next one. */
         int last = -ENOENT;
+        cadu_store *last_store = NULL;
         for (size_t s = 0; s <= o->nstores; s++) {
                 cadu_store *st = s == 0 ? o->cache : o->stores[s - 1];
                 cadu_source_stats *ss = s == 0 ? &w->st.cache : &w->st.stores[s - 1];
@@ -266,6 +267,7 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                 if (r < 0) {
                         /* Network or I/O trouble with this store: try the next. */
                         last = r;
+                        last_store = st;
                         continue;
                 }
                 if ((r = write_out(w, w->chk.data, len, off)) < 0)
@@ -287,9 +289,14 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
         else if (last == -EBADMSG || last == -EFBIG)
                 set_error(x, last, "chunk %s (offset %llu, %zu bytes): no source delivered it intact", hex,
                           (unsigned long long)off, len);
-        else
-                set_error(x, last, "chunk %s (offset %llu, %zu bytes) could not be fetched", hex,
-                          (unsigned long long)off, len);
+        else {
+                /* The store's own account of this thread's last failure. */
+                char detail[512] = "";
+                if (!last_store || cadu_store_http_last_error(last_store, detail, sizeof(detail)) < 0)
+                        detail[0] = 0;
+                set_error(x, last, "chunk %s (offset %llu, %zu bytes) could not be fetched%s%s", hex,
+                          (unsigned long long)off, len, detail[0] ? ": " : "", detail);
+        }
         return last;
 }
 
