@@ -98,12 +98,18 @@ static int fetch_url(const char *url, const cadu_store_options *o, size_t max, c
                         break;
                 }
                 /* 5xx and transport errors: retry with backoff. */
-                r = c == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : c == CURLE_OK ? -EIO : -ECONNREFUSED;
+                r = c == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
+                  : c == CURLE_COULDNT_CONNECT ? -ECONNREFUSED
+                  : c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_COULDNT_RESOLVE_PROXY ? -EHOSTUNREACH
+                  : c == CURLE_TOO_MANY_REDIRECTS ? -ELOOP
+                  : -EIO;
                 if (c == CURLE_SSL_CACERT || c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CERTPROBLEM ||
-                    c == CURLE_SSL_CONNECT_ERROR) {
+                    c == CURLE_SSL_CONNECT_ERROR || c == CURLE_UNSUPPORTED_PROTOCOL) {
                         r = -EPROTO;
                         break;
                 }
+                if (c == CURLE_TOO_MANY_REDIRECTS)
+                        break;
                 if (a + 1 < attempts)
                         usleep((useconds_t)(100000u << (a < 5 ? a : 5)));
         }
