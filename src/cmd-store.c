@@ -1353,12 +1353,13 @@ static const char mirror_help[] =
         "install from without a network. Every chunk is decompressed and checked\n"
         "against its id on the way and stored as it was compressed. Chunks DIR\n"
         "already holds intact are skipped, so an interrupted mirror resumes.\n\n"
-        "Given a MANIFEST (a file ending in .manifest, or holding an [update]\n"
-        "section), the indexes are the manifest's (checked against its sha256\n"
-        "pins) and DIR receives the manifest, its signature MANIFEST.sig, the\n"
-        "indexes and deltas at their relative paths, and the chunks in the store\n"
-        "directory the manifest names (a relative store), else in DIR/default.castr.\n"
-        "The manifest is written last: a DIR holding it is complete.\n\n"
+        "Given a MANIFEST (a path or http(s) URL ending in .manifest, or a file\n"
+        "holding an [update] section), the indexes are the manifest's (checked\n"
+        "against its sha256 pins) and DIR receives the manifest, its signature\n"
+        "MANIFEST.sig, the indexes and deltas at their relative paths, and the\n"
+        "chunks in the store directory the manifest names (a relative store),\n"
+        "else in DIR/default.castr. The manifest is written last: a DIR holding\n"
+        "it is complete.\n\n"
         "Options:\n"
         "  -f, --from STORE        where the chunks come from (default with a manifest:\n"
         "                          the store it names, relative to it)\n"
@@ -1576,10 +1577,17 @@ out:
         return ret;
 }
 
+static bool has_suffix(const char *s, const char *suffix) {
+        size_t n = strlen(s), k = strlen(suffix);
+        return n > k && !strcmp(s + n - k, suffix);
+}
+
+/* A manifest by name (*.manifest), or a local file with an [update] section. */
 static bool looks_like_manifest(const char *path) {
-        size_t n = strlen(path);
-        if (n > 9 && !strcmp(path + n - 9, ".manifest"))
+        if (has_suffix(path, ".manifest"))
                 return true;
+        if (cadu_location_is_url(path))
+                return false;
         uint8_t *buf = NULL;
         size_t len = 0;
         if (cadu_read_file(path, CADU_MANIFEST_MAX_SIZE, &buf, &len) < 0)
@@ -1594,21 +1602,29 @@ static char *path_join(const char *a, const char *b) {
         return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
 }
 
+/* The manifest and the files it names, fetched and checked against its
+ * pins before anything is written. */
 typedef struct manifest_plan {
         cadu_manifest *m;
-        char *sig_path;
-        char **index_paths;             /* per image, resolved */
-        char **delta_paths;             /* per image, resolved, or NULL */
+        cadu_buf text, sig;
+        cadu_buf *indexes;              /* per image: the bytes checked */
+        char **delta_paths;             /* per image: local delta to copy, or NULL */
+        cadu_buf *deltas;               /* per image: a fetched delta (URL manifest) */
 } manifest_plan;
 
 static void manifest_plan_done(manifest_plan *p) {
         for (size_t i = 0; p->m && i < p->m->n_images; i++) {
-                free(p->index_paths ? p->index_paths[i] : NULL);
+                if (p->indexes)
+                        cadu_buf_free(&p->indexes[i]);
+                if (p->deltas)
+                        cadu_buf_free(&p->deltas[i]);
                 free(p->delta_paths ? p->delta_paths[i] : NULL);
         }
-        free(p->index_paths);
+        free(p->indexes);
+        free(p->deltas);
         free(p->delta_paths);
-        free(p->sig_path);
+        cadu_buf_free(&p->text);
+        cadu_buf_free(&p->sig);
         cadu_manifest_free(p->m);
 }
 
@@ -1632,49 +1648,84 @@ static mirror_job *get_job(mirror_job **jobs, size_t *njobs, const char *from, c
         return j;
 }
 
-/* Read and check a manifest and its indexes, and set up one job per
- * (source, destination) pair. Returns an exit code. */
-static int plan_manifest(const char *mpath, const char *from, const char *to, manifest_plan *p, mirror_job **jobs,
-                         size_t *njobs) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        _cleanup_free_ char *err = NULL;
-        size_t len = 0;
-        struct stat st;
-        int r = cadu_read_file(mpath, CADU_MANIFEST_MAX_SIZE, &buf, &len);
-        if (r < 0)
-                return cadu_error_errno(r, "cannot read manifest %s", mpath);
-        if ((r = cadu_manifest_parse(buf, len, &p->m, &err)) < 0) {
-                cadu_error("manifest %s: %s", mpath, err ? err : cadu_strerror(r));
+/* Fetch location (path or URL) into out. Returns an exit code. */
+static int fetch(const char *what, const char *location, const cadu_storeopts *so, size_t max, cadu_buf *out) {
+        _cleanup_free_ char *msg = NULL;
+        int r = cadu_fetch(location, &so->opts, max, out, &msg);
+        if (r >= 0)
+                return 0;
+        if (msg)
+                cadu_error("cannot fetch %s %s: %s", what, location, msg);
+        else
+                cadu_error_errno(r, "cannot read %s %s", what, location);
+        return cadu_storeopts_exit_code(r);
+}
+
+/* Fetch and check a manifest (path or URL), its signature and its indexes
+ * and deltas, and set up one job per (source, destination) pair. Returns
+ * an exit code. */
+static int plan_manifest(const char *mloc, const char *from, const char *to, const cadu_storeopts *so,
+                         manifest_plan *p, mirror_job **jobs, size_t *njobs) {
+        _cleanup_free_ char *err = NULL, *sig_loc = NULL;
+        bool remote = cadu_location_is_url(mloc);
+        int r = fetch("manifest", mloc, so, CADU_MANIFEST_MAX_SIZE, &p->text);
+        if (r)
+                return r;
+        if ((r = cadu_manifest_parse(p->text.data, p->text.len, &p->m, &err)) < 0) {
+                cadu_error("manifest %s: %s", mloc, err ? err : cadu_strerror(r));
                 return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
         }
-        if (asprintf(&p->sig_path, "%s.sig", mpath) < 0)
+        /* The signature is copied, not checked: mirror holds no trust
+         * anchors; the device (or cadu verify) checks it. */
+        if (asprintf(&sig_loc, "%s.sig", mloc) < 0)
                 return cadu_error_errno(-ENOMEM, "mirror");
-        if (stat(p->sig_path, &st) < 0)
-                return cadu_error_errno(-errno, "signature %s of manifest %s (sign it first: cadu sign)", p->sig_path,
-                                        mpath);
-        p->index_paths = calloc(p->m->n_images + 1, sizeof(char *));
-        p->delta_paths = calloc(p->m->n_images + 1, sizeof(char *));
-        if (!p->index_paths || !p->delta_paths)
+        r = cadu_fetch(sig_loc, &so->opts, CADU_MANIFEST_MAX_SIGNATURE_SIZE, &p->sig, NULL);
+        if (r == -ENOENT)
+                return cadu_error_errno(r, "signature %s of manifest %s (sign it first: cadu sign)", sig_loc, mloc);
+        if (r < 0 && (r = fetch("signature", sig_loc, so, CADU_MANIFEST_MAX_SIGNATURE_SIZE, &p->sig)))
+                return r;
+        size_t n = p->m->n_images;
+        p->indexes = calloc(n + 1, sizeof(cadu_buf));
+        p->deltas = calloc(n + 1, sizeof(cadu_buf));
+        p->delta_paths = calloc(n + 1, sizeof(char *));
+        if (!p->indexes || !p->deltas || !p->delta_paths)
                 return cadu_error_errno(-ENOMEM, "mirror");
-        for (size_t i = 0; i < p->m->n_images; i++) {
+        for (size_t i = 0; i < n; i++) {
                 const cadu_manifest_image *img = &p->m->images[i];
                 cadu_index *idx = NULL;
-                _cleanup_free_ char *src = NULL, *dst = NULL, *e2 = NULL;
-                if ((r = cadu_manifest_resolve(mpath, img->index, &p->index_paths[i])) < 0)
-                        return cadu_error_errno(r, "manifest %s: image %s: index %s", mpath, img->name, img->index);
-                if ((r = cadu_manifest_check_index_file(img, p->index_paths[i], &idx, &e2)) < 0) {
-                        cadu_error("manifest %s: image %s: index %s: %s", mpath, img->name, p->index_paths[i],
+                _cleanup_free_ char *src = NULL, *dst = NULL, *e2 = NULL, *iloc = NULL, *dloc = NULL;
+                if ((r = cadu_manifest_resolve(mloc, img->index, &iloc)) < 0)
+                        return cadu_error_errno(r, "manifest %s: image %s: index %s", mloc, img->name, img->index);
+                if ((r = fetch("index", iloc, so, (size_t)img->index_size, &p->indexes[i])))
+                        return r;
+                if ((r = cadu_manifest_check_index_data(img, p->indexes[i].data, p->indexes[i].len, &idx, &e2)) < 0) {
+                        cadu_error("manifest %s: image %s: index %s: %s", mloc, img->name, iloc,
                                    e2 ? e2 : cadu_strerror(r));
                         return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
                 }
                 if (img->delta) {
                         free(e2);
                         e2 = NULL;
-                        if ((r = cadu_manifest_resolve(mpath, img->delta, &p->delta_paths[i])) < 0 ||
-                            (r = cadu_manifest_check_file(p->delta_paths[i], img->delta_size, img->delta_sha256,
-                                                          &e2)) < 0) {
+                        if ((r = cadu_manifest_resolve(mloc, img->delta, &dloc)) < 0) {
                                 cadu_index_free(idx);
-                                cadu_error("manifest %s: image %s: delta %s: %s", mpath, img->name, img->delta,
+                                return cadu_error_errno(r, "manifest %s: image %s: delta %s", mloc, img->name,
+                                                        img->delta);
+                        }
+                        if (remote) {
+                                if ((r = fetch("delta", dloc, so, (size_t)img->delta_size, &p->deltas[i]))) {
+                                        cadu_index_free(idx);
+                                        return r;
+                                }
+                                r = cadu_manifest_check_data(p->deltas[i].data, p->deltas[i].len, img->delta_size,
+                                                             img->delta_sha256, &e2);
+                        } else {
+                                r = cadu_manifest_check_file(dloc, img->delta_size, img->delta_sha256, &e2);
+                                p->delta_paths[i] = dloc;
+                                dloc = NULL;
+                        }
+                        if (r < 0) {
+                                cadu_index_free(idx);
+                                cadu_error("manifest %s: image %s: delta %s: %s", mloc, img->name, img->delta,
                                            e2 ? e2 : cadu_strerror(r));
                                 return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
                         }
@@ -1682,11 +1733,11 @@ static int plan_manifest(const char *mpath, const char *from, const char *to, ma
                 if (from)
                         src = strdup(from);
                 else if (img->store)
-                        r = cadu_manifest_resolve(mpath, img->store, &src);
+                        r = cadu_manifest_resolve(mloc, img->store, &src);
                 else {
                         cadu_index_free(idx);
                         return cadu_usage_error("mirror", "manifest %s names no store for image %s: give --from",
-                                                mpath, img->name);
+                                                mloc, img->name);
                 }
                 if (img->store && !cadu_manifest_is_url(img->store))
                         dst = path_join(to, img->store);
@@ -1695,38 +1746,58 @@ static int plan_manifest(const char *mpath, const char *from, const char *to, ma
                 mirror_job *j = src && dst && r >= 0 ? get_job(jobs, njobs, src, dst) : NULL;
                 if (!j || (r = cadu_chunk_set_add_index(&j->set, idx, 0)) < 0) {
                         cadu_index_free(idx);
-                        return cadu_error_errno(r < 0 ? r : -ENOMEM, "manifest %s: image %s", mpath, img->name);
+                        return cadu_error_errno(r < 0 ? r : -ENOMEM, "manifest %s: image %s", mloc, img->name);
                 }
                 cadu_index_free(idx);
         }
         return 0;
 }
 
-/* Put the manifest, its signature, indexes and deltas into DIR; the
- * manifest last. Returns an exit code. */
-static int copy_manifest_files(const char *mpath, const manifest_plan *p, const char *to) {
+/* Write data to path atomically, creating its directory. */
+static int write_file(const char *path, const void *data, size_t len) {
+        _cleanup_free_ char *dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = 0;
+                int r = cadu_mkdir_p(dir);
+                if (r < 0)
+                        return r;
+        }
+        return cadu_write_file_atomic(path, data, len);
+}
+
+/* Put the indexes, deltas, signature and manifest into DIR, the manifest
+ * last, each exactly as checked. Returns an exit code. */
+static int copy_manifest_files(const char *mloc, const manifest_plan *p, const char *to) {
         int r = 0;
         for (size_t i = 0; i < p->m->n_images; i++) {
                 const cadu_manifest_image *img = &p->m->images[i];
-                for (int k = 0; k < 2; k++) {
-                        const char *from = k ? p->delta_paths[i] : p->index_paths[i];
-                        const char *name = k ? img->delta : img->index;
-                        if (!from)
-                                continue;
-                        _cleanup_free_ char *dst = path_join(to, name);
-                        if (!dst || (r = copy_file(from, dst)) < 0)
-                                return cadu_error_errno(dst ? r : -ENOMEM, "copying %s to %s", from, dst ? dst : to);
-                }
+                _cleanup_free_ char *idst = path_join(to, img->index);
+                if (!idst || (r = write_file(idst, p->indexes[i].data, p->indexes[i].len)) < 0)
+                        return cadu_error_errno(idst ? r : -ENOMEM, "writing %s", idst ? idst : to);
+                if (!img->delta)
+                        continue;
+                _cleanup_free_ char *ddst = path_join(to, img->delta);
+                if (!ddst)
+                        return cadu_error_errno(-ENOMEM, "mirror");
+                if (p->delta_paths[i])
+                        r = copy_file(p->delta_paths[i], ddst);
+                else
+                        r = write_file(ddst, p->deltas[i].data, p->deltas[i].len);
+                if (r < 0)
+                        return cadu_error_errno(r, "writing %s", ddst);
         }
-        const char *base = strrchr(mpath, '/');
-        base = base ? base + 1 : mpath;
+        const char *base = strrchr(mloc, '/');
+        base = base ? base + 1 : mloc;
         _cleanup_free_ char *mdst = path_join(to, base), *sdst = NULL;
         if (!mdst || asprintf(&sdst, "%s.sig", mdst) < 0)
                 return cadu_error_errno(-ENOMEM, "mirror");
-        if ((r = copy_file(p->sig_path, sdst)) < 0)
-                return cadu_error_errno(r, "copying %s to %s", p->sig_path, sdst);
-        if ((r = copy_file(mpath, mdst)) < 0)
-                return cadu_error_errno(r, "copying %s to %s", mpath, mdst);
+        if ((r = write_file(sdst, p->sig.data, p->sig.len)) < 0)
+                return cadu_error_errno(r, "writing %s", sdst);
+        if ((r = write_file(mdst, p->text.data, p->text.len)) < 0)
+                return cadu_error_errno(r, "writing %s", mdst);
         return 0;
 }
 
@@ -1777,6 +1848,10 @@ int cadu_cmd_mirror(int argc, char **argv) {
         if (cadu_location_is_url(to) || strstr(to, "://"))
                 return cadu_usage_error("mirror", "--to must be a local directory, not %s", to);
         bool manifest = argc - optind == 1 && looks_like_manifest(argv[optind]);
+        for (int i = optind; !manifest && i < argc; i++)
+                if (cadu_location_is_url(argv[i]))
+                        return cadu_usage_error("mirror", "%s: INDEX must be a local file (a MANIFEST, named "
+                                                          "*.manifest, may be a URL)", argv[i]);
         if (!manifest && !from)
                 return cadu_usage_error("mirror", "--from STORE is required with INDEX files");
 
@@ -1794,7 +1869,7 @@ int cadu_cmd_mirror(int argc, char **argv) {
         if ((ret = add_indexes(&except, &ex)))
                 goto out;
         if (manifest) {
-                if ((ret = plan_manifest(argv[optind], from, to, &mp, &jobs, &njobs)))
+                if ((ret = plan_manifest(argv[optind], from, to, &so, &mp, &jobs, &njobs)))
                         goto out;
         } else {
                 if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l)))

@@ -79,19 +79,26 @@ mv gone.save "$(chunk_file www/store "$gone")"
 "$CADU" -q mirror --from "$URL" --to fresh www/v2.caibx || fail "mirror after repair"
 
 # A signed manifest: the directory an operator copies to a USB stick.
+"$CADU" rdiff signature v1.img v1.sig && "$CADU" rdiff delta v1.sig v2.img www/v2.rdiff || fail "rdiff delta"
 "$CADU" -q manifest --compatible acme,board --version 2.0.0 --image rootfs:rootfs:v2.img:www/v2.caibx:www/store \
-        www/rel.manifest || fail "cadu manifest failed"
+        --delta rootfs:www/v2.rdiff:v1.img www/rel.manifest || fail "cadu manifest failed"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out cert.pem \
         -days 2 -subj "/CN=release" 2>/dev/null
 openssl cms -sign -binary -outform DER -nosmimecap -in www/rel.manifest -signer cert.pem -inkey key.pem \
         -out www/rel.manifest.sig || fail "openssl cms -sign failed"
 "$CADU" -q mirror --from "$URL" --to stick www/rel.manifest || fail "mirror of a manifest failed"
-for f in rel.manifest rel.manifest.sig v2.caibx; do cmp "www/$f" "stick/$f" || fail "stick/$f differs"; done
+for f in rel.manifest rel.manifest.sig v2.caibx v2.rdiff; do cmp "www/$f" "stick/$f" || fail "stick/$f differs"; done
 diff <(store_chunks stick/store) ids2 >&2 || fail "stick/store does not hold exactly v2's chunks"
 "$CADU" -q verify --ca cert.pem stick/rel.manifest || fail "the stick's manifest does not verify"
 # Without --from, the manifest's own (relative) store is the source.
 "$CADU" -q mirror --to stick2 www/rel.manifest || fail "mirror from the manifest's store"
 diff <(store_chunks stick2/store) ids2 >/dev/null || fail "stick2 incomplete"
+# The manifest by URL: manifest, signature, index, delta and chunks over HTTP.
+"$CADU" -q mirror --to stick4 "$HTTP_URL/rel.manifest" || fail "mirror of a manifest URL"
+for f in rel.manifest rel.manifest.sig v2.caibx v2.rdiff; do cmp "www/$f" "stick4/$f" || fail "stick4/$f differs"; done
+diff <(store_chunks stick4/store) ids2 >/dev/null || fail "stick4 incomplete"
+"$CADU" -q verify --ca cert.pem stick4/rel.manifest || fail "the URL-mirrored manifest does not verify"
+expect_fail 2 "INDEX must be a local file" "$CADU" mirror --from "$URL" --to x "$HTTP_URL/v2.caibx"
 # A manifest whose index does not match its pin is refused; nothing copied.
 cp -a www wwwbad
 cp www/v1.caibx wwwbad/v2.caibx
