@@ -15,7 +15,7 @@ releases "$T" 2000000
 "$CADU" --json info --store store v1.caibx v2.caibx >info.json || fail "info failed"
 python3 - info.json v1.caibx v2.caibx store <<'PY' || fail "info statistics differ from the indexes"
 import json, os, struct, sys
-j = json.load(open(sys.argv[1]))
+j = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][-1]   # after any progress events
 def items(path):
     b = open(path, "rb").read()
     out, prev = [], 0
