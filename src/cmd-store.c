@@ -1188,11 +1188,12 @@ static int gc_entry(void *ud, const cadu_store_entry *e) {
         gc_ctx *g = ud;
         uint64_t size = (uint64_t)e->st.st_size;
         bool young = (int64_t)e->st.st_mtime >= g->cutoff;
+        cadu_chunk_entry *ref;
         int r;
         switch (e->kind) {
         case CADU_STORE_NAME_CHUNK:
-                if (cadu_chunk_set_find(&g->set, e->id)) {
-                        cadu_chunk_set_find(&g->set, e->id)->state = CHUNK_PRESENT;
+                if ((ref = cadu_chunk_set_find(&g->set, e->id))) {
+                        ref->state = CHUNK_PRESENT;
                         g->kept++;
                         g->kept_bytes += size;
                 } else if (young) {

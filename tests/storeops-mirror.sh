@@ -55,6 +55,14 @@ diff <(store_chunks delta) <(comm -13 ids1 ids2) >&2 || fail "--except-index cop
 grep -q "presence only" err || fail "presence summary: $(cat err)"
 "$CADU" verify-store --download "$URL" www/v2.caibx >out 2>err || fail "HTTP store unsound with --download: $(cat out err)"
 grep -q "chunks verified" err || fail "download summary: $(cat err)"
+# info on the HTTP store: presence by HEAD; compressed sizes with --download.
+"$CADU" --json info --store "$URL" www/v2.caibx >info.json || fail "info on the HTTP store"
+[ "$(json_get info.json 'j["store"]["present_chunks"]')" = "$(wc -l <ids2)" ] || fail "info: present chunks over HTTP"
+[ "$(json_get info.json 'j["store"]["compressed_bytes"]')" = None ] || fail "info: sizes without --download"
+raw2=$(cat ids2 | while read -r id; do stat -c %s "$(chunk_file www/store "$id")"; done | awk '{ s += $1 } END { print s }')
+"$CADU" --json info --download --store "$URL" www/v2.caibx >info.json || fail "info --download on the HTTP store"
+[ "$(json_get info.json 'j["store"]["compressed_bytes"]')" = "$raw2" ] || fail "info --download: compressed bytes"
+
 # A corrupt and a missing chunk at the source.
 bad=$(sed -n 3p ids2) gone=$(sed -n 4p ids2)
 cp "$(chunk_file www/store "$bad")" bad.save
