@@ -33,8 +33,13 @@ static int store_chunk(void *ud, cadu_chunk_info *c, void *scratch) {
         maker *m = ud;
         cadu_buf *out = scratch;
         int r = m->store->ops->has(m->store, c->id);
-        if (r != 0)
-                return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        /* Present: refresh it so that a concurrent gc (which spares chunks
+         * younger than its grace period) cannot delete it under this index.
+         * Gone in between: store it after all. */
+        if (r > 0 && (r = cadu_store_touch(m->store, c->id)) != -ENOENT)
+                return r;
         r = cadu_chunk_compress(m->level, c->data, c->len, out);
         if (r < 0)
                 return r;

@@ -110,6 +110,11 @@ static inline bool cadu_location_is_url(const char *l) {
 int cadu_store_get_chunk(cadu_store *s, cadu_digest_type digest, const uint8_t id[CADU_DIGEST_SIZE],
                          size_t expected_size, size_t max_size, cadu_buf *raw_scratch, cadu_buf *out);
 
+/* Mark an existing chunk of a directory store as just used (its mtime), so
+ * that a concurrent gc's grace period protects it; 0 for other stores,
+ * -ENOENT when it is gone. */
+int cadu_store_touch(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]);
+
 /* Local directory helpers used by maintenance commands. */
 int cadu_store_dir_path(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], char **ret);
 

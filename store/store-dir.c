@@ -62,6 +62,14 @@ static int dir_put(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void
         /* <4 hex>/<id>.<random>.tmp, renamed over the final name. */
         snprintf(tmp, sizeof(tmp), "%.*s.%016llx.tmp", 69, path, (unsigned long long)rnd);
         int fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == ENOENT) {
+                /* A concurrent gc removed the (empty) prefix directory. */
+                path[4] = 0;
+                if (mkdirat(d->dfd, path, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                path[4] = '/';
+                fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        }
         if (fd < 0)
                 return -errno;
         int r = cadu_write_full(fd, raw, len);
@@ -109,6 +117,16 @@ int cadu_store_open_dir(const char *path, bool create, cadu_store **ret) {
                 return r;
         }
         *ret = &d->base;
+        return 0;
+}
+
+int cadu_store_touch(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
+        char path[CADU_CHUNK_PATH_MAX];
+        if (s->ops != &dir_ops)
+                return 0;
+        cadu_chunk_path(id, path);
+        if (utimensat(((dir_store *)s)->dfd, path, NULL, 0) < 0)
+                return errno == ENOENT ? -ENOENT : -errno;
         return 0;
 }
 
