@@ -138,7 +138,7 @@ static void print_stats(const char *what, const cadu_rdiff_stats *st, uint64_t s
         }
         fprintf(stderr, "cadu: rdiff %s: %s in, %s out in %.2f s (%s/s)", what, cadu_format_bytes(st->in_bytes, a),
                 cadu_format_bytes(st->out_bytes, b), secs,
-                cadu_format_bytes(secs > 0 ? (uint64_t)((double)st->in_bytes / secs) : 0, c));
+                cadu_format_bytes(secs > 0 ? (uint64_t)((double)CADU_MAX(st->in_bytes, st->out_bytes) / secs) : 0, c));
         if (st->blocks)
                 fprintf(stderr, ", %llu blocks", (unsigned long long)st->blocks);
         if (st->copy_cmds || st->literal_cmds)
