@@ -161,9 +161,12 @@ static int do_signature(const rdiff_args *a, int argc, char **argv) {
                 return cadu_error_errno(r, "opening %s", bname);
         if (fd != STDIN_FILENO)
                 bfd = fd;
-        uint64_t size;
-        if (cadu_fd_size(fd, &size) < 0)
-                size = CADU_RDIFF_SIZE_UNKNOWN;
+        /* rdiff knows the size of regular files only (a device or pipe gets
+         * 2048-byte blocks); same arguments, same signature. */
+        uint64_t size = CADU_RDIFF_SIZE_UNKNOWN;
+        struct stat bst;
+        if (fstat(fd, &bst) == 0 && S_ISREG(bst.st_mode))
+                size = (uint64_t)bst.st_size;
 
         cadu_rdiff_sig_params p;
         bool weak;
