@@ -383,13 +383,13 @@ static void *pool_worker(void *arg) {
         return NULL;
 }
 
-int rdiff_pool_new(unsigned threads, rdiff_pool_fn fn, void *userdata, rdiff_pool **ret) {
+int rdiff_pool_new(unsigned threads, size_t max_jobs, rdiff_pool_fn fn, void *userdata, rdiff_pool **ret) {
         rdiff_pool *p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
         p->fn = fn;
         p->userdata = userdata;
-        p->cap = 64;
+        p->cap = CADU_MAX(max_jobs, (size_t)1);
         p->jobs = calloc(p->cap, sizeof(void *));
         p->done = calloc(p->cap, sizeof(bool));
         pthread_mutex_init(&p->lock, NULL);

@@ -428,7 +428,7 @@ int cadu_rdiff_delta_fd(const cadu_rdiff_sig *sig, int new_fd, int delta_fd, con
         r = rdiff_writer_init(&o.w, delta_fd, 1 << 20, NULL);
         if (r < 0)
                 goto out;
-        r = rdiff_pool_new(threads, delta_job_run, (void *)sig, &pool);
+        r = rdiff_pool_new(threads, nslots, delta_job_run, (void *)sig, &pool);
         if (r < 0)
                 goto out;
         uint8_t magic[4];

@@ -189,7 +189,8 @@ typedef struct rdiff_pool rdiff_pool;
 typedef void (*rdiff_pool_fn)(void *job, void *userdata);
 
 unsigned rdiff_default_threads(void);
-int rdiff_pool_new(unsigned threads, rdiff_pool_fn fn, void *userdata, rdiff_pool **ret);
+/* Room for max_jobs queued jobs. */
+int rdiff_pool_new(unsigned threads, size_t max_jobs, rdiff_pool_fn fn, void *userdata, rdiff_pool **ret);
 /* Queue a job (must not be already queued). */
 int rdiff_pool_submit(rdiff_pool *p, void *job);
 /* Wait for the oldest queued job and return it (NULL if none is queued). */

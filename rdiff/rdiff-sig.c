@@ -111,7 +111,7 @@ int cadu_rdiff_signature_fd(int basis_fd, int sig_fd, const cadu_rdiff_sig_param
         r = rdiff_writer_init(&w, sig_fd, 1 << 20, NULL);
         if (r < 0)
                 goto out;
-        r = rdiff_pool_new(threads, sig_job_run, &ctx, &pool);
+        r = rdiff_pool_new(threads, nslots, sig_job_run, &ctx, &pool);
         if (r < 0)
                 goto out;
 
