@@ -11,6 +11,7 @@
 #ifndef CADU_CHUNKER_H
 #define CADU_CHUNKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ typedef struct cadu_chunker {
         size_t min, avg, max, discriminator;
         size_t chunk_size;      /* bytes of the current chunk seen so far */
         uint32_t h;
+        uint32_t zero_hash;     /* hash of an all-zero window (a fixed point of rolling) */
+        bool zero_cuts;         /* whether that hash is a cut */
         uint8_t window[CADU_CHUNKER_WINDOW];
 } cadu_chunker;
 

@@ -111,6 +111,9 @@ int cadu_chunker_init(cadu_chunker *c, size_t min, size_t avg, size_t max) {
         *c = (cadu_chunker){ .min = min, .avg = avg, .max = max };
         size_t d = cadu_chunker_discriminator(avg);
         c->discriminator = d < min ? min : d > max ? max : d;
+        static const uint8_t zeros[CADU_CHUNKER_WINDOW];
+        c->zero_hash = cadu_buzhash(zeros);
+        c->zero_cuts = c->zero_hash % c->discriminator == c->discriminator - 1;
         return 0;
 }
 
@@ -119,6 +122,20 @@ int cadu_chunker_init(cadu_chunker *c, size_t min, size_t avg, size_t max) {
 static inline uint32_t fastmod(uint32_t v, uint64_t m, uint32_t d) {
         uint64_t low = m * v;
         return (uint32_t)(((__uint128_t)low * d) >> 64);
+}
+
+/* Length of the run of zero bytes at p (at most n). */
+static size_t zero_run(const uint8_t *p, size_t n) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+                uint64_t v;
+                memcpy(&v, p + i, 8);
+                if (v)
+                        break;
+        }
+        while (i < n && !p[i])
+                i++;
+        return i;
 }
 
 static size_t cut(cadu_chunker *c, size_t k) {
@@ -189,6 +206,17 @@ size_t cadu_chunker_scan(cadu_chunker *c, const void *p, size_t n) {
                 cs++;
                 if ((cs >= c->min && fastmod(h, m, d) == d - 1) || cs >= c->max)
                         goto found;
+                /* In a run of zeros the window's hash stays the zero hash,
+                 * which (unless it is a cut) cannot cut before max: skip the
+                 * run at memory speed. Exact: only when the window really
+                 * is all zero. */
+                if (h == c->zero_hash && !c->zero_cuts && q[i] == 0 && zero_run(q + i + 1 - W, W) == W) {
+                        size_t z = zero_run(q + i + 1, limit - i - 1);
+                        i += z;
+                        cs += z;
+                        if (cs >= c->max)
+                                goto found;
+                }
         }
 
         /* No cut in this buffer: keep the last W bytes for the next call. */

@@ -14,7 +14,16 @@ typedef struct slot {
         cadu_chunk_info info;
 } slot;
 
+/* Digests of all-zero chunks by size: disk images hold many of them. */
+typedef struct zero_memo {
+        size_t len;
+        uint8_t id[CADU_DIGEST_SIZE];
+        cadu_fp fp;
+} zero_memo;
+
 typedef struct pipeline {
+        zero_memo zeros[4];
+        size_t nzeros;
         pthread_mutex_t lock;
         pthread_cond_t cond;
         const cadu_chunkfile_params *p;
@@ -37,6 +46,41 @@ static void fail_locked(pipeline *pl, int r, const cadu_chunk_info *c) {
         pthread_cond_broadcast(&pl->cond);
 }
 
+static bool all_zero(const uint8_t *p, size_t n) {
+        return n > 0 && p[0] == 0 && !memcmp(p, p + 1, n - 1);
+}
+
+/* The chunk's id (and fingerprint): from the memo for an all-zero chunk of a
+ * size seen before, else computed. Called without the lock held. */
+static int identify(pipeline *pl, cadu_chunk_info *c) {
+        bool zero = all_zero(c->data, c->len);
+        if (zero) {
+                pthread_mutex_lock(&pl->lock);
+                for (size_t i = 0; i < pl->nzeros; i++)
+                        if (pl->zeros[i].len == c->len) {
+                                memcpy(c->id, pl->zeros[i].id, CADU_DIGEST_SIZE);
+                                c->fp = pl->zeros[i].fp;
+                                pthread_mutex_unlock(&pl->lock);
+                                return 0;
+                        }
+                pthread_mutex_unlock(&pl->lock);
+        }
+        int r = cadu_digest(pl->p->digest, c->data, c->len, c->id);
+        if (r < 0)
+                return r;
+        if (pl->p->fingerprints)
+                cadu_fp_compute(c->data, c->len, &c->fp);
+        if (zero) {
+                pthread_mutex_lock(&pl->lock);
+                if (pl->nzeros < CADU_ELEMENTSOF(pl->zeros)) {
+                        pl->zeros[pl->nzeros] = (zero_memo){ .len = c->len, .fp = c->fp };
+                        memcpy(pl->zeros[pl->nzeros++].id, c->id, CADU_DIGEST_SIZE);
+                }
+                pthread_mutex_unlock(&pl->lock);
+        }
+        return 0;
+}
+
 static void *worker(void *arg) {
         pipeline *pl = arg;
         cadu_buf scratch = CADU_BUF_INIT;
@@ -49,9 +93,7 @@ static void *worker(void *arg) {
                 slot *s = &pl->slots[pl->next_work++ % pl->nslots];
                 s->state = SLOT_BUSY;
                 pthread_mutex_unlock(&pl->lock);
-                int r = cadu_digest(pl->p->digest, s->info.data, s->info.len, s->info.id);
-                if (pl->p->fingerprints)
-                        cadu_fp_compute(s->info.data, s->info.len, &s->info.fp);
+                int r = identify(pl, &s->info);
                 if (r == 0 && pl->p->work)
                         r = pl->p->work(pl->p->userdata, &s->info, &scratch);
                 pthread_mutex_lock(&pl->lock);
