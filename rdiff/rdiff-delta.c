@@ -217,6 +217,33 @@ static size_t scan_rollsum(const cadu_rdiff_sig *s, const uint8_t *d, size_t p, 
         return p;
 }
 
+/* Emit the literal run [lit, end). If it follows a match of block b (the
+ * window [lit - n, lit) equals that block), its first bytes may repeat the
+ * block, as at the end of a run of zero blocks that is not a multiple of the
+ * block length: those are a copy of the start of block b, known to be equal
+ * without looking at the basis. */
+static int emit_literal_run(const cadu_rdiff_sig *s, delta_job *j, size_t lit, size_t end, int64_t b) {
+        const size_t n = s->block_len;
+        size_t r = 0;
+        if (b >= 0 && lit >= n) {
+                const uint8_t *a = j->data + lit, *c = j->data + lit - n;
+                size_t lim = CADU_MIN(end - lit, n);
+                while (r < lim && a[r] == c[r])
+                        r++;
+                uint64_t off = (uint64_t)b * n;
+                if (r <= 1 + rdiff_int_len(off) + rdiff_int_len(r))
+                        r = 0;
+                else {
+                        int ret = job_emit(j, true, j->pos + lit, off, r);
+                        if (ret < 0)
+                                return ret;
+                }
+        }
+        if (lit + r < end)
+                return job_emit(j, false, j->pos + lit + r, 0, end - lit - r);
+        return 0;
+}
+
 static void delta_job_run(void *job, void *userdata) {
         delta_job *j = job;
         const cadu_rdiff_sig *s = userdata;
@@ -224,7 +251,7 @@ static void delta_job_run(void *job, void *userdata) {
         rdiff_weak weak;
         bool have_weak = false;
         strong_cache cache = { .n = 0 };
-        int64_t prev = -1;
+        int64_t prev = -1, lit_after = -1;
         size_t p = 0, lit = SIZE_MAX;
         int r = 0;
 
@@ -242,8 +269,10 @@ static void delta_job_run(void *job, void *userdata) {
                         /* in a miss: skip what the filter rules out */
                         size_t q = s->rabinkarp ? scan_rabinkarp(s, j->data, p, scan_end, &weak)
                                                 : scan_rollsum(s, j->data, p, scan_end, &weak);
-                        if (q > p && lit == SIZE_MAX)
+                        if (q > p && lit == SIZE_MAX) {
                                 lit = p;
+                                lit_after = -1;
+                        }
                         p = q;
                         if (p >= j->len)
                                 break;
@@ -252,7 +281,7 @@ static void delta_job_run(void *job, void *userdata) {
                 int64_t b = find_match(s, j, &cache, p, wlen, rdiff_weak_digest(&weak), prev);
                 if (b >= 0) {
                         if (lit != SIZE_MAX) {
-                                r = job_emit(j, false, j->pos + lit, 0, p - lit);
+                                r = emit_literal_run(s, j, lit, p, lit_after);
                                 lit = SIZE_MAX;
                         }
                         if (r == 0)
@@ -264,8 +293,11 @@ static void delta_job_run(void *job, void *userdata) {
                         have_weak = false;
                         continue;
                 }
-                if (lit == SIZE_MAX)
+                if (lit == SIZE_MAX) {
                         lit = p;
+                        /* right after a full-block match? */
+                        lit_after = prev >= 0 && p >= n ? prev : -1;
+                }
                 prev = -1;
                 if (wlen == n && p + n < j->avail)
                         rdiff_weak_rotate(&weak, j->data[p], j->data[p + n]);
@@ -274,7 +306,7 @@ static void delta_job_run(void *job, void *userdata) {
                 p++;
         }
         if (r == 0 && lit != SIZE_MAX)
-                r = job_emit(j, false, j->pos + lit, 0, p - lit);
+                r = emit_literal_run(s, j, lit, p, lit_after);
         j->error = r;
 }
 

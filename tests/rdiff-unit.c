@@ -693,6 +693,21 @@ START_TEST(delta_quality) {
         memcpy(r2 + 10, r, 1000123);
         roundtrip(r, 1000123, r2, 1000133, CADU_RDIFF_MD4_SIG_MAGIC, 0, 0, &dl);
         ck_assert_uint_le(dl, 4 + 11 + 1 + 8 + 1);
+        /* a run of zero blocks shortened by 300 bytes, so that it no longer
+         * ends on the parse's block grid: the 372 leftover zeros are a copy
+         * of part of a zero block, not literal (then 352 bytes of the block
+         * where zeros and data meet are literal, as they must be) */
+        size_t zn = 100000 + (1 << 20) + 100000;
+        uint8_t *zb = calloc(1, zn), *zc = malloc(zn + 1000);
+        fill_random(zb, 100000, 13);
+        fill_random(zb + 100000 + (1 << 20), 100000, 14);
+        fill_random(zc, 1000, 15);
+        memcpy(zc + 1000, zb, 100000 + (1 << 20) - 300);
+        memcpy(zc + 1000 + 100000 + (1 << 20) - 300, zb + 100000 + (1 << 20), 100000);
+        roundtrip(zb, zn, zc, zn + 700, CADU_RDIFF_RK_BLAKE2_SIG_MAGIC, 0, 0, &dl);
+        ck_assert_msg(dl <= 4 + 3 + 1000 + 3 + 352 + 3 * 9 + 1, "delta %zu bytes", dl);
+        free(zb);
+        free(zc);
         free(z);
         free(r);
         free(r2);
