@@ -98,6 +98,11 @@ START_TEST(cut_rule_matches_definition) {
         /* Check every cut against the definition in DESIGN.md 4.3 directly. */
         const size_t n = 1 << 19, min = 1024, avg = 4096, max = 16384;
         uint8_t *d = random_data(n, 99);
+        /* Zero runs of several lengths exercise the zero-run fast path. */
+        memset(d + 100000, 0, 150000);
+        memset(d + 300000, 0, 47);
+        memset(d + 310000, 0, 49);
+        memset(d + 320000, 0, 1500);
         size_t cap = n, *a = malloc(cap * sizeof(size_t));
         size_t na = cuts(min, avg, max, d, n, 0, a, cap);
         size_t disc = cadu_chunker_discriminator(avg), start = 0;
