@@ -69,6 +69,25 @@ sed -i "s|^a = $D/b.img|a = $D/b-alias.img|" "$CONF"
 refused 4 "slot A of rootfs .* is the running slot's device" "$T/v5/update.manifest"
 sed -i "s|^a = $D/b-alias.img|a = $D/a.img|" "$CONF"
 
+# A missing slot device: a clear error, nothing written, nothing switched.
+mv "$D/ka.img" "$D/ka.img.away"
+gen=$(env_generation)
+before=$(cat "$D/a.img" "$D/b.img" "$D/kb.img" | sha256sum)
+expect_fail 1 "slot A of kernel \\($D/ka.img\\): not found" "$CADU" install -c "$CONF" "$T/v5/update.manifest"
+[ "$(cat "$D/a.img" "$D/b.img" "$D/kb.img" | sha256sum)" = "$before" ] || fail "slots written with a slot missing"
+[ "$(env_generation)" = "$gen" ] || fail "environment stored with a slot missing"
+mv "$D/ka.img.away" "$D/ka.img"
+
+# A corrupt bootloader environment (both redundant copies): refused before
+# anything is written.
+cp "$D/env0" env0.save && cp "$D/env1" env1.save
+printf 'garbage' | dd of="$D/env0" bs=1 seek=8 conv=notrunc status=none
+printf 'garbage' | dd of="$D/env1" bs=1 seek=8 conv=notrunc status=none
+before=$(slots_digest)
+expect_fail '*' "reading the bootloader environment: " "$CADU" install -c "$CONF" "$T/v5/update.manifest"
+[ "$(slots_digest)" = "$before" ] || fail "slots written with a corrupt environment"
+cp env0.save "$D/env0" && cp env1.save "$D/env1"
+
 # An index swapped for another release's (mix and match): refused at the
 # index, and the target slot stays out of the boot order.
 cp "$T/v2/rootfs.caibx" "$T/v5/rootfs.caibx"
