@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "cadu-rdiff.h"
@@ -46,6 +47,21 @@ static void help(FILE *f) {
                 "  -O, --output-size=BYTES accepted for rdiff compatibility; ignored\n"
                 "  -h, --help              show this help\n\n"
                 "See cadu-rdiff(1).\n");
+}
+
+/* Inputs are mapped into memory: a file cut short while it is read raises
+ * SIGBUS. Turn that into one error line, and remove the temporary output. */
+static const char *volatile sigbus_tmp;
+
+static void on_sigbus(int sig) {
+        static const char msg[] = "cadu: an input file shrank while it was being read\n";
+        (void)sig;
+        if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+                /* nothing more to do */
+        }
+        if (sigbus_tmp)
+                unlink(sigbus_tmp);
+        _exit(CADU_EXIT_FAILURE);
 }
 
 static void on_progress(void *userdata, uint64_t done) {
@@ -105,10 +121,12 @@ static int output_open(output *o, const char *path, bool force, int basis_fd) {
         if (r < 0)
                 return cadu_error_errno(r, "creating %s", path);
         o->fd = o->of.fd;
+        sigbus_tmp = o->of.tmp;
         return 0;
 }
 
 static int output_commit(output *o) {
+        sigbus_tmp = NULL;
         if (o->to_stdout)
                 return 0;
         int r = cadu_outfile_commit(&o->of);
@@ -118,6 +136,7 @@ static int output_commit(output *o) {
 }
 
 static void output_abort(output *o) {
+        sigbus_tmp = NULL;
         if (!o->to_stdout)
                 cadu_outfile_abort(&o->of);
 }
@@ -450,6 +469,10 @@ int cadu_cmd_rdiff(int argc, char **argv) {
                         return cadu_usage_error("rdiff", "unknown option '%s'", argv[optind - 1]);
                 }
         }
+        struct sigaction sa = { .sa_handler = on_sigbus };
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(SIGBUS, &sa, NULL);
+
         /* getopt moved the positional arguments to the end. */
         char **pos = argv + optind;
         int npos = argc - optind;
