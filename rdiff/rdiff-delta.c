@@ -13,9 +13,15 @@
  *
  * Better than rdiff: among equal blocks the block right after the previous
  * match wins, so runs of equal blocks (zeros) become one COPY; adjacent
- * copies and literals are merged without size limits; a copy that costs
- * more bytes than its data becomes literal; strong sums of aligned windows
- * are computed four at a time.
+ * copies are merged without a size limit, literals in pieces of up to
+ * 1 MiB; literal bytes that repeat the block just matched (the end of a run
+ * of zero blocks off the block grid) are a partial copy of it; a copy that
+ * costs more bytes than its data becomes literal.
+ *
+ * Faster than rdiff: in new data the weak sum rolls in a tight loop and a
+ * bit filter rejects almost every window before the table is looked at;
+ * strong sums of aligned windows in a run of matches are computed four at a
+ * time (AVX2 BLAKE2b); segments run on all CPUs; input is mapped, not read.
  *
  * The writer (calling thread) takes segments in order. A match at the end of
  * one segment may reach into the next: the next segment's commands are
