@@ -49,11 +49,11 @@ row() { # LABEL CASYNC_T CASYNC_M CADU_T CADU_M
 echo "image: $(du -h --apparent-size v1.img | cut -f1) ext4 (v1 -> v2), $(nproc) CPUs, best of $runs"
 rm -rf cs ds
 # make: both into fresh stores each run, so that both compress everything.
-run casync_make sh -c 'rm -rf cs && casync --store=cs --digest=sha256 make v1.caibx.c v1.img'
+run casync_make sh -c 'rm -rf cs && casync --store=cs --digest=sha256 make v1.casync.caibx v1.img'
 run cadu_make sh -c "rm -rf ds && '$cadu' -q make --store ds --digest sha256 -l 3 v1.img v1.caibx"
-casync --store=cs --digest=sha256 make v2.caibx.c v2.img >/dev/null
+casync --store=cs --digest=sha256 make v2.casync.caibx v2.img >/dev/null
 "$cadu" -q make --store ds v2.img v2.caibx
-cmp v1.caibx v1.caibx.c && cmp v2.caibx v2.caibx.c || { echo "indexes differ from casync's" >&2; exit 1; }
+cmp v1.caibx v1.casync.caibx && cmp v2.caibx v2.casync.caibx || { echo "indexes differ from casync's" >&2; exit 1; }
 
 run casync_x casync --store=cs extract v2.caibx out.img
 run cadu_x "$cadu" -q extract --store ds v2.caibx out.img
