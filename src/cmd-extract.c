@@ -35,19 +35,6 @@ static const char extract_help[] =
         "  -h, --help              show this help\n\n"
         "Network store options:\n";
 
-/* FILE[:INDEX]: the part after the last ':' is an index when such a file exists. */
-static int parse_seed(char *arg, cadu_seed *s) {
-        char *colon = strrchr(arg, ':');
-        struct stat st;
-        s->path = arg;
-        s->index_path = NULL;
-        if (colon && colon[1] && stat(colon + 1, &st) == 0 && S_ISREG(st.st_mode)) {
-                *colon = 0;
-                s->index_path = colon + 1;
-        }
-        return 0;
-}
-
 static void extract_progress(void *ud, uint64_t done, uint64_t total) {
         cadu_progress_update(ud, done);
 }
@@ -147,7 +134,7 @@ int cadu_cmd_extract(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "s:S:C:ij:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's': store_locs[nstores++] = optarg; break;
-                case 'S': parse_seed(optarg, &seeds[nseeds++]); break;
+                case 'S': cadu_seed_parse(optarg, &seeds[nseeds++]); break;
                 case 'C': cache_dir = optarg; break;
                 case 'i': in_place = true; break;
                 case 'j':

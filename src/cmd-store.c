@@ -110,19 +110,6 @@ static const char *store_detail(cadu_store *s, char *buf, size_t size) {
         return NULL;
 }
 
-/* FILE[:INDEX] as cadu extract takes it: the part after the last ':' is an
- * index when such a file exists. */
-static void parse_seed(char *arg, cadu_seed *s) {
-        char *colon = strrchr(arg, ':');
-        struct stat st;
-        s->path = arg;
-        s->index_path = NULL;
-        if (colon && colon[1] && stat(colon + 1, &st) == 0 && S_ISREG(st.st_mode)) {
-                *colon = 0;
-                s->index_path = colon + 1;
-        }
-}
-
 typedef struct progress_ctx {
         cadu_progress prog;
         atomic_uint_fast64_t done;
@@ -505,7 +492,7 @@ int cadu_cmd_info(int argc, char **argv) {
                                 return cadu_usage_error("info", "only one --store");
                         store_loc = optarg;
                         break;
-                case 'S': parse_seed(optarg, &seeds[nseeds++]); break;
+                case 'S': cadu_seed_parse(optarg, &seeds[nseeds++]); break;
                 case OPT_DOWNLOAD: download = true; break;
                 case 'j':
                         if ((r = parse_threads("info", optarg, &threads)) != 0)

@@ -631,6 +631,17 @@ done:
         return x.error;
 }
 
+void cadu_seed_parse(char *arg, cadu_seed *s) {
+        char *colon = strrchr(arg, ':');
+        struct stat st;
+        s->path = arg;
+        s->index_path = NULL;
+        if (colon && colon[1] && stat(colon + 1, &st) == 0 && S_ISREG(st.st_mode)) {
+                *colon = 0;
+                s->index_path = colon + 1;
+        }
+}
+
 void cadu_extract_stats_free(cadu_extract_stats *st) {
         free(st->seeds);
         free(st->stores);

@@ -26,6 +26,10 @@ typedef struct cadu_seed {
         const char *index_path;         /* NULL: chunk the seed */
 } cadu_seed;
 
+/* Parse FILE[:INDEX] (as the commands take --seed) in place: the part after
+ * the last ':' is the seed's index when such a regular file exists. */
+void cadu_seed_parse(char *arg, cadu_seed *s);
+
 typedef struct cadu_source_stats {
         uint64_t chunks, bytes;         /* uncompressed bytes delivered */
         uint64_t raw_bytes;             /* bytes as transferred (compressed) */
