@@ -24,9 +24,12 @@ slot_has b "$T/v2" || fail "reference install failed"
 echo "an install takes ${dur_ms} ms"
 
 points=0 mid=0
-for i in $(seq 1 24); do
+# Kill points spread over 0..90% of an install (in a shuffled order), until
+# 20 have landed while the install ran.
+for i in $(seq 1 60); do
+        [ "$mid" -ge 20 ] && break
         restore
-        delay_ms=$(( dur_ms * i / 24 ))
+        delay_ms=$(( dur_ms * ((i * 7) % 30) / 33 + 1 ))
         "$CADU" -q install -c "$CONF" "$T/v2/update.manifest" 2>/dev/null &
         pid=$!
         sleep "$(printf '0.%03d' "$delay_ms")"
