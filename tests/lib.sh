@@ -14,7 +14,9 @@ need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "$c not insta
 # A scratch directory removed on exit; extra cleanup commands go in CLEANUP.
 CLEANUP=""
 T=$(mktemp -d "${TMPDIR:-/tmp}/cadu-test.XXXXXX")
-trap 'set +e; eval "$CLEANUP"; rm -rf "$T"' EXIT
+trap 'set +e; eval "$CLEANUP"; cd /; rm -rf "$T"' EXIT
+# Work in the scratch directory: nothing a test writes lands in the build tree.
+cd "$T"
 
 # gen_data KIND SIZE OUT: the conformance vectors' deterministic generator.
 gen_data() { python3 "$VECTORS/gen-data.py" "$@"; }
