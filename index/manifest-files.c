@@ -163,17 +163,10 @@ int cadu_manifest_resolve(const char *location, const char *name, char **ret) {
  * file must exist inside that directory. */
 static int relative_to_manifest(const char *manifest_path, const char *file, char **ret,
                                 char **ret_error) {
-        _cleanup_free_ char *dir = strdup(manifest_path);
+        _cleanup_free_ char *dir = NULL;
         char rdir[PATH_MAX], rfile[PATH_MAX];
-        if (!dir)
+        if (cadu_dirname(manifest_path, &dir) < 0)
                 return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-                strcpy(dir, ".");
-        else if (slash == dir)
-                slash[1] = 0;
-        else
-                *slash = 0;
         if (!realpath(dir, rdir))
                 return fail(ret_error, -errno, "%s: %s", dir, strerror(errno));
         if (!realpath(file, rfile))

@@ -343,30 +343,10 @@ int cadu_rdiff_sig_load_mem(const void *data, size_t n, cadu_rdiff_sig **ret, ca
 }
 
 int cadu_rdiff_sig_load_fd(int fd, cadu_rdiff_sig **ret, cadu_rdiff_stats *stats) {
-        size_t cap = 1 << 16, len = 0;
-        uint8_t *buf = malloc(cap);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                if (len == cap) {
-                        uint8_t *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-                        if (!nb) {
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        buf = nb;
-                        cap *= 2;
-                }
-                ssize_t k = cadu_read_full(fd, buf + len, cap - len);
-                if (k < 0) {
-                        free(buf);
-                        return (int)k;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t)k;
-        }
-        int r = cadu_rdiff_sig_load_mem(buf, len, ret, stats);
-        free(buf);
-        return r;
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        int r = cadu_read_fd(fd, SIZE_MAX, &buf, &len);
+        if (r < 0)
+                return r;
+        return cadu_rdiff_sig_load_mem(buf, len, ret, stats);
 }

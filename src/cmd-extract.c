@@ -2,7 +2,6 @@
 /* cadu extract: rebuild an image from an index, seeds, a cache and stores. */
 #include <errno.h>
 #include <getopt.h>
-#include <sys/stat.h>
 
 #include "cadu-index.h"
 #include "cadu-store.h"
@@ -72,8 +71,6 @@ static void print_source(const char *name, const char *location, const cadu_sour
         fputc('\n', stderr);
 }
 
-/* Shared by extract and info: the statistics of a run. */
-void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, const cadu_extract_stats *st);
 void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, const cadu_extract_stats *st) {
         if (cadu_json) {
                 bool first = true;
@@ -159,9 +156,7 @@ int cadu_cmd_extract(int argc, char **argv) {
 
         _cleanup_free_ char *default_store = NULL;
         if (nstores == 0 && !cadu_location_is_url(index_path)) {
-                const char *slash = strrchr(index_path, '/');
-                if (asprintf(&default_store, "%.*sdefault.castr", slash ? (int)(slash - index_path + 1) : 0,
-                             index_path) < 0)
+                if (cadu_default_store(index_path, &default_store) < 0)
                         return cadu_error_errno(-ENOMEM, "extract");
                 store_locs[nstores++] = default_store;
         }

@@ -283,11 +283,8 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, const c
                 cadu_error("writing %s to slot %c (%s): %s: %s", img->name, in->target, dst_dev,
                            msg ? msg : "failed", cadu_strerror(r));
                 ret = r == -EBADMSG || r == -EFBIG ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);
-        } else if (!cadu_quiet || cadu_json) {
-                extern void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o,
-                                                     const cadu_extract_stats *st);
+        } else if (!cadu_quiet || cadu_json)
                 cadu_print_extract_stats("install", &o, &est);
-        }
         cadu_extract_stats_free(&est);
 out:
         for (size_t i = 0; i < nstores; i++)

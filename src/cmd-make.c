@@ -235,8 +235,7 @@ int cadu_cmd_make(int argc, char **argv) {
 
         _cleanup_free_ char *default_store = NULL;
         if (!store_path) {
-                const char *slash = strrchr(index_path, '/');
-                if (asprintf(&default_store, "%.*sdefault.castr", slash ? (int)(slash - index_path + 1) : 0, index_path) < 0)
+                if (cadu_default_store(index_path, &default_store) < 0)
                         return cadu_error_errno(-ENOMEM, "make");
                 store_path = default_store;
         }

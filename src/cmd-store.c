@@ -272,7 +272,7 @@ static int survey_one(void *ud, size_t i, unsigned w) {
                         r = 1;
                 }
         } else if (sv->download) {
-                r = sv->store->ops->get(sv->store, e->id, CADU_CHUNK_SIZE_MAX_LIMIT + (1 << 20), &sv->raw[w]);
+                r = sv->store->ops->get(sv->store, e->id, cadu_chunk_max_raw(CADU_CHUNK_SIZE_MAX_LIMIT), &sv->raw[w]);
                 if (r == 0) {
                         e->raw_size = sv->raw[w].len;
                         r = 1;
@@ -739,7 +739,7 @@ static int verify_one(void *ud, size_t i, unsigned w) {
                 return 0;
         }
         size_t max = (size_t)(e->max_size ? e->max_size : CADU_CHUNK_SIZE_MAX_LIMIT);
-        r = v->store->ops->get(v->store, e->id, max + max / 64 + 4096, raw);
+        r = v->store->ops->get(v->store, e->id, cadu_chunk_max_raw(max), raw);
         if (r == -ENOENT) {
                 res->kind = V_MISSING;
                 return 0;
@@ -1431,16 +1431,10 @@ static int copy_file(const char *from, const char *to) {
         _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
         if (in < 0)
                 return -errno;
-        _cleanup_free_ char *dir = strdup(to);
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        int r;
-        if (slash && slash != dir) {
-                *slash = 0;
-                if ((r = cadu_mkdir_p(dir)) < 0)
-                        return r;
-        }
+        _cleanup_free_ char *dir = NULL;
+        int r = cadu_dirname(to, &dir);
+        if (r < 0 || (r = cadu_mkdir_p(dir)) < 0)
+                return r;
         cadu_outfile o = CADU_OUTFILE_INIT;
         if ((r = cadu_outfile_open(&o, to, false)) < 0)
                 return r;
@@ -1743,16 +1737,10 @@ static int plan_manifest(const char *mloc, const char *from, const char *to, con
 
 /* Write data to path atomically, creating its directory. */
 static int write_file(const char *path, const void *data, size_t len) {
-        _cleanup_free_ char *dir = strdup(path);
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-                *slash = 0;
-                int r = cadu_mkdir_p(dir);
-                if (r < 0)
-                        return r;
-        }
+        _cleanup_free_ char *dir = NULL;
+        int r = cadu_dirname(path, &dir);
+        if (r < 0 || (r = cadu_mkdir_p(dir)) < 0)
+                return r;
         return cadu_write_file_atomic(path, data, len);
 }
 

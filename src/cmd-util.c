@@ -49,6 +49,12 @@ int cadu_usage_error(const char *cmd, const char *fmt, ...) {
         return CADU_EXIT_USAGE;
 }
 
+int cadu_default_store(const char *index_path, char **ret) {
+        const char *slash = strrchr(index_path, '/');
+        int prefix = slash ? (int)(slash - index_path + 1) : 0;
+        return asprintf(ret, "%.*sdefault.castr", prefix, index_path) < 0 ? -ENOMEM : 0;
+}
+
 const char *cadu_format_bytes(uint64_t n, char *buf) {
         static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
         double v = (double)n;

@@ -58,11 +58,21 @@ void cadu_progress_begin(cadu_progress *p, const char *what, uint64_t total);
 void cadu_progress_update(cadu_progress *p, uint64_t done);
 void cadu_progress_end(cadu_progress *p);
 
+/* casync's default store for an index: default.castr beside it (malloc'ed). */
+int cadu_default_store(const char *index_path, char **ret);
+
 /* "1.5 GiB" style. buf of at least 32 bytes. */
 const char *cadu_format_bytes(uint64_t n, char *buf);
 
 /* Print a JSON string literal (with quotes, escaped) to f. */
 void cadu_json_string(FILE *f, const char *s);
+
+/* The statistics of an extraction (text on stderr, or a JSON "done" event),
+ * shared by extract and install. */
+struct cadu_extract_opts;
+struct cadu_extract_stats;
+void cadu_print_extract_stats(const char *command, const struct cadu_extract_opts *o,
+                              const struct cadu_extract_stats *st);
 
 /* Subcommands. */
 int cadu_cmd_make(int argc, char **argv);

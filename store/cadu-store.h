@@ -41,6 +41,8 @@ void cadu_chunk_path(const uint8_t id[CADU_DIGEST_SIZE], char *out);
 
 /* zstd-compress a chunk at level (1..19). *out is replaced. */
 int cadu_chunk_compress(int level, const void *data, size_t len, cadu_buf *out);
+/* The largest chunk file (compressed) that can hold a chunk of max_size bytes. */
+size_t cadu_chunk_max_raw(size_t max_size);
 /* Decode a chunk file (zstd by magic, else plain). Fails with -EFBIG when the
  * result would exceed max_size and -EBADMSG on corrupt data. *out is replaced. */
 int cadu_chunk_decode(const void *raw, size_t len, size_t max_size, cadu_buf *out);

@@ -106,12 +106,14 @@ int cadu_chunk_decode(const void *raw, size_t len, size_t max_size, cadu_buf *ou
         return 0;
 }
 
+size_t cadu_chunk_max_raw(size_t max_size) {
+        return ZSTD_compressBound(max_size) + 64;
+}
+
 int cadu_store_get_chunk(cadu_store *s, cadu_digest_type digest, const uint8_t id[CADU_DIGEST_SIZE],
                          size_t expected_size, size_t max_size, cadu_buf *raw, cadu_buf *out) {
         uint8_t got[CADU_DIGEST_SIZE];
-        /* A compressed chunk is at most a little larger than the chunk. */
-        size_t max_raw = ZSTD_compressBound(max_size) + 64;
-        int r = s->ops->get(s, id, max_raw, raw);
+        int r = s->ops->get(s, id, cadu_chunk_max_raw(max_size), raw);
         if (r < 0)
                 return r;
         r = cadu_chunk_decode(raw->data, raw->len, max_size, out);

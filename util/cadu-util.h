@@ -40,9 +40,10 @@ ssize_t cadu_pread_full(int fd, void *buf, size_t n, uint64_t off);
 int cadu_write_full(int fd, const void *buf, size_t n);
 int cadu_pwrite_full(int fd, const void *buf, size_t n, uint64_t off);
 
-/* Read a whole (small) file into a NUL-terminated malloc'ed buffer; refuses
- * files larger than max bytes with -EFBIG. */
+/* Read a whole (small) file, or everything readable from fd (a pipe too),
+ * into a NUL-terminated malloc'ed buffer; more than max bytes is -EFBIG. */
 int cadu_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len);
+int cadu_read_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len);
 
 /* Size of a regular file or block device behind fd. */
 int cadu_fd_size(int fd, uint64_t *ret);
@@ -122,6 +123,10 @@ void cadu_outfile_abort(cadu_outfile *o);
 
 /* Write a small buffer to path atomically (temporary file + rename). */
 int cadu_write_file_atomic(const char *path, const void *data, size_t n);
+
+/* The directory part of path, malloc'ed: "." when path has no '/', "/" for
+ * a file in the root. 0 or -ENOMEM. */
+int cadu_dirname(const char *path, char **ret);
 
 /* Create directory and parents (mode 0755); existing is fine. */
 int cadu_mkdir_p(const char *path);

@@ -94,17 +94,14 @@ int cadu_fd_size(int fd, uint64_t *ret) {
         return -ENOTSUP;
 }
 
-int cadu_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+int cadu_read_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len) {
         size_t cap = 4096, len = 0;
         uint8_t *buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
                 if (len == cap) {
-                        if (cap > max) {
+                        if (cap > max || cap > SIZE_MAX / 4) {
                                 free(buf);
                                 return -EFBIG;
                         }
@@ -134,6 +131,13 @@ int cadu_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len)
         if (ret_len)
                 *ret_len = len;
         return 0;
+}
+
+int cadu_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return cadu_read_fd(fd, max, ret, ret_len);
 }
 
 void cadu_hex_encode(const uint8_t *in, size_t n, char *out) {
@@ -375,17 +379,19 @@ int cadu_outfile_open(cadu_outfile *o, const char *path, bool in_place) {
         return 0;
 }
 
-static int fsync_parent_dir(const char *path) {
-        _cleanup_free_ char *dir = strdup(path);
-        if (!dir)
+int cadu_dirname(const char *path, char **ret) {
+        const char *slash = strrchr(path, '/');
+        char *d = !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        if (!d)
                 return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-                strcpy(dir, ".");
-        else if (slash == dir)
-                slash[1] = 0;
-        else
-                *slash = 0;
+        *ret = d;
+        return 0;
+}
+
+static int fsync_parent_dir(const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        if (cadu_dirname(path, &dir) < 0)
+                return -ENOMEM;
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
