@@ -382,7 +382,8 @@ static int journal_path(const char *state_dir, char **ret) {
         return asprintf(ret, "%s/" JOURNAL_NAME, state_dir) < 0 ? -ENOMEM : 0;
 }
 
-int cadu_journal_read(const char *state_dir, cadu_journal **ret) {
+/* The journal's text and its parse. */
+static int journal_load(const char *state_dir, uint8_t **ret_data, size_t *ret_len, cadu_journal **ret) {
         _cleanup_free_ char *path = NULL;
         int r = journal_path(state_dir, &path);
         if (r < 0)
@@ -392,7 +393,19 @@ int cadu_journal_read(const char *state_dir, cadu_journal **ret) {
         r = cadu_read_file(path, STATE_FILE_MAX, &data, &len);
         if (r < 0)
                 return r;
-        return cadu_journal_parse((const char *)data, len, ret);
+        r = cadu_journal_parse((const char *)data, len, ret);
+        if (r < 0)
+                return r;
+        if (ret_data) {
+                *ret_data = data;
+                *ret_len = len;
+                data = NULL;
+        }
+        return 0;
+}
+
+int cadu_journal_read(const char *state_dir, cadu_journal **ret) {
+        return journal_load(state_dir, NULL, NULL, ret);
 }
 
 /* Replace the journal by old (may be NULL) followed by line. */
@@ -431,17 +444,10 @@ int cadu_journal_start(const char *state_dir, const char *manifest_sha256, char 
 
 /* Read the current journal text and check that it can be appended to. */
 static int journal_open_for_append(const char *state_dir, uint8_t **ret, size_t *ret_len) {
-        _cleanup_free_ char *path = NULL;
-        int r = journal_path(state_dir, &path);
-        if (r < 0)
-                return r;
         _cleanup_free_ uint8_t *data = NULL;
         size_t len = 0;
-        r = cadu_read_file(path, STATE_FILE_MAX, &data, &len);
-        if (r < 0)
-                return r;
         cadu_journal *j = NULL;
-        r = cadu_journal_parse((const char *)data, len, &j);
+        int r = journal_load(state_dir, &data, &len, &j);
         if (r < 0)
                 return r;
         bool done = j->done;
