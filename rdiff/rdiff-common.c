@@ -248,8 +248,8 @@ int rdiff_writer_room(rdiff_writer *w, size_t *ret_room) {
         if (w->len == w->alloc) {
                 if (w->alloc < w->cap) {
                         size_t n = CADU_MIN(w->cap, CADU_MAX(w->alloc * 2, (size_t)16384));
-                        uint8_t *b = realloc(w->buf, n);
-                        if (!b)
+                        void *b = w->buf;
+                        if (cadu_realloc_io(&b, w->len, n) < 0)
                                 return -ENOMEM;
                         w->buf = b;
                         w->alloc = n;

@@ -457,7 +457,7 @@ int cadu_rdiff_delta_fd(const cadu_rdiff_sig *sig, int new_fd, int delta_fd, con
         if (r < 0)
                 goto out;
         for (size_t i = 0; i < nslots; i++) {
-                if (!src.mapped && !(slots[i].buf = malloc(bufsz))) {
+                if (!src.mapped && !(slots[i].buf = cadu_malloc_io(bufsz))) {
                         r = -ENOMEM;
                         goto out;
                 }

@@ -397,7 +397,7 @@ int cadu_rdiff_patch_fd(int basis_fd, uint64_t basis_size, int delta_fd, int out
         if (r < 0)
                 return r;
         const size_t bufsz = 1 << 16;
-        uint8_t *buf = malloc(bufsz);
+        uint8_t *buf = cadu_malloc_io(bufsz);
         if (!buf) {
                 cadu_rdiff_patch_free(p);
                 return -ENOMEM;

@@ -100,7 +100,7 @@ int cadu_rdiff_signature_fd(int basis_fd, int sig_fd, const cadu_rdiff_sig_param
         size_t out_cap = blocks_per_job * (4 + (size_t)p->strong_len);
         for (size_t i = 0; i < nslots; i++) {
                 if (!src.mapped)
-                        slots[i].buf = malloc(in_cap);
+                        slots[i].buf = cadu_malloc_io(in_cap);
                 slots[i].out = malloc(out_cap);
                 if ((!src.mapped && !slots[i].buf) || !slots[i].out) {
                         r = -ENOMEM;

@@ -148,7 +148,7 @@ int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, ca
         pl.nslots = CADU_MAX(pl.nslots, (size_t)2);
 
         const size_t bufsz = 1 << 20;
-        uint8_t *buf = malloc(bufsz);
+        uint8_t *buf = cadu_malloc_io(bufsz);
         pl.slots = calloc(pl.nslots, sizeof(slot));
         pthread_t *tids = calloc(threads, sizeof(pthread_t));
         unsigned nthreads = 0;
@@ -157,7 +157,7 @@ int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, ca
 
         r = (!buf || !pl.slots || !tids) ? -ENOMEM : 0;
         for (size_t i = 0; r == 0 && i < pl.nslots; i++)
-                if (!(pl.slots[i].buf = malloc(p->max)))
+                if (!(pl.slots[i].buf = cadu_malloc_io(p->max)))
                         r = -ENOMEM;
         for (; r == 0 && nthreads < threads; nthreads++)
                 if ((r = -pthread_create(&tids[nthreads], NULL, worker, &pl)) < 0)

@@ -133,7 +133,7 @@ static int read_back(const char *path, const cadu_index *idx, uint8_t out[CADU_D
         if (fd < 0)
                 return -errno;
         cadu_digest_ctx *c = cadu_digest_new(CADU_DIGEST_SHA256);
-        _cleanup_free_ uint8_t *buf = malloc((size_t)idx->max);
+        _cleanup_free_ uint8_t *buf = cadu_malloc_io((size_t)idx->max);
         int r = (!c || !buf) ? -ENOMEM : 0;
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         for (size_t i = 0; r == 0 && i < idx->n; i++) {

@@ -1439,7 +1439,7 @@ static int copy_file(const char *from, const char *to) {
         if ((r = cadu_outfile_open(&o, to, false)) < 0)
                 return r;
         static const size_t bufsize = 1 << 20;
-        _cleanup_free_ uint8_t *buf = malloc(bufsize);
+        _cleanup_free_ uint8_t *buf = cadu_malloc_io(bufsize);
         if (!buf)
                 r = -ENOMEM;
         while (r == 0) {

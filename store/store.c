@@ -14,8 +14,8 @@ int cadu_buf_reserve(cadu_buf *b, size_t n) {
         if (n > SIZE_MAX / 2 - b->len)
                 return -ENOMEM;
         size_t a = CADU_MAX(b->len + n, b->alloc * 2);
-        uint8_t *d = realloc(b->data, a ? a : 1);
-        if (!d)
+        void *d = b->data;
+        if (cadu_realloc_io(&d, b->len, a) < 0)
                 return -ENOMEM;
         b->data = d;
         b->alloc = a;

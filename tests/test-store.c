@@ -113,12 +113,48 @@ START_TEST(chain_falls_through) {
 }
 END_TEST
 
+/* Buffers that the kernel reads into start on a cache line (see
+ * cadu_malloc_io) however they grow, and keep their contents. */
+START_TEST(buffers_stay_aligned) {
+        cadu_buf b = CADU_BUF_INIT;
+        fill();
+        for (size_t n = 1; n <= sizeof(data); n = n * 3 + 1) {
+                b.len = 0;
+                ck_assert_int_eq(cadu_buf_append(&b, data, n), 0);
+                ck_assert_uint_eq((uintptr_t)b.data % 64, 0);
+                ck_assert_mem_eq(b.data, data, n);
+        }
+        /* growing keeps what is there */
+        b.len = 0;
+        for (size_t off = 0; off < sizeof(data); off += 777) {
+                size_t k = CADU_MIN((size_t)777, sizeof(data) - off);
+                ck_assert_int_eq(cadu_buf_append(&b, data + off, k), 0);
+                ck_assert_uint_eq((uintptr_t)b.data % 64, 0);
+        }
+        ck_assert_uint_eq(b.len, sizeof(data));
+        ck_assert_mem_eq(b.data, data, sizeof(data));
+        cadu_buf_free(&b);
+
+        void *p = cadu_malloc_io(1 << 20);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq((uintptr_t)p % 64, 0);
+        memcpy(p, data, 1000);
+        ck_assert_int_eq(cadu_realloc_io(&p, 1000, 3 << 20), 0);
+        ck_assert_uint_eq((uintptr_t)p % 64, 0);
+        ck_assert_mem_eq(p, data, 1000);
+        ck_assert_int_eq(cadu_realloc_io(&p, 1000, 10), 0);  /* shrinking keeps the first 10 */
+        ck_assert_mem_eq(p, data, 10);
+        free(p);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("store");
         TCase *tc = tcase_create("store");
         tcase_add_test(tc, codec_roundtrip_and_limits);
         tcase_add_test(tc, dir_store_verifies);
         tcase_add_test(tc, chain_falls_through);
+        tcase_add_test(tc, buffers_stay_aligned);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_set_fork_status(sr, CK_NOFORK);

@@ -12,6 +12,24 @@
 
 #include "cadu-util.h"
 
+#define IO_ALIGN 64
+
+void *cadu_malloc_io(size_t n) {
+        void *p;
+        return posix_memalign(&p, IO_ALIGN, n ? n : 1) == 0 ? p : NULL;
+}
+
+int cadu_realloc_io(void **p, size_t len, size_t n) {
+        void *q = cadu_malloc_io(n);
+        if (!q)
+                return -ENOMEM;
+        if (*p && len)
+                memcpy(q, *p, CADU_MIN(len, n));
+        free(*p);
+        *p = q;
+        return 0;
+}
+
 ssize_t cadu_read_full(int fd, void *buf, size_t n) {
         size_t done = 0;
         while (done < n) {
@@ -96,7 +114,7 @@ int cadu_fd_size(int fd, uint64_t *ret) {
 
 int cadu_read_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len) {
         size_t cap = 4096, len = 0;
-        uint8_t *buf = malloc(cap + 1);
+        uint8_t *buf = cadu_malloc_io(cap + 1);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
@@ -105,13 +123,13 @@ int cadu_read_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len) {
                                 free(buf);
                                 return -EFBIG;
                         }
-                        cap *= 2;
-                        uint8_t *nb = realloc(buf, cap + 1);
-                        if (!nb) {
+                        void *nb = buf;
+                        if (cadu_realloc_io(&nb, len, 2 * cap + 1) < 0) {
                                 free(buf);
                                 return -ENOMEM;
                         }
                         buf = nb;
+                        cap *= 2;
                 }
                 ssize_t k = cadu_read_full(fd, buf + len, cap - len);
                 if (k < 0) {
@@ -312,7 +330,7 @@ int cadu_sha256_file(const char *path, uint8_t out[CADU_DIGEST_SIZE], uint64_t *
         if (!c)
                 return -ENOMEM;
         const size_t bufsz = 1 << 20;
-        uint8_t *buf = malloc(bufsz);
+        uint8_t *buf = cadu_malloc_io(bufsz);
         uint64_t total = 0;
         int r = buf ? 0 : -ENOMEM;
         while (r == 0) {
