@@ -6,19 +6,19 @@
 #
 # usage: tools/bench-verify-store.sh [CADU] [WORKDIR] [SIZE_MIB]
 #
-# Builds (or reuses) images of SIZE_MIB (default 384) with tools/mkimages.sh
+# Builds (or reuses) images of SIZE_MIB (default 1024) with tools/mkimages.sh
 # when it exists, else with a Python generator (a quarter incompressible
 # random blocks, the rest text-like data and repeats: about 2:1 with zstd, as
 # a root file system), makes a store of them and times
-# each run RUNS times (default 3), keeping the best. WORKDIR defaults to
+# each run RUNS times (default 5), keeping the best. WORKDIR defaults to
 # tmpfs (/dev/shm) so that the disk does not decide. Use a build without
 # sanitizers.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cadu=$(realpath "${1:-$top/build/cadu}")
 work=${2:-/dev/shm/cadu-bench-verify}
-size=${3:-384}
-runs=${RUNS:-3}
+size=${3:-1024}
+runs=${RUNS:-5}
 [ -x "$cadu" ] || { echo "no cadu binary at $cadu (give its path)" >&2; exit 1; }
 mkdir -p "$work"
 cd "$work"
@@ -100,5 +100,9 @@ if [ -n "$cs" ]; then
         printf '%-44s %8.2f s   (cadu 2 threads: %.2fx faster)\n' "casync extract v1.caibx (reference)" "$cs" \
                 "$(echo "scale=3; $cs / $t2" | bc)"
 fi
+verdict() {
+        if [ "$(echo "$1 >= 1.8" | bc)" -eq 1 ]; then echo "met"; else echo "NOT met"; fi
+}
+echo "target >= 1.80x on 2 threads: whole store $(verdict "$(echo "scale=3; $t1 / $t2" | bc)"), with index $(verdict "$(echo "scale=3; $ti1 / $ti2" | bc)")"
 # Other processes compete for the CPUs with the 2-thread runs only.
 echo "load average before: $load0, after: $load1 (a busy machine understates the speedup)"
