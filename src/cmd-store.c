@@ -692,20 +692,23 @@ typedef struct verifier {
         /* listing a directory store */
         stray *strays;
         size_t nstrays;
-        uint64_t unreferenced, unreferenced_bytes;
+        uint64_t unreferenced;
 } verifier;
 
-/* What one thread found listing prefix directories. */
+/* What one thread found listing prefix directories: the chunk files (when
+ * no index says which to check), the stray files, and (with indexes) the
+ * chunks no index names. The walk stats no chunk file; the check does. */
 typedef struct found_chunk {
         uint8_t id[CADU_DIGEST_SIZE];
-        uint64_t size;
 } found_chunk;
 
 typedef struct lister {
+        const verifier *v;
         found_chunk *chunks;
         size_t nchunks, achunks;
         stray *strays;
         size_t nstrays, astrays;
+        uint64_t unreferenced;
         char *where;                    /* what could not be read */
 } lister;
 
@@ -724,6 +727,8 @@ static int verify_one(void *ud, size_t i, unsigned w) {
         cadu_buf *raw = &v->raw[w], *out = &v->out[w];
         int r;
 
+        /* Progress: the bytes the indexes say, or chunks of a listed store. */
+        v->pc.done += v->index_mode ? e->size : 1;
         if (e->state == CHUNK_MISSING) {
                 res->kind = V_MISSING;
                 return 0;
@@ -735,7 +740,6 @@ static int verify_one(void *ud, size_t i, unsigned w) {
                         res->err = r;
                 } else
                         res->kind = r ? V_OK : V_MISSING;
-                v->pc.done += e->size;
                 return 0;
         }
         size_t max = (size_t)(e->max_size ? e->max_size : CADU_CHUNK_SIZE_MAX_LIMIT);
@@ -768,7 +772,6 @@ static int verify_one(void *ud, size_t i, unsigned w) {
         if (r < 0)
                 return r;
         v->bytes += out->len;
-        v->pc.done += v->is_dir ? raw->len : e->size;
         if (e->size && out->len != e->size) {
                 res->kind = V_CORRUPT;
                 if (asprintf(&res->why, "decompresses to %zu bytes, the index says %llu", out->len,
@@ -816,10 +819,21 @@ static void verify_progress(void *ud) {
 static int list_entry(void *ud, const cadu_store_entry *e) {
         lister *l = ud;
         if (e->kind == CADU_STORE_NAME_CHUNK) {
+                if (l->v->index_mode) {
+                        /* The set is not changed while the threads list:
+                         * lookups are safe, and each entry is found by
+                         * exactly one thread. */
+                        cadu_chunk_entry *ce = cadu_chunk_set_find(&l->v->set, e->id);
+                        if (ce) {
+                                ce->state = CHUNK_PRESENT;
+                                return 0;
+                        }
+                        l->unreferenced++;
+                        return 0;
+                }
                 if (ARRAY_GROW(l->chunks, l->achunks, l->nchunks) < 0)
                         return -ENOMEM;
-                memcpy(l->chunks[l->nchunks].id, e->id, CADU_DIGEST_SIZE);
-                l->chunks[l->nchunks++].size = (uint64_t)e->st.st_size;
+                memcpy(l->chunks[l->nchunks++].id, e->id, CADU_DIGEST_SIZE);
                 return 0;
         }
         if (ARRAY_GROW(l->strays, l->astrays, l->nstrays) < 0)
@@ -859,8 +873,11 @@ static int list_store(verifier *v, const char *root, unsigned nt) {
                 ret = cadu_error_errno(-ENOMEM, "verify-store");
                 goto out;
         }
-        for (unsigned k = 0; k < nt; k++)
-                ls.walkers[k] = (cadu_store_walker){ .entry = list_entry, .userdata = &ls.listers[k] };
+        for (unsigned k = 0; k < nt; k++) {
+                ls.listers[k].v = v;
+                ls.walkers[k] = (cadu_store_walker){ .entry = list_entry, .userdata = &ls.listers[k],
+                                                     .types_only = true };
+        }
         r = cadu_store_list_prefixes(ls.rootfd, root, &ls.walkers[0], &ls.prefixes, &nprefixes, &ls.listers[0].where);
         if (r >= 0)
                 r = cadu_parallel_for(nprefixes, nt, list_one, NULL, &ls);
@@ -877,23 +894,15 @@ static int list_store(verifier *v, const char *root, unsigned nt) {
         /* Merge what the threads found. */
         for (unsigned k = 0; k < nt; k++) {
                 lister *l = &ls.listers[k];
+                v->unreferenced += l->unreferenced;
                 for (size_t i = 0; i < l->nchunks; i++) {
                         cadu_chunk_entry *ce;
-                        if (v->index_mode) {
-                                if (!(ce = cadu_chunk_set_find(&v->set, l->chunks[i].id))) {
-                                        v->unreferenced++;
-                                        v->unreferenced_bytes += l->chunks[i].size;
-                                        continue;
-                                }
-                        } else {
-                                if ((r = cadu_chunk_set_add(&v->set, l->chunks[i].id, &ce)) < 0) {
-                                        ret = cadu_error_errno(r, "verify-store");
-                                        goto out;
-                                }
-                                ce->max_size = CADU_CHUNK_SIZE_MAX_LIMIT;
+                        if ((r = cadu_chunk_set_add(&v->set, l->chunks[i].id, &ce)) < 0) {
+                                ret = cadu_error_errno(r, "verify-store");
+                                goto out;
                         }
+                        ce->max_size = CADU_CHUNK_SIZE_MAX_LIMIT;
                         ce->state = CHUNK_PRESENT;
-                        ce->raw_size = l->chunks[i].size;
                 }
                 if (l->nstrays) {
                         stray *n = realloc(v->strays, (v->nstrays + l->nstrays) * sizeof(stray));
@@ -1020,12 +1029,15 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 ret = cadu_error_errno(-ENOMEM, "verify-store");
                 goto out;
         }
-        /* Progress: compressed bytes of a directory store, else what the
-         * indexes say. */
-        uint64_t total = 0;
-        for (size_t i = 0; i < v.set.n; i++)
-                total += v.is_dir ? v.set.entries[i].raw_size : v.set.entries[i].size;
-        cadu_progress_begin(&v.pc.prog, "verify-store", total);
+        /* Progress: the uncompressed bytes the indexes name, or (a whole
+         * store, whose listing stats no file) chunks. */
+        if (v.index_mode) {
+                uint64_t total = 0;
+                for (size_t i = 0; i < v.set.n; i++)
+                        total += v.set.entries[i].size;
+                cadu_progress_begin(&v.pc.prog, "verify-store", total);
+        } else
+                cadu_progress_begin_count(&v.pc.prog, "verify-store", v.set.n, "chunks");
         r = cadu_parallel_for(v.set.n, nt, verify_one, verify_progress, &v);
         cadu_progress_end(&v.pc.prog);
         if (r < 0) {

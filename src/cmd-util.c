@@ -90,6 +90,11 @@ void cadu_progress_begin(cadu_progress *p, const char *what, uint64_t total) {
         p->tty = !cadu_quiet && isatty(STDERR_FILENO);
 }
 
+void cadu_progress_begin_count(cadu_progress *p, const char *what, uint64_t total, const char *unit) {
+        cadu_progress_begin(p, what, total);
+        p->unit = unit;
+}
+
 void cadu_progress_update(cadu_progress *p, uint64_t done) {
         p->done = done;
         if (!p->tty && !cadu_json)
@@ -101,18 +106,27 @@ void cadu_progress_update(cadu_progress *p, uint64_t done) {
         if (cadu_json) {
                 printf("{\"event\":\"progress\",\"phase\":");
                 cadu_json_string(stdout, p->what);
-                printf(",\"done\":%llu,\"total\":%llu}\n", (unsigned long long)done,
-                       (unsigned long long)p->total);
+                printf(",\"done\":%llu,\"total\":%llu", (unsigned long long)done, (unsigned long long)p->total);
+                if (p->unit) {
+                        printf(",\"unit\":");
+                        cadu_json_string(stdout, p->unit);
+                }
+                printf("}\n");
                 fflush(stdout);
         }
         if (p->tty) {
                 char a[32], b[32], c[32];
                 double secs = (double)(now - p->start_ns) / 1e9;
                 uint64_t rate = secs > 0 ? (uint64_t)((double)done / secs) : 0;
-                fprintf(stderr, "\r%s: %3u%% %s / %s  %s/s   ", p->what,
-                        p->total ? (unsigned)(done * 100 / p->total) : 0,
-                        cadu_format_bytes(done, a), cadu_format_bytes(p->total, b),
-                        cadu_format_bytes(rate, c));
+                if (p->unit)
+                        fprintf(stderr, "\r%s: %3u%% %llu / %llu %s  %llu/s   ", p->what,
+                                p->total ? (unsigned)(done * 100 / p->total) : 0, (unsigned long long)done,
+                                (unsigned long long)p->total, p->unit, (unsigned long long)rate);
+                else
+                        fprintf(stderr, "\r%s: %3u%% %s / %s  %s/s   ", p->what,
+                                p->total ? (unsigned)(done * 100 / p->total) : 0,
+                                cadu_format_bytes(done, a), cadu_format_bytes(p->total, b),
+                                cadu_format_bytes(rate, c));
                 p->shown = true;
         }
 }

@@ -50,11 +50,14 @@ const char *cadu_strerror(int r);
  * progress events with --json. */
 typedef struct cadu_progress {
         const char *what;
+        const char *unit;               /* NULL: bytes */
         uint64_t total, done;
         uint64_t start_ns, last_ns;
         bool tty, shown;
 } cadu_progress;
 void cadu_progress_begin(cadu_progress *p, const char *what, uint64_t total);
+/* The same counting things (unit: "chunks") rather than bytes. */
+void cadu_progress_begin_count(cadu_progress *p, const char *what, uint64_t total, const char *unit);
 void cadu_progress_update(cadu_progress *p, uint64_t done);
 void cadu_progress_end(cadu_progress *p);
 

@@ -93,6 +93,10 @@ typedef struct cadu_store_walker {
          * were read (and the callbacks ran); dfd is the store root. */
         int (*prefix_done)(void *ud, int dfd, const char *prefix, size_t nentries, const struct stat *st);
         void *userdata;
+        /* Only st.st_mode's file type is needed of the files in prefix
+         * directories: taken from the directory entry where the file system
+         * gives it, without a stat() per file. */
+        bool types_only;
 } cadu_store_walker;
 
 /* Walk the directory store at root: its top level, then each prefix
