@@ -92,6 +92,8 @@ int cadu_fp_write(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], c
  * chunks: -ENOENT without a file, -ESTALE when it belongs to another index,
  * -EBADMSG when malformed. *ret is malloc'ed. */
 int cadu_fp_read(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], size_t n, cadu_fp **ret);
+/* The same from len bytes in memory. */
+int cadu_fp_parse(const uint8_t *data, size_t len, const uint8_t index_sha[CADU_DIGEST_SIZE], size_t n, cadu_fp **ret);
 
 static inline uint64_t cadu_index_size(const cadu_index *idx) {
         return idx->n ? idx->items[idx->n - 1].end : 0;

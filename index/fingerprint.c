@@ -31,17 +31,12 @@ int cadu_fp_write(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], c
         return cadu_write_file_atomic(path, b, len);
 }
 
-int cadu_fp_read(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], size_t n, cadu_fp **ret) {
-        _cleanup_free_ uint8_t *b = NULL;
-        size_t len;
-        int r = cadu_read_file(path, FP_HEADER + (size_t)128 * 1024 * 1024, &b, &len);
-        if (r < 0)
-                return r;
+int cadu_fp_parse(const uint8_t *b, size_t len, const uint8_t index_sha[CADU_DIGEST_SIZE], size_t n, cadu_fp **ret) {
         if (len < FP_HEADER || memcmp(b, CADU_FP_MAGIC, 8) != 0)
                 return -EBADMSG;
         if (memcmp(b + 8, index_sha, CADU_DIGEST_SIZE) != 0 || cadu_le64(b + 8 + CADU_DIGEST_SIZE) != n)
                 return -ESTALE;
-        if (len != FP_HEADER + n * CADU_FP_SIZE)
+        if (n > (len - FP_HEADER) / CADU_FP_SIZE || len - FP_HEADER != n * CADU_FP_SIZE)
                 return -EBADMSG;
         cadu_fp *fps = malloc(n ? n * sizeof(cadu_fp) : 1);
         if (!fps)
@@ -50,4 +45,13 @@ int cadu_fp_read(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], si
                 memcpy(fps, b + FP_HEADER, n * CADU_FP_SIZE);
         *ret = fps;
         return 0;
+}
+
+int cadu_fp_read(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], size_t n, cadu_fp **ret) {
+        _cleanup_free_ uint8_t *b = NULL;
+        size_t len;
+        int r = cadu_read_file(path, FP_HEADER + (size_t)128 * 1024 * 1024, &b, &len);
+        if (r < 0)
+                return r;
+        return cadu_fp_parse(b, len, index_sha, n, ret);
 }
