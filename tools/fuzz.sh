@@ -20,6 +20,8 @@ mkdir -p "$build"
 cd "$build"
 san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1"
 [ -f Makefile ] || "$top/configure" -q CC=clang CFLAGS="$san"
+# Bring the Makefile up to date first: regenerating it prints to stdout.
+make -s Makefile >/dev/null
 libs=$(make -s -f - print-libs <<'MK'
 include Makefile
 print-libs:
