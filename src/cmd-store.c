@@ -684,7 +684,6 @@ typedef struct verifier {
         bool have_digest;               /* from the indexes or --digest */
         cadu_digest_type digest;        /* --digest */
         bool head_only;
-        bool is_dir;
         cadu_buf *raw, *out;            /* per worker */
         progress_ctx pc;
         atomic_uint_fast64_t bytes, raw_bytes;
@@ -1010,7 +1009,6 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 goto out;
         }
         v.head_only = is_url && !download;
-        v.is_dir = !is_url;
         nt = default_threads(threads, v.store);
         /* List the store: chunks, and everything that is not one. */
         if (!is_url && (ret = list_store(&v, store_loc, nt)))
