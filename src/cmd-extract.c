@@ -30,13 +30,9 @@ static const char extract_help[] =
         "                          the case for block devices)\n"
         "  -j, --threads N         worker threads (default: CPUs, +8 for network stores)\n"
         "  -q, --quiet             no progress and no summary\n"
-        "      --json              statistics as JSON on stdout\n"
+        "      --json              progress and statistics as JSON lines on stdout\n"
         "  -h, --help              show this help\n\n"
         "Network store options:\n";
-
-static void extract_progress(void *ud, uint64_t done, uint64_t total) {
-        cadu_progress_update(ud, done);
-}
 
 static void print_source_json(const char *name, const char *location, const cadu_source_stats *s,
                               cadu_store *store, bool *first) {
@@ -201,7 +197,7 @@ int cadu_cmd_extract(int argc, char **argv) {
                 goto out;
         }
 
-        cadu_progress prog;
+        cadu_extract_progress prog;
         cadu_extract_opts o = {
                 .index = idx,
                 .seeds = seeds,
@@ -212,13 +208,14 @@ int cadu_cmd_extract(int argc, char **argv) {
                 .out_path = out,
                 .in_place = in_place,
                 .threads = (unsigned)threads,
-                .progress = extract_progress,
+                .progress = cadu_extract_progress_out,
+                .seed_progress = cadu_extract_progress_seed,
                 .userdata = &prog,
         };
         cadu_extract_stats st;
-        cadu_progress_begin(&prog, "extract", cadu_index_size(idx));
+        cadu_extract_progress_begin(&prog, "extract", cadu_index_size(idx));
         r = cadu_extract(&o, &st, &msg);
-        cadu_progress_end(&prog);
+        cadu_extract_progress_end(&prog);
         if (r < 0) {
                 cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
                 ret = r == -EFBIG ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);

@@ -42,7 +42,6 @@ typedef struct installer {
         cadu_manifest *m;
         char manifest_sha[2 * CADU_DIGEST_SIZE + 1];
         bool allow_downgrade;
-        cadu_progress prog;
 } installer;
 
 static void event(const char *phase, const char *image, const char *detail) {
@@ -154,10 +153,6 @@ static int read_back(const char *path, const cadu_index *idx, uint8_t out[CADU_D
         return r;
 }
 
-static void extract_progress(void *ud, uint64_t done, uint64_t total) {
-        cadu_progress_update(ud, done);
-}
-
 /* Apply the image's rdiff delta from the booted slot. 1 when applied and
  * verified, 0 when not applicable (the caller falls back to the chunk
  * store), or an exit code. */
@@ -261,6 +256,7 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, const c
                 ret = cadu_error_errno(r, "cache %s", in->cfg->cache_dir);
                 goto out;
         }
+        cadu_extract_progress xp;
         cadu_extract_opts o = {
                 .index = idx,
                 .seeds = &seed,
@@ -270,15 +266,16 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, const c
                 .nstores = nstores,
                 .out_path = dst_dev,
                 .in_place = true,
-                .progress = extract_progress,
-                .userdata = &in->prog,
+                .progress = cadu_extract_progress_out,
+                .seed_progress = cadu_extract_progress_seed,
+                .userdata = &xp,
         };
         cadu_extract_stats est;
         char what[128];
         snprintf(what, sizeof(what), "install %s", img->name);
-        cadu_progress_begin(&in->prog, what, img->size);
+        cadu_extract_progress_begin(&xp, what, img->size);
         r = cadu_extract(&o, &est, &msg);
-        cadu_progress_end(&in->prog);
+        cadu_extract_progress_end(&xp);
         if (r < 0) {
                 cadu_error("writing %s to slot %c (%s): %s: %s", img->name, in->target, dst_dev,
                            msg ? msg : "failed", cadu_strerror(r));

@@ -588,6 +588,7 @@ int cadu_cmd_info(int argc, char **argv) {
                 plan_store ps = { .base = { .ops = &plan_ops, .location = (char *)"(fetch)" },
                                   .lock = PTHREAD_MUTEX_INITIALIZER };
                 cadu_store *stores[1] = { &ps.base };
+                cadu_extract_progress xp;
                 cadu_extract_opts o = {
                         .index = l.idx[i],
                         .seeds = seeds,
@@ -596,9 +597,13 @@ int cadu_cmd_info(int argc, char **argv) {
                         .nstores = 1,
                         .dry_run = true,
                         .threads = threads ? threads : cadu_cpu_count(),
+                        .seed_progress = cadu_extract_progress_seed,   /* only seeds take time */
+                        .userdata = &xp,
                 };
                 _cleanup_free_ char *msg = NULL;
+                cadu_extract_progress_begin(&xp, "info", cadu_index_size(l.idx[i]));
                 r = cadu_extract(&o, &ii[i].st, &msg);
+                cadu_extract_progress_end(&xp);
                 if (r < 0) {
                         free(ps.ids);
                         ret = cadu_error_errno(r, "planning the update to %s: %s", l.paths[i], msg ? msg : "failed");

@@ -95,12 +95,12 @@ void cadu_progress_begin_count(cadu_progress *p, const char *what, uint64_t tota
         p->unit = unit;
 }
 
-void cadu_progress_update(cadu_progress *p, uint64_t done) {
+static void progress_show(cadu_progress *p, uint64_t done, bool force) {
         p->done = done;
         if (!p->tty && !cadu_json)
                 return;
         uint64_t now = cadu_now_ns();
-        if (now - p->last_ns < 200000000ull)
+        if (!force && now - p->last_ns < 200000000ull)
                 return;
         p->last_ns = now;
         if (cadu_json) {
@@ -131,8 +131,53 @@ void cadu_progress_update(cadu_progress *p, uint64_t done) {
         }
 }
 
+void cadu_progress_update(cadu_progress *p, uint64_t done) {
+        progress_show(p, done, false);
+}
+
 void cadu_progress_end(cadu_progress *p) {
         if (p->shown)
                 fputs("\r\033[K", stderr);
         p->shown = false;
+}
+
+void cadu_extract_progress_begin(cadu_extract_progress *p, const char *what, uint64_t total) {
+        *p = (cadu_extract_progress){ .what = what, .total = total };
+        cadu_progress_begin(&p->prog, what, total);
+}
+
+/* End the scan of a seed (with a last event saying how far it got). */
+static void seed_scan_end(cadu_extract_progress *p) {
+        if (!p->seed)
+                return;
+        progress_show(&p->prog, p->prog.done, true);
+        cadu_progress_end(&p->prog);
+        p->seed = NULL;
+}
+
+void cadu_extract_progress_seed(void *ud, const char *seed_path, uint64_t done, uint64_t total) {
+        cadu_extract_progress *p = ud;
+        if (p->seed != seed_path) {
+                seed_scan_end(p);
+                cadu_progress_end(&p->prog);
+                snprintf(p->label, sizeof(p->label), "scanning seed %s", seed_path);
+                cadu_progress_begin(&p->prog, p->label, total);
+                p->seed = seed_path;
+        }
+        cadu_progress_update(&p->prog, done);
+}
+
+void cadu_extract_progress_out(void *ud, uint64_t done, uint64_t total) {
+        cadu_extract_progress *p = ud;
+        (void)total;
+        if (p->seed) {
+                seed_scan_end(p);
+                cadu_progress_begin(&p->prog, p->what, p->total);
+        }
+        cadu_progress_update(&p->prog, done);
+}
+
+void cadu_extract_progress_end(cadu_extract_progress *p) {
+        seed_scan_end(p);
+        cadu_progress_end(&p->prog);
 }

@@ -61,6 +61,22 @@ void cadu_progress_begin_count(cadu_progress *p, const char *what, uint64_t tota
 void cadu_progress_update(cadu_progress *p, uint64_t done);
 void cadu_progress_end(cadu_progress *p);
 
+/* Progress of cadu_extract(): the output ("extract", "install NAME"), and
+ * before it, on a line of its own, each seed read to learn its chunks
+ * ("scanning seed PATH"; with --json its last event has done = total). Set
+ * cadu_extract_opts.progress, .seed_progress and .userdata to these. */
+typedef struct cadu_extract_progress {
+        cadu_progress prog;
+        const char *what;
+        uint64_t total;
+        const char *seed;               /* the seed being scanned, or NULL */
+        char label[300];
+} cadu_extract_progress;
+void cadu_extract_progress_begin(cadu_extract_progress *p, const char *what, uint64_t total);
+void cadu_extract_progress_out(void *ud, uint64_t done, uint64_t total);
+void cadu_extract_progress_seed(void *ud, const char *seed_path, uint64_t done, uint64_t total);
+void cadu_extract_progress_end(cadu_extract_progress *p);
+
 /* casync's default store for an index: default.castr beside it (malloc'ed). */
 int cadu_default_store(const char *index_path, char **ret);
 

@@ -406,6 +406,12 @@ static int scan_chunk(void *ud, const cadu_chunk_info *c) {
         return add_cand(s->x, c->id, s->seed, &c->fp, c->offset);
 }
 
+static void scan_progress(void *ud, uint64_t done) {
+        seed_scan *s = ud;
+        const cadu_extract_opts *o = s->x->o;
+        o->seed_progress(o->userdata, o->seeds[s->seed].path, done, s->x->seeds[s->seed].size);
+}
+
 /* Learn what each seed holds: from its saved index when that index is usable
  * (same digest and chunk parameters, not longer than the seed), otherwise by
  * chunking the seed with the target's parameters. */
@@ -467,6 +473,7 @@ static int load_seed(extractor *x, uint32_t k) {
                 .threads = x->o->threads,
                 .fingerprints = true,
                 .ordered = scan_chunk,
+                .progress = x->o->seed_progress ? scan_progress : NULL,
                 .userdata = &ss,
         };
         r = cadu_chunk_fd(src->fd, &p, NULL, NULL);

@@ -58,6 +58,9 @@ typedef struct cadu_extract_opts {
         bool dry_run;                   /* plan only: what would come from where */
         unsigned threads;               /* 0: default */
         void (*progress)(void *ud, uint64_t done, uint64_t total);
+        /* Before any output: a seed without a usable index being read to
+         * learn its chunks, done of total bytes (may be NULL). */
+        void (*seed_progress)(void *ud, const char *seed_path, uint64_t done, uint64_t total);
         void *userdata;
 } cadu_extract_opts;
 

@@ -40,7 +40,7 @@ for cid, ln in chunks(sys.argv[1]):
 print(n, size)
 PY
 source_stat() { # JSON SOURCE FIELD [N]: sum of FIELD over sources named SOURCE
-        python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(sum(x[sys.argv[3]] for x in s["sources"] if x["source"]==sys.argv[2]))' "$@"
+        python3 -c 'import json,sys; s=[json.loads(l) for l in open(sys.argv[1]) if l.strip()][-1]; print(sum(x[sys.argv[3]] for x in s["sources"] if x["source"]==sys.argv[2]))' "$@"
 }
 
 # 1. With v1's saved index: fetched = exactly what v1 lacks, once each.
@@ -57,6 +57,15 @@ rm out.img
 "$CADU" --json extract --store st --seed v1.img v2.caibx out.img > s2.json
 cmp out.img v2.img
 [ "$(source_stat s2.json store bytes)" -eq "$2" ] || fail "unindexed seed: fetched $(source_stat s2.json store bytes), expected $2"
+# ... and says so: the scan's last progress event covers the whole seed,
+# before the statistics.
+python3 - s2.json "$(stat -c %s v1.img)" <<'PY' || fail "seed scan progress: $(cat s2.json)"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+scan = [e for e in ev if e.get("event") == "progress" and e["phase"] == "scanning seed v1.img"]
+assert scan and scan[-1]["done"] == scan[-1]["total"] == int(sys.argv[2]), ev
+assert "sources" in ev[-1], ev
+PY
 rm out.img
 
 # 3. The seed changed after its index was saved: exact result, the changed
