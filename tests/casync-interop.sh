@@ -33,7 +33,7 @@ casync --store=cst --digest=sha256 make a.caibx a.bin >/dev/null
 cmp v2.out v2.bin
 python3 - stats.json <<'PY'
 import json, sys
-s = json.load(open(sys.argv[1]))
+s = [json.loads(l) for l in open(sys.argv[1]) if l.strip()][-1]  # after any progress events
 seed = [x for x in s["sources"] if x["source"] == "seed"][0]
 assert seed["bytes"] > 5000000, seed
 PY

@@ -39,8 +39,8 @@ for delay in 0.01 0.02 0.03 0.04 0.05 0.06 0.07 0.08 0.09 0.10 0.11 0.12 0.13 0.
         before=$(python3 correct.py v2.caibx target.img)
         "$CADU" --json extract --in-place --store st v2.caibx target.img > s.json
         cmp target.img v2.img || fail "resume after ${delay}s not exact"
-        fetched=$(python3 -c 'import json; s=json.load(open("s.json")); print(sum(x["chunks"] for x in s["sources"] if x["source"]=="store"))')
-        inplace=$(python3 -c 'import json; s=json.load(open("s.json")); print(sum(x["chunks"] for x in s["sources"] if x["source"]=="in-place"))')
+        fetched=$(python3 -c 'import json; s=[json.loads(l) for l in open("s.json") if l.strip()][-1]; print(sum(x["chunks"] for x in s["sources"] if x["source"]=="store"))')
+        inplace=$(python3 -c 'import json; s=[json.loads(l) for l in open("s.json") if l.strip()][-1]; print(sum(x["chunks"] for x in s["sources"] if x["source"]=="in-place"))')
         [ "$inplace" -eq "$before" ] || fail "after ${delay}s: $before chunks were correct, re-run kept $inplace"
         [ "$fetched" -eq $((total - before)) ] || fail "after ${delay}s: re-run fetched $fetched, expected $((total - before))"
         [ "$before" -gt 0 ] && [ "$before" -lt "$total" ] && points=$((points + 1))
