@@ -457,7 +457,7 @@ int cadu_cmd_install(int argc, char **argv) {
         } else {
                 in.so.opts.max_transfers = cf->max_transfers;
                 in.so.opts.rate_limit = cf->rate_limit;
-                in.so.opts.retries = cf->retries;
+                in.so.opts.retries = cf->retries ? cf->retries : CADU_STORE_RETRIES_NONE;
                 in.so.opts.connect_timeout_s = cf->timeout;
                 in.so.opts.ca_file = cf->ca_file;
                 in.so.opts.client_cert = cf->client_cert;

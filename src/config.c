@@ -474,6 +474,7 @@ int cadu_config_parse(const char *name, const char *data, size_t len, cadu_confi
         if (!p.cfg)
                 return -ENOMEM;
         p.cfg->bootloader = CADU_BOOT_UBOOT;
+        p.cfg->retries = 5;             /* cadu.conf(5); 0 means none */
         int r = 0;
         if (!(p.cfg->path = strdup(name)))
                 r = -ENOMEM;

@@ -64,7 +64,7 @@ typedef struct cadu_config {
         size_t n_headers;
         unsigned max_transfers;
         uint64_t rate_limit;            /* bytes per second, 0 = unlimited */
-        unsigned retries;
+        unsigned retries;               /* default 5, 0 = none */
         unsigned timeout;               /* seconds */
         bool insecure;
 } cadu_config;

@@ -13,7 +13,7 @@ const char cadu_storeopts_help[] =
         "      --rate-limit BYTES      bytes per second for each store, K/M/G suffixes\n"
         "                              (e.g. 512K); shared by its transfers\n"
         "      --retries N             retries of a chunk after a connection error,\n"
-        "                              timeout, truncated body or 5xx (1..100, default 5)\n"
+        "                              timeout, truncated body or 5xx (0..100, default 5)\n"
         "      --connect-timeout S     seconds to establish a connection (default 15)\n"
         "      --low-speed-time S      abort a transfer receiving nothing for S seconds\n"
         "                              (default 30; it is then retried)\n"
@@ -156,7 +156,9 @@ static int set_by_index(cadu_storeopts *o, int i, const char *v) {
                 return 0;
         }
         case CADU_STOREOPT_RETRIES:
-                return set_uint(v, 1, 100, &so->retries);
+                if ((r = set_uint(v, 0, 100, &so->retries)) == 0 && so->retries == 0)
+                        so->retries = CADU_STORE_RETRIES_NONE;
+                return r;
         case CADU_STOREOPT_CONNECT_TIMEOUT:
                 return set_uint(v, 1, 3600, &so->connect_timeout_s);
         case CADU_STOREOPT_LOW_SPEED_TIME:

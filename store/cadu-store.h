@@ -77,9 +77,10 @@ struct cadu_store {
 };
 
 /* Options for network stores (ignored by local ones). Zero means default. */
+#define CADU_STORE_RETRIES_NONE ((unsigned)-1)  /* retries: not a single one */
 typedef struct cadu_store_options {
         unsigned max_transfers;         /* in flight at once (default 8) */
-        unsigned retries;               /* per chunk and store (default 5) */
+        unsigned retries;               /* per chunk and store (default 5; or _NONE) */
         unsigned connect_timeout_s;     /* default 15 */
         unsigned low_speed_time_s;      /* abort a transfer below 1 B/s this long (default 30) */
         uint64_t deadline_s;            /* overall deadline, 0 = none */

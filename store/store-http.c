@@ -947,7 +947,7 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
         h->base.ops = &http_ops;
         pthread_mutex_init(&h->lock, NULL);
         h->max_transfers = o->max_transfers ? o->max_transfers : DEFAULT_MAX_TRANSFERS;
-        h->retries = o->retries ? o->retries : DEFAULT_RETRIES;
+        h->retries = o->retries == CADU_STORE_RETRIES_NONE ? 0 : o->retries ? o->retries : DEFAULT_RETRIES;
         h->stall_ns = (uint64_t) (o->low_speed_time_s ? o->low_speed_time_s : DEFAULT_LOW_SPEED_TIME_S) * 1000000000ULL;
         h->deadline_s = o->deadline_s;
         if (o->rate_limit) {

@@ -130,6 +130,7 @@ START_TEST(test_defaults) {
         ck_assert(!c->insecure);
         ck_assert_uint_eq(c->max_transfers, 0);
         ck_assert_uint_eq(c->rate_limit, 0);
+        ck_assert_uint_eq(c->retries, 5);       /* absent is 5; "retries = 0" is none */
         cadu_boot_options o = cadu_config_boot_options(c);
         ck_assert_int_eq(o.backend, CADU_BOOT_UBOOT);
         ck_assert_str_eq(o.path, "/etc/fw_env.config");

@@ -69,6 +69,14 @@ expect_fail 1 "error: EREMOTEIO: get: GET $FP_URL$path: HTTP 503: injected failu
         $TOOL --retries 2 get "$FP_URL/store" "$id"
 want_stat requests 3 "$T/.err"
 
+# --retries 0: the first transient failure is final (a chain fails over at once)
+faultproxy_start r0 --root "$T/www" --mode status:503 --count 1
+expect_fail 1 "error: EREMOTEIO: get: GET $FP_URL$path: HTTP 503: injected failure$" \
+        $TOOL --retries 0 get "$FP_URL/store" "$id"
+want_stat requests 1 "$T/.err"
+want_stat retries 0 "$T/.err"
+[ "$(seen)" -eq 1 ] || fail "--retries 0: the server saw $(seen) requests, want 1"
+
 faultproxy_start stall --root "$T/www" --mode stall --stall 30
 expect_fail 1 "error: ETIMEDOUT: get: GET .*: .*(after 2 attempts)" \
         $TOOL --retries 1 --low-speed-time 1 get "$FP_URL/store" "$id"
