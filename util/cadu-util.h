@@ -33,10 +33,10 @@ static inline void cadu_fclosep(FILE **f) { if (*f) fclose(*f); }
 #define _cleanup_fclose_ _cleanup_(cadu_fclosep)
 
 /* Allocate n bytes for I/O: aligned to a cache line, released with free().
- * The kernel copies between the page cache and user memory with "rep movsb",
- * which on some CPUs (AMD Zen 3 measured) runs at half speed when the user
- * buffer starts 1-31 bytes past a 64-byte boundary - where glibc puts every
- * large malloc() (page + 16). Read and write buffers come from here. */
+ * The kernel copies from the page cache to user memory with "rep movsb",
+ * which on some CPUs (AMD Zen 3 measured: 2-3x slower) crawls when the user
+ * buffer starts a few bytes past a 64-byte boundary - where glibc puts every
+ * large malloc() (page + 16). Buffers that read() fills come from here. */
 void *cadu_malloc_io(size_t n);
 /* Grow *p (allocated by cadu_malloc_io, keeping its first len bytes) to n
  * bytes, aligned the same. 0 or -ENOMEM (then *p is unchanged). */
