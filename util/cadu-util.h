@@ -36,7 +36,8 @@ static inline void cadu_fclosep(FILE **f) { if (*f) fclose(*f); }
  * The kernel copies from the page cache to user memory with "rep movsb",
  * which on some CPUs (AMD Zen 3 measured: 2-3x slower) crawls when the user
  * buffer starts a few bytes past a 64-byte boundary - where glibc puts every
- * large malloc() (page + 16). Buffers that read() fills come from here. */
+ * large malloc() (page + 16); tools/bench-read-align.sh shows it. Buffers
+ * that read() fills come from here. */
 void *cadu_malloc_io(size_t n);
 /* Grow *p (allocated by cadu_malloc_io, keeping its first len bytes) to n
  * bytes, aligned the same. 0 or -ENOMEM (then *p is unchanged). */
