@@ -70,14 +70,8 @@ static int job_emit(delta_job *j, bool copy, uint64_t npos, uint64_t boff, uint6
                         return 0;
                 }
         }
-        if (j->ncmds == j->cap) {
-                size_t ncap = j->cap ? j->cap * 2 : 256;
-                dcmd *n = realloc(j->cmds, ncap * sizeof(dcmd));
-                if (!n)
-                        return -ENOMEM;
-                j->cmds = n;
-                j->cap = ncap;
-        }
+        if (CADU_ARRAY_GROW(j->cmds, j->cap, j->ncmds, 256) < 0)
+                return -ENOMEM;
         j->cmds[j->ncmds++] = (dcmd){ .npos = npos, .boff = boff, .len = len, .copy = copy };
         return 0;
 }

@@ -215,16 +215,8 @@ static int plan_get(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t ma
         plan_store *p = (plan_store *)s;
         int r = -ENOENT;
         pthread_mutex_lock(&p->lock);
-        if (p->n == p->alloc) {
-                size_t a = p->alloc ? 2 * p->alloc : 256;
-                void *n = realloc(p->ids, a * CADU_DIGEST_SIZE);
-                if (!n)
-                        r = -ENOMEM;
-                else {
-                        p->ids = n;
-                        p->alloc = a;
-                }
-        }
+        if (CADU_ARRAY_GROW(p->ids, p->alloc, p->n, 256) < 0)
+                r = -ENOMEM;
         if (r == -ENOENT)
                 memcpy(p->ids[p->n++], id, CADU_DIGEST_SIZE);
         pthread_mutex_unlock(&p->lock);
@@ -805,21 +797,6 @@ static void verify_progress(void *ud) {
         progress_show(&((verifier *)ud)->pc);
 }
 
-/* Make room for element n of array p (alloc elements). 0 or -ENOMEM. */
-#define ARRAY_GROW(p, alloc, n) __extension__({                                 \
-        int _r = 0;                                                             \
-        if ((n) >= (alloc)) {                                                   \
-                size_t _a = (alloc) ? 2 * (alloc) : 64;                         \
-                __typeof__(p) _np = realloc((p), _a * sizeof(*(p)));            \
-                if (_np) {                                                      \
-                        (p) = _np;                                              \
-                        (alloc) = _a;                                           \
-                } else                                                          \
-                        _r = -ENOMEM;                                           \
-        }                                                                       \
-        _r;                                                                     \
-})
-
 static int list_entry(void *ud, const cadu_store_entry *e) {
         lister *l = ud;
         if (e->kind == CADU_STORE_NAME_CHUNK) {
@@ -835,12 +812,12 @@ static int list_entry(void *ud, const cadu_store_entry *e) {
                         l->unreferenced++;
                         return 0;
                 }
-                if (ARRAY_GROW(l->chunks, l->achunks, l->nchunks) < 0)
+                if (CADU_ARRAY_GROW(l->chunks, l->achunks, l->nchunks, 64) < 0)
                         return -ENOMEM;
                 memcpy(l->chunks[l->nchunks++].id, e->id, CADU_DIGEST_SIZE);
                 return 0;
         }
-        if (ARRAY_GROW(l->strays, l->astrays, l->nstrays) < 0)
+        if (CADU_ARRAY_GROW(l->strays, l->astrays, l->nstrays, 64) < 0)
                 return -ENOMEM;
         stray *st = &l->strays[l->nstrays];
         if (!(st->path = strdup(e->path)))

@@ -104,14 +104,8 @@ static int add_cand(extractor *x, const uint8_t id[CADU_DIGEST_SIZE], uint32_t s
         need *n = lookup(x, id);
         if (n->first == SIZE_MAX)
                 return 0;               /* the target does not need it */
-        if (x->ncands == x->acands) {
-                size_t a = x->acands ? 2 * x->acands : 1024;
-                cand *c = realloc(x->cands, a * sizeof(*c));
-                if (!c)
-                        return -ENOMEM;
-                x->cands = c;
-                x->acands = a;
-        }
+        if (CADU_ARRAY_GROW(x->cands, x->acands, x->ncands, 1024) < 0)
+                return -ENOMEM;
         x->cands[x->ncands] = (cand){ .seed = seed, .next = n->cands, .off = off, .has_fp = fp != NULL };
         if (fp)
                 x->cands[x->ncands].fp = *fp;

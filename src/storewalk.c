@@ -23,14 +23,8 @@ static size_t *find_slot(size_t *slots, size_t cap, const cadu_chunk_entry *entr
 }
 
 static int grow(cadu_chunk_set *s) {
-        if (s->n == s->alloc) {
-                size_t a = s->alloc ? 2 * s->alloc : 1024;
-                cadu_chunk_entry *e = realloc(s->entries, a * sizeof(*e));
-                if (!e)
-                        return -ENOMEM;
-                s->entries = e;
-                s->alloc = a;
-        }
+        if (CADU_ARRAY_GROW(s->entries, s->alloc, s->n, 1024) < 0)
+                return -ENOMEM;
         if (2 * (s->n + 1) <= s->cap)
                 return 0;
         size_t cap = s->cap ? 2 * s->cap : 2048;
@@ -199,15 +193,9 @@ static int read_names(int fd, dname **ret, size_t *ret_n) {
                         off += de->d_reclen;
                         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                                 continue;
-                        if (n == alloc) {
-                                size_t a = alloc ? 2 * alloc : 64;
-                                dname *nn = realloc(names, a * sizeof(*nn));
-                                if (!nn) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                names = nn;
-                                alloc = a;
+                        if (CADU_ARRAY_GROW(names, alloc, n, 64) < 0) {
+                                r = -ENOMEM;
+                                break;
                         }
                         if (!(names[n].name = strdup(de->d_name))) {
                                 r = -ENOMEM;

@@ -32,6 +32,24 @@ static inline void cadu_fclosep(FILE **f) { if (*f) fclose(*f); }
 #define _cleanup_close_ _cleanup_(cadu_closep)
 #define _cleanup_fclose_ _cleanup_(cadu_fclosep)
 
+/* Make room for element n of the array p of alloc elements, doubling it
+ * (first: the first size). Evaluates to 0, or -ENOMEM with p and alloc
+ * unchanged. */
+#define CADU_ARRAY_GROW(p, alloc, n, first) __extension__({                     \
+        int _r = 0;                                                             \
+        if ((n) >= (alloc)) {                                                   \
+                size_t _a = (alloc) ? 2 * (size_t)(alloc) : (size_t)(first);    \
+                __typeof__(p) _np = _a > SIZE_MAX / sizeof(*(p)) ? NULL :       \
+                        realloc((p), _a * sizeof(*(p)));                        \
+                if (_np) {                                                      \
+                        (p) = _np;                                              \
+                        (alloc) = _a;                                           \
+                } else                                                          \
+                        _r = -ENOMEM;                                           \
+        }                                                                       \
+        _r;                                                                     \
+})
+
 /* Allocate n bytes for I/O: aligned to a cache line, released with free().
  * The kernel copies from the page cache to user memory with "rep movsb",
  * which on some CPUs (AMD Zen 3 measured: 2-3x slower) crawls when the user
