@@ -214,6 +214,27 @@ static int parse_options(int argc, char **argv, const char *help, bool allow_for
         return -1;
 }
 
+/* The start of status, mark-good and rollback: options (no argument), the
+ * configuration, the lock when changing things, and the booted slot when
+ * it must be known. Returns -1 to go on, else an exit code (c released). */
+static int slotcmd_start(int argc, char **argv, const char *help, bool change, slotcmd *c) {
+        const char *config = NULL;
+        bool force = false;
+        int r = parse_options(argc, argv, help, false, &config, &force);
+        if (r >= 0)
+                return r;
+        if (optind < argc)
+                return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        r = slotcmd_open(c, config, change);
+        if (r == 0 && change)
+                r = need_booted(c);
+        if (r != 0) {
+                slotcmd_done(c);
+                return r;
+        }
+        return -1;
+}
+
 /* ---- status ---- */
 
 static const char status_help[] =
@@ -354,19 +375,10 @@ static int status_text(slotcmd *c, char next, char pending, char failed, const c
 }
 
 int cadu_cmd_status(int argc, char **argv) {
-        const char *config = NULL;
-        bool force = false;
-        int r = parse_options(argc, argv, status_help, false, &config, &force);
+        slotcmd c = { .lock_fd = -1 };
+        int r = slotcmd_start(argc, argv, status_help, false, &c);
         if (r >= 0)
                 return r;
-        if (optind < argc)
-                return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-        slotcmd c = { .lock_fd = -1 };
-        r = slotcmd_open(&c, config, false);
-        if (r != 0) {
-                slotcmd_done(&c);
-                return r;
-        }
         char next = cadu_boot_state_next(&c.bs);
         char pending = 0, failed = 0;
         for (int s = 0; s < 2; s++) {
@@ -406,21 +418,10 @@ static const char mark_good_help[] =
         "  -h, --help          show this help\n";
 
 int cadu_cmd_mark_good(int argc, char **argv) {
-        const char *config = NULL;
-        bool force = false;
-        int r = parse_options(argc, argv, mark_good_help, false, &config, &force);
+        slotcmd c = { .lock_fd = -1 };
+        int r = slotcmd_start(argc, argv, mark_good_help, true, &c);
         if (r >= 0)
                 return r;
-        if (optind < argc)
-                return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-        slotcmd c = { .lock_fd = -1 };
-        r = slotcmd_open(&c, config, true);
-        if (r == 0)
-                r = need_booted(&c);
-        if (r != 0) {
-                slotcmd_done(&c);
-                return r;
-        }
         char booted = c.booted, other = cadu_boot_other(booted);
         bool keep_trial = trial_pending(&c, other);
         bool failed = trial_failed(&c, other);
@@ -528,21 +529,10 @@ static const char rollback_help[] =
         "  -h, --help          show this help\n";
 
 int cadu_cmd_rollback(int argc, char **argv) {
-        const char *config = NULL;
-        bool force = false;
-        int r = parse_options(argc, argv, rollback_help, false, &config, &force);
+        slotcmd c = { .lock_fd = -1 };
+        int r = slotcmd_start(argc, argv, rollback_help, true, &c);
         if (r >= 0)
                 return r;
-        if (optind < argc)
-                return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-        slotcmd c = { .lock_fd = -1 };
-        r = slotcmd_open(&c, config, true);
-        if (r == 0)
-                r = need_booted(&c);
-        if (r != 0) {
-                slotcmd_done(&c);
-                return r;
-        }
         char other = cadu_boot_other(c.booted);
         if (c.state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
                 cadu_error("refusing to roll back to slot %c: it does not hold a good image (state %s)", other,
