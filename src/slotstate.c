@@ -442,8 +442,9 @@ int cadu_journal_start(const char *state_dir, const char *manifest_sha256, char 
         return journal_write(state_dir, NULL, 0, line);
 }
 
-/* Read the current journal text and check that it can be appended to. */
-static int journal_open_for_append(const char *state_dir, uint8_t **ret, size_t *ret_len) {
+/* Append line to the journal (rewritten atomically) if it can be: one that
+ * is not closed and ends with a whole line. */
+static int journal_append(const char *state_dir, const char *line) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t len = 0;
         cadu_journal *j = NULL;
@@ -456,36 +457,23 @@ static int journal_open_for_append(const char *state_dir, uint8_t **ret, size_t 
                 return -EALREADY;
         if (len && data[len - 1] != '\n')
                 return -EBADMSG;
-        *ret = data;
-        *ret_len = len;
-        data = NULL;
-        return 0;
+        return journal_write(state_dir, (const char *)data, len, line);
 }
 
 int cadu_journal_record_phase(const char *state_dir, const char *phase, const char *image, const char *value) {
         if (!is_word(phase) || (image && !is_word(image)) || (value && !is_word(value)))
                 return -EINVAL;
-        _cleanup_free_ uint8_t *old = NULL;
-        size_t len = 0;
-        int r = journal_open_for_append(state_dir, &old, &len);
-        if (r < 0)
-                return r;
         _cleanup_free_ char *line = NULL;
         if (asprintf(&line, "phase %s %s %s\n", phase, image ? image : "-", value ? value : "-") < 0)
                 return -ENOMEM;
-        return journal_write(state_dir, (const char *)old, len, line);
+        return journal_append(state_dir, line);
 }
 
 int cadu_journal_done(const char *state_dir) {
-        _cleanup_free_ uint8_t *old = NULL;
-        size_t len = 0;
-        int r = journal_open_for_append(state_dir, &old, &len);
-        if (r < 0)
-                return r;
         _cleanup_free_ char *line = NULL;
         if (asprintf(&line, "done %" PRIu64 "\n", now_s()) < 0)
                 return -ENOMEM;
-        return journal_write(state_dir, (const char *)old, len, line);
+        return journal_append(state_dir, line);
 }
 
 int cadu_journal_remove(const char *state_dir) {
