@@ -10,9 +10,7 @@
 . "$top_srcdir/tests/storeops-lib.sh"
 
 cd "$T"
-releases "$T" 2000000
-"$CADU" -q make --store store v1.img v1.caibx
-"$CADU" -q make --store store v2.img v2.caibx
+released_store store .
 idx_ids v1.caibx | sort -u >ids1
 idx_ids v2.caibx | sort -u >ids2
 comm -23 ids1 ids2 >only1

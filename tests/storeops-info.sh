@@ -7,9 +7,7 @@
 . "$top_srcdir/tests/storeops-lib.sh"
 
 cd "$T"
-releases "$T" 2000000
-"$CADU" -q make --store store v1.img v1.caibx
-"$CADU" -q make --store store v2.img v2.caibx
+released_store store .
 
 # Counts, dedup and size distribution of each index and of both.
 "$CADU" --json info --store store v1.caibx v2.caibx >info.json || fail "info failed"

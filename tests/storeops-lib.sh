@@ -51,6 +51,14 @@ open(d + "/v2.img", "wb").write(v2)
 PY
 }
 
+# released_store STORE IDXDIR: releases of 2 MB in $T, made into STORE, with
+# their indexes IDXDIR/v1.caibx and IDXDIR/v2.caibx.
+released_store() {
+        releases "$T" 2000000
+        "$CADU" -q make --store "$1" "$T/v1.img" "$2/v1.caibx"
+        "$CADU" -q make --store "$1" "$T/v2.img" "$2/v2.caibx"
+}
+
 # json_get FILE EXPR: evaluate a Python expression on the JSON object j read
 # from the last line of FILE that holds an "event":"done" object.
 json_get() {

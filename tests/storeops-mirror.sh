@@ -17,9 +17,7 @@ need nginx openssl
 
 cd "$T"
 mkdir www
-releases "$T" 2000000
-"$CADU" -q make --store www/store v1.img www/v1.caibx
-"$CADU" -q make --store www/store v2.img www/v2.caibx
+released_store www/store www
 idx_ids www/v1.caibx | sort -u >ids1
 idx_ids www/v2.caibx | sort -u >ids2
 nginx_start "$T/www"

@@ -8,9 +8,7 @@
 . "$top_srcdir/tests/storeops-lib.sh"
 
 cd "$T"
-releases "$T" 2000000
-"$CADU" -q make --store store v1.img v1.caibx
-"$CADU" -q make --store store v2.img v2.caibx
+released_store store .
 
 # A sound store: nothing on stdout, exit 0, with and without indexes.
 "$CADU" verify-store store >out 2>err || fail "sound store rejected: $(cat out err)"
