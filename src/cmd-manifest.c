@@ -240,20 +240,24 @@ static const char sign_help[] =
         "      --cert FILE      signer's certificate, PEM (required); further\n"
         "                       certificates in the file join the chain\n"
         "      --chain FILE     intermediate CA certificates to include, PEM\n"
+        "      --raw            sign the file as it is, without checking that it\n"
+        "                       is a manifest (e.g. SWUpdate's sw-description)\n"
         "  -q, --quiet          no summary\n"
         "      --json           the result as JSON on stdout\n"
         "  -h, --help           show this help\n";
 
 int cadu_cmd_sign(int argc, char **argv) {
-        enum { O_KEY = 0x100, O_CERT, O_CHAIN };
+        enum { O_KEY = 0x100, O_CERT, O_CHAIN, O_RAW };
         static const struct option options[] = {
                 { "key", required_argument, NULL, O_KEY },
                 { "cert", required_argument, NULL, O_CERT },
                 { "chain", required_argument, NULL, O_CHAIN },
+                { "raw", no_argument, NULL, O_RAW },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         const char *key = NULL, *cert = NULL, *chain = NULL;
+        bool raw = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -261,6 +265,7 @@ int cadu_cmd_sign(int argc, char **argv) {
                 case O_KEY: key = optarg; break;
                 case O_CERT: cert = optarg; break;
                 case O_CHAIN: chain = optarg; break;
+                case O_RAW: raw = true; break;
                 case 'h':
                         fputs(sign_help, stdout);
                         return CADU_EXIT_OK;
@@ -284,14 +289,16 @@ int cadu_cmd_sign(int argc, char **argv) {
         _cleanup_free_ uint8_t *data = NULL, *sig = NULL;
         _cleanup_free_ char *err = NULL;
         size_t len, sig_len;
-        int r = read_input("manifest", path, CADU_MANIFEST_MAX_SIZE, &data, &len);
+        int r = read_input(raw ? "file" : "manifest", path, CADU_MANIFEST_MAX_SIZE, &data, &len);
         if (r != 0)
                 return r;
-        cadu_manifest *m = NULL;
-        r = cadu_manifest_parse(data, len, &m, &err);
-        if (r < 0)
-                return report(r, err, "refusing to sign %s", path);
-        cadu_manifest_free(m);
+        if (!raw) {
+                cadu_manifest *m = NULL;
+                r = cadu_manifest_parse(data, len, &m, &err);
+                if (r < 0)
+                        return report(r, err, "refusing to sign %s", path);
+                cadu_manifest_free(m);
+        }
 
         r = cadu_manifest_sign(data, len, key, cert, chain, &sig, &sig_len, &err);
         if (r < 0)

@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential autoconf automake pkg-config
       libzstd-dev libssl-dev libcurl4-openssl-dev libxxhash-dev libubootenv-dev check
       libubootenv-tool casync rdiff nginx openssl python3 zstd e2fsprogs time util-linux procps
-      curl bc"
+      curl bc swupdate cpio"
 missing=""
 for p in $pkgs; do
         dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"
