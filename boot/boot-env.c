@@ -311,10 +311,15 @@ bool cadu_boot_dirty(const cadu_boot *b) {
         return false;
 }
 
+void cadu_boot_unlock(cadu_boot *b) {
+        if (b)
+                uboot_release(b);
+}
+
 int cadu_boot_store(cadu_boot *b) {
         if (!b)
                 return -EINVAL;
-        if (!b->loaded)
+        if (!b->loaded || (b->backend == CADU_BOOT_UBOOT && !b->ctx))
                 return -ESTALE;
         b->detail[0] = 0;
         if (!cadu_boot_dirty(b))

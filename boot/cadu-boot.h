@@ -13,7 +13,8 @@
  *          its fw_env.config (one or two copies; with two, libubootenv writes
  *          the older copy and bumps its flags byte, so a torn write leaves
  *          the other copy valid). The libubootenv lock is held from load to
- *          free, so the read-modify-store is not interleaved with fw_setenv.
+ *          free (or cadu_boot_unlock()), so a read-modify-store is not
+ *          interleaved with fw_setenv.
  *        - CADU_BOOT_FILE: a plain "NAME=VALUE" text file (one variable a
  *          line, '#' comments), replaced atomically (temporary file, fsync,
  *          rename). For tests and for devices without U-Boot.
@@ -89,6 +90,14 @@ bool cadu_boot_dirty(const cadu_boot *b);
  * when nothing changed. -ENOSPC when the variables do not fit the U-Boot
  * environment; write errors otherwise (the previous environment stays valid). */
 int cadu_boot_store(cadu_boot *b);
+
+/* Release the libubootenv lock (fw_printenv, fw_setenv and other cadu
+ * commands wait for it) while keeping the variables readable. Storing then
+ * needs a new cadu_boot_load() first (cadu_boot_store() is -ESTALE), which
+ * takes the lock again and re-reads what others may have changed. Long
+ * operations (an install's downloads and writes) call this between their
+ * environment transactions. No-op for the file backend. */
+void cadu_boot_unlock(cadu_boot *b);
 
 /* Explanation of the last failure of load, store or the scheme functions
  * ("" when there is none). Valid until the next call on b. */

@@ -2,14 +2,20 @@
 /*
  * cadu install: the device-side update.
  *
- *   signature -> manifest -> policy -> for each image: index sha256 -> chunks
- *   (or an rdiff delta from the active slot) -> image sha256 -> saved seed
- *   index -> one bootloader store for a trial boot of the new slot.
+ *   signature -> manifest -> policy -> every index (and applicable rdiff
+ *   delta) fetched and checked against its pinned sha256 -> for each image:
+ *   chunks (or the delta from the active slot) -> image sha256 -> saved
+ *   seed index -> one bootloader store for a trial boot of the new slot.
  *
- * Before the first byte is written, the target slot is taken out of the
+ * Nothing is written to a slot or the environment before everything the
+ * manifest pins and the install will use has been verified: a swapped index
+ * on the medium is refused while the device still has its fallback. Then,
+ * before the first byte is written, the target slot is taken out of the
  * bootloader's order (one environment store), so no power loss can leave a
  * half-written slot bootable; the trial is arranged only after every image
- * is verified. Writes are in place and every chunk already correct is kept,
+ * is verified. The bootloader environment's lock (libubootenv's, shared
+ * with fw_printenv and fw_setenv) is held only around each of those two
+ * stores; the state directory's lock is held for the whole install. Writes are in place and every chunk already correct is kept,
  * so re-running an interrupted install resumes it. The state directory's
  * journal records each step.
  */
@@ -32,6 +38,13 @@
 #include "slotstate.h"
 #include "storeopts.h"
 
+/* What an image needs, fetched and verified before anything is written. */
+typedef struct prepared {
+        cadu_buf ib;                    /* the index bytes, as pinned */
+        cadu_index *idx;
+        char *delta;                    /* a verified, applicable delta, or NULL */
+} prepared;
+
 typedef struct installer {
         cadu_config *cfg;
         cadu_boot *boot;
@@ -40,6 +53,7 @@ typedef struct installer {
         char booted, target;
         const char *location;           /* the manifest: path or URL */
         cadu_manifest *m;
+        prepared *prep;                 /* one per image of m */
         char manifest_sha[2 * CADU_DIGEST_SIZE + 1];
         bool allow_downgrade;
 } installer;
@@ -118,11 +132,15 @@ static int run_hooks(installer *in, const char *phase, const cadu_manifest_image
         return ret;
 }
 
+/* An environment that is not what the boot script understands (bad CRC,
+ * invalid variables) is exit code 3, as for the slot commands. */
 static int boot_failure(installer *in, int r, const char *what) {
         const char *d = cadu_boot_detail(in->boot);
         if (d && *d)
-                return cadu_error("%s: %s", what, d);
-        return cadu_error_errno(r, "%s", what);
+                cadu_error("%s: %s", what, d);
+        else
+                cadu_error_errno(r, "%s", what);
+        return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
 }
 
 /* Read the image back from the slot, chunk by chunk: its sha256 (which
@@ -153,32 +171,72 @@ static int read_back(const char *path, const cadu_index *idx, uint8_t out[CADU_D
         return r;
 }
 
-/* Apply the image's rdiff delta from the booted slot. 1 when applied and
- * verified, 0 when not applicable (the caller falls back to the chunk
- * store), or an exit code. */
-static int install_delta(installer *in, const cadu_manifest_image *img, const char *src_dev, const char *dst_dev) {
-        cadu_slot_info info = CADU_SLOT_INFO_INIT;
-        char want[2 * CADU_DIGEST_SIZE + 1];
-        _cleanup_free_ char *delta = NULL, *err = NULL;
+/* Fetch the image's index and check it against its pins; find out whether
+ * its rdiff delta applies to the booted slot and, if so, check the delta
+ * against its pins too. 0 or an exit code; nothing is written. */
+static int prepare_image(installer *in, const cadu_manifest_image *img, prepared *p) {
+        _cleanup_free_ char *index_loc = NULL, *err = NULL, *delta = NULL;
+        int r = cadu_manifest_resolve(in->location, img->index, &index_loc);
+        if (r == 0)
+                r = cadu_fetch(index_loc, &in->so.opts, (size_t)1 << 30, &p->ib, &err);
+        if (r < 0) {
+                cadu_error("index %s: %s", index_loc ? index_loc : img->index, err ? err : cadu_strerror(r));
+                return cadu_storeopts_exit_code(r);
+        }
+        free(err);
+        err = NULL;
+        r = cadu_manifest_check_index_data(img, p->ib.data, p->ib.len, &p->idx, &err);
+        if (r == 0 && cadu_index_size(p->idx) != img->size) {
+                r = -EBADMSG;
+                err = strdup("the index does not describe an image of the manifest's size");
+        }
+        if (r < 0) {
+                cadu_error("index %s: %s", index_loc, err ? err : cadu_strerror(r));
+                return CADU_EXIT_VERIFY;
+        }
         if (!img->delta)
                 return 0;
+        cadu_slot_info info = CADU_SLOT_INFO_INIT;
+        char want[2 * CADU_DIGEST_SIZE + 1];
         cadu_hex_encode(img->delta_source_sha256, CADU_DIGEST_SIZE, want);
         bool applicable = cadu_slot_info_read(in->cfg->state_dir, img->slot_class, in->booted, &info) == 0 &&
                           info.image_sha256 && !strcmp(info.image_sha256, want);
         cadu_slot_info_clear(&info);
         if (!applicable)
                 return 0;
-        int r = cadu_manifest_resolve(in->location, img->delta, &delta);
-        if (r < 0)
+        if ((r = cadu_manifest_resolve(in->location, img->delta, &delta)) < 0)
                 return cadu_error_errno(r, "delta of %s", img->name);
         if (cadu_location_is_url(delta))
                 return 0;       /* deltas are for local media; over a network the store is better */
         /* Trust the delta only once its pinned digest matches. */
+        free(err);
+        err = NULL;
         r = cadu_manifest_check_file(delta, img->delta_size, img->delta_sha256, &err);
         if (r < 0) {
                 cadu_error("delta %s: %s", delta, err ? err : cadu_strerror(r));
                 return CADU_EXIT_VERIFY;
         }
+        p->delta = delta;
+        delta = NULL;
+        return 0;
+}
+
+static void prepared_clear(prepared *p) {
+        cadu_buf_free(&p->ib);
+        cadu_index_free(p->idx);
+        free(p->delta);
+        *p = (prepared){ .ib = CADU_BUF_INIT };
+}
+
+/* Apply the image's verified rdiff delta from the booted slot. 1 when
+ * applied and the result verified, 0 when there is none or the result is
+ * not the image (the caller falls back to the chunk store), or an exit
+ * code. */
+static int install_delta(installer *in, const cadu_manifest_image *img, const char *delta, const char *src_dev,
+                         const char *dst_dev) {
+        int r;
+        if (!delta)
+                return 0;
         event("patch", img->name, delta);
         _cleanup_close_ int bfd = open(src_dev, O_RDONLY | O_CLOEXEC);
         _cleanup_close_ int dfd = open(delta, O_RDONLY | O_CLOEXEC);
@@ -291,49 +349,27 @@ out:
         return ret;
 }
 
-static int install_image(installer *in, const cadu_manifest_image *img) {
+static int install_image(installer *in, const cadu_manifest_image *img, const prepared *p) {
         const cadu_config_class *cls = cadu_config_find_class(in->cfg, img->slot_class);
         const char *src = cls->device[cadu_boot_slot_index(in->booted)];
         const char *dst = cls->device[cadu_boot_slot_index(in->target)];
-        _cleanup_free_ char *index_loc = NULL, *err = NULL, *seed_path = NULL, *fp_path = NULL;
+        _cleanup_free_ char *seed_path = NULL, *fp_path = NULL;
         _cleanup_free_ cadu_fp *fps = NULL;
-        cadu_index *idx = NULL;
-        cadu_buf ib = CADU_BUF_INIT;
+        const cadu_index *idx = p->idx;
+        const cadu_buf *ib = &p->ib;
         uint8_t got[CADU_DIGEST_SIZE];
         char hex[2 * CADU_DIGEST_SIZE + 1];
         int r, ret;
 
         if ((ret = run_hooks(in, "pre-install", img, dst)))
                 return ret;
-        /* The index: fetched, then trusted only if its sha256 is the pinned one. */
-        r = cadu_manifest_resolve(in->location, img->index, &index_loc);
-        if (r == 0)
-                r = cadu_fetch(index_loc, &in->so.opts, (size_t)1 << 30, &ib, &err);
-        if (r < 0) {
-                cadu_buf_free(&ib);
-                cadu_error("index %s: %s", index_loc ? index_loc : img->index, err ? err : cadu_strerror(r));
-                return cadu_storeopts_exit_code(r);
-        }
-        free(err);
-        err = NULL;
-        r = cadu_manifest_check_index_data(img, ib.data, ib.len, &idx, &err);
-        if (r == 0 && cadu_index_size(idx) != img->size) {
-                r = -EBADMSG;
-                err = strdup("the index does not describe an image of the manifest's size");
-        }
-        if (r < 0) {
-                cadu_error("index %s: %s", index_loc, err ? err : cadu_strerror(r));
-                ret = CADU_EXIT_VERIFY;
-                goto out;
-        }
-
-        ret = install_delta(in, img, src, dst);
+        ret = install_delta(in, img, p->delta, src, dst);
         if (ret > 1)
-                goto out;
+                return ret;
         if (ret == 0) {
                 event("write", img->name, dst);
                 if ((ret = install_chunks(in, img, idx, src, dst)))
-                        goto out;
+                        return ret;
         }
         ret = 0;
         /* The whole image, as it is on the slot now. */
@@ -342,30 +378,23 @@ static int install_image(installer *in, const cadu_manifest_image *img) {
                 r = -ENOMEM;
         else
                 r = read_back(dst, idx, got, fps);
-        if (r < 0) {
-                ret = cadu_error_errno(r, "reading back %s from %s", img->name, dst);
-                goto out;
-        }
+        if (r < 0)
+                return cadu_error_errno(r, "reading back %s from %s", img->name, dst);
         if (memcmp(got, img->sha256, CADU_DIGEST_SIZE) != 0) {
-                ret = cadu_error("%s on slot %c (%s) does not match the manifest's sha256", img->name, in->target, dst);
-                ret = CADU_EXIT_VERIFY;
-                goto out;
+                cadu_error("%s on slot %c (%s) does not match the manifest's sha256", img->name, in->target, dst);
+                return CADU_EXIT_VERIFY;
         }
         cadu_hex_encode(got, CADU_DIGEST_SIZE, hex);
-        if ((r = cadu_journal_record_phase(in->cfg->state_dir, "verified", img->name, hex)) < 0) {
-                ret = cadu_error_errno(r, "writing the install journal");
-                goto out;
-        }
+        if ((r = cadu_journal_record_phase(in->cfg->state_dir, "verified", img->name, hex)) < 0)
+                return cadu_error_errno(r, "writing the install journal");
         /* The next install seeds from this index (and its fingerprints)
          * instead of chunking the slot. The index bytes are the ones the
          * manifest pins, so the fingerprints bind to index-sha256. */
         if ((r = cadu_slot_seed_index_path(in->cfg->state_dir, img->slot_class, in->target, &seed_path)) < 0 ||
-            (r = cadu_write_file_atomic(seed_path, ib.data, ib.len)) < 0 ||
+            (r = cadu_write_file_atomic(seed_path, ib->data, ib->len)) < 0 ||
             (r = cadu_fp_path(seed_path, &fp_path)) < 0 ||
-            (r = cadu_fp_write(fp_path, img->index_sha256, fps, idx->n)) < 0) {
-                ret = cadu_error_errno(r, "saving the seed index of %s", img->name);
-                goto out;
-        }
+            (r = cadu_fp_write(fp_path, img->index_sha256, fps, idx->n)) < 0)
+                return cadu_error_errno(r, "saving the seed index of %s", img->name);
         char ihex[2 * CADU_DIGEST_SIZE + 1];
         cadu_hex_encode(img->index_sha256, CADU_DIGEST_SIZE, ihex);
         cadu_slot_info info = {
@@ -375,15 +404,9 @@ static int install_image(installer *in, const cadu_manifest_image *img) {
                 .index_sha256 = ihex,
                 .installed = (uint64_t)time(NULL),
         };
-        if ((r = cadu_slot_info_write(in->cfg->state_dir, img->slot_class, in->target, &info)) < 0) {
-                ret = cadu_error_errno(r, "recording slot %c of %s", in->target, img->slot_class);
-                goto out;
-        }
-        ret = run_hooks(in, "post-install", img, dst);
-out:
-        cadu_buf_free(&ib);
-        cadu_index_free(idx);
-        return ret;
+        if ((r = cadu_slot_info_write(in->cfg->state_dir, img->slot_class, in->target, &info)) < 0)
+                return cadu_error_errno(r, "recording slot %c of %s", in->target, img->slot_class);
+        return run_hooks(in, "post-install", img, dst);
 }
 
 static const char install_help[] =
@@ -485,6 +508,8 @@ int cadu_cmd_install(int argc, char **argv) {
                 goto out;
         }
         in.target = cadu_boot_other(in.booted);
+        /* The variables stay in memory; the lock is taken again around each store. */
+        cadu_boot_unlock(in.boot);
 
         /* 1. Signature, then manifest: nothing is parsed before it is verified. */
         event("verify-manifest", NULL, in.location);
@@ -587,6 +612,16 @@ int cadu_cmd_install(int argc, char **argv) {
                 resume = !j->done;
         }
         cadu_journal_free(j);
+
+        /* 3. Every index and applicable delta, verified before anything is written. */
+        if (!(in.prep = calloc(in.m->n_images, sizeof(*in.prep)))) {
+                ret = cadu_error_errno(-ENOMEM, "install");
+                goto out;
+        }
+        for (size_t i = 0; i < in.m->n_images; i++)
+                if ((ret = prepare_image(&in, &in.m->images[i], &in.prep[i])))
+                        goto out;
+
         if (resume)
                 event("resume", NULL, "continuing an interrupted install");
         else if ((r = cadu_journal_start(cf->state_dir, in.manifest_sha, in.target, in.m->version)) < 0) {
@@ -594,11 +629,13 @@ int cadu_cmd_install(int argc, char **argv) {
                 goto out;
         }
 
-        /* 3. The target slot leaves the boot order before it is touched. */
-        if ((r = cadu_boot_mark_bad(in.boot, in.target)) < 0 || (r = cadu_boot_store(in.boot)) < 0) {
+        /* 4. The target slot leaves the boot order before it is touched. */
+        if ((r = cadu_boot_load(in.boot)) < 0 || (r = cadu_boot_mark_bad(in.boot, in.target)) < 0 ||
+            (r = cadu_boot_store(in.boot)) < 0) {
                 ret = boot_failure(&in, r, "taking the target slot out of the boot order");
                 goto out;
         }
+        cadu_boot_unlock(in.boot);
         for (size_t i = 0; i < in.m->n_images; i++) {
                 const cadu_manifest_image *img = &in.m->images[i];
                 /* Its old content and seed index no longer describe the slot. */
@@ -612,21 +649,23 @@ int cadu_cmd_install(int argc, char **argv) {
         }
         cadu_journal_record_phase(cf->state_dir, "target-disabled", NULL, NULL);
 
-        /* 4. Each image. */
+        /* 5. Each image. */
         for (size_t i = 0; i < in.m->n_images; i++)
-                if ((ret = install_image(&in, &in.m->images[i])))
+                if ((ret = install_image(&in, &in.m->images[i], &in.prep[i])))
                         goto out;
 
-        /* 5. One environment store: a single trial boot of the new slot. */
+        /* 6. One environment store: a single trial boot of the new slot. */
         event("switch", NULL, in.target == 'A' ? "trial boot of slot A" : "trial boot of slot B");
         /* The running slot must keep attempts to fall back to, even when it
          * is itself still in its (uncommitted) trial. */
-        if ((r = cadu_boot_state_get(in.boot, &bs)) == 0 && bs.left[cadu_boot_slot_index(in.booted)] == 0)
+        if ((r = cadu_boot_load(in.boot)) == 0 && (r = cadu_boot_state_get(in.boot, &bs)) == 0 &&
+            bs.left[cadu_boot_slot_index(in.booted)] == 0)
                 r = cadu_boot_reset_attempts(in.boot, in.booted);
         if (r < 0 || (r = cadu_boot_trial(in.boot, in.target)) < 0 || (r = cadu_boot_store(in.boot)) < 0) {
                 ret = boot_failure(&in, r, "switching the bootloader");
                 goto out;
         }
+        cadu_boot_unlock(in.boot);
         cadu_journal_record_phase(cf->state_dir, "switched", NULL, in.target == 'A' ? "A" : "B");
         if ((ret = run_hooks(&in, "post-switch", NULL, NULL)))
                 goto out;
@@ -643,6 +682,9 @@ int cadu_cmd_install(int argc, char **argv) {
 out:
         cadu_buf_free(&mbuf);
         cadu_buf_free(&sbuf);
+        for (size_t i = 0; in.prep && i < in.m->n_images; i++)
+                prepared_clear(&in.prep[i]);
+        free(in.prep);
         cadu_manifest_free(in.m);
         cadu_boot_free(in.boot);
         cadu_config_free(in.cfg);
