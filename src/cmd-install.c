@@ -56,6 +56,7 @@ typedef struct installer {
         prepared *prep;                 /* one per image of m */
         char manifest_sha[2 * CADU_DIGEST_SIZE + 1];
         bool allow_downgrade;
+        bool if_newer;                  /* an older or equal version is "nothing to do" */
 } installer;
 
 static void event(const char *phase, const char *image, const char *detail) {
@@ -419,6 +420,8 @@ static const char install_help[] =
         "Options:\n"
         "  -c, --config FILE       device configuration (default /etc/cadu.conf)\n"
         "      --allow-downgrade   accept a version not newer than the installed one\n"
+        "      --if-newer          succeed without installing when the version is\n"
+        "                          not newer than the installed one (for pollers)\n"
         "  -q, --quiet             no progress and no summary\n"
         "      --json              progress events and statistics as JSON on stdout\n"
         "  -h, --help              show this help\n\n"
@@ -428,6 +431,7 @@ int cadu_cmd_install(int argc, char **argv) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "allow-downgrade", no_argument, NULL, 'D' },
+                { "if-newer", no_argument, NULL, 'N' },
                 { "help", no_argument, NULL, 'h' },
                 CADU_STOREOPTS_LONG_OPTIONS,
                 {}
@@ -444,6 +448,7 @@ int cadu_cmd_install(int argc, char **argv) {
                 switch (c) {
                 case 'c': config_path = optarg; break;
                 case 'D': in.allow_downgrade = true; break;
+                case 'N': in.if_newer = true; break;
                 case CADU_STOREOPT_FIRST ... CADU_STOREOPT_LAST:
                         if ((r = cadu_storeopts_parse(&cli, "install", c, optarg)) != 0) {
                                 cadu_storeopts_done(&cli);
@@ -560,6 +565,17 @@ int cadu_cmd_install(int argc, char **argv) {
                         cadu_slot_info_clear(&cur);
         free(err);
         err = NULL;
+        int newer = 1;
+        if (in.if_newer && installed && cadu_manifest_version_compare(in.m->version, installed, &newer) == 0 &&
+            newer <= 0) {
+                /* A poller asking again: not an error, nothing to fetch. */
+                char msg[256];
+                snprintf(msg, sizeof msg, "version %s is not newer than the installed %s: nothing to do",
+                         in.m->version, installed);
+                cadu_slot_info_clear(&cur);
+                event("done", NULL, msg);
+                goto out;
+        }
         r = cadu_manifest_check_policy(in.m, cf->compatible, installed, in.allow_downgrade, time(NULL), &err);
         cadu_slot_info_clear(&cur);
         if (r < 0) {
