@@ -43,9 +43,11 @@ static void print_source_json(const char *name, const char *location, const cadu
                (unsigned long long)s->chunks, (unsigned long long)s->bytes, (unsigned long long)s->raw_bytes,
                (unsigned long long)s->rejected);
         if (store && cadu_store_http_get_stats(store, &hs) == 0)
-                printf(",\"requests\":%llu,\"retries\":%llu,\"connections\":%llu,\"bytes_received\":%llu",
+                printf(",\"requests\":%llu,\"retries\":%llu,\"connections\":%llu,\"bytes_received\":%llu"
+                       ",\"range_requests\":%llu,\"range_bytes\":%llu",
                        (unsigned long long)hs.requests, (unsigned long long)hs.retries,
-                       (unsigned long long)hs.connections, (unsigned long long)hs.bytes_received);
+                       (unsigned long long)hs.connections, (unsigned long long)hs.bytes_received,
+                       (unsigned long long)hs.range_requests, (unsigned long long)hs.range_bytes);
         putchar('}');
         *first = false;
 }

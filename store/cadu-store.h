@@ -53,6 +53,14 @@ void cadu_chunk_codec_release(void);
 
 /* ---- stores ---- */
 
+/* A byte range of a file below a store's base (cadu_store_get_ranges()). */
+typedef struct cadu_range {
+        uint64_t off, len;              /* bytes [off, off+len) of the file */
+} cadu_range;
+/* Called once per requested range, in any order, from the calling thread,
+ * with exactly len bytes. A non-zero return aborts the whole call with it. */
+typedef int (*cadu_range_cb)(void *ud, size_t i, const uint8_t *data, size_t len);
+
 typedef struct cadu_store cadu_store;
 
 /* Backend interface. Version 1. Functions not supported are NULL. */
@@ -69,6 +77,11 @@ typedef struct cadu_store_ops {
         /* 1 present, 0 absent, <0 error. */
         int (*has)(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]);
         void (*free)(cadu_store *s);
+        /* Files below the store base (see cadu_store_get_ranges() and
+         * cadu_store_get_file()); relpath and ranges are already checked. */
+        int (*get_ranges)(cadu_store *s, const char *relpath, const cadu_range *r, size_t n,
+                          cadu_range_cb cb, void *ud);
+        int (*get_file)(cadu_store *s, const char *relpath, size_t max, cadu_buf *out);
 } cadu_store_ops;
 
 struct cadu_store {
@@ -125,6 +138,35 @@ int cadu_store_dir_path(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], char 
  * fall through to the next. The chain takes ownership of the members. */
 int cadu_store_chain_new(cadu_store **members, size_t n, cadu_store **ret);
 
+/* ---- other files below the store base: packs, pack indexes, deltas ---- */
+
+/* A path below the store base: 1..CADU_STORE_RELPATH_MAX bytes of
+ * [A-Za-z0-9._-] in '/'-separated components, none empty, "." or "..". */
+#define CADU_STORE_RELPATH_MAX 255
+bool cadu_store_relpath_valid(const char *relpath);
+
+/* Fetch ranges r[0..n) (sorted by off, not overlapping, each len > 0) of the
+ * file at relpath below the store's base (e.g. "packs/<hex>.capack").
+ * -EINVAL for an invalid relpath or range list.
+ *
+ * HTTP stores merge neighbours when the gap costs less than another request
+ * (cost model from measured RTT and throughput), keep max_transfers requests
+ * in flight, use multi-range requests only where the server has shown it
+ * supports them, and buffer at most a bounded window per transfer (plus any
+ * single range larger than it). -ENOTSUP when the server ignores Range (a
+ * 200: detected on the first response, aborted before its body is read;
+ * remembered, later calls fail at once); -EBADMSG on a malformed range
+ * answer or a range beyond the end of the file; -ENOENT when the file is
+ * absent; network errors as for chunks. A failure may come after some
+ * ranges were delivered. Directory stores pread. cadu_store_http_get_stats()
+ * counts the requests and bytes. A chain tries its members in order while
+ * they answer -ENOENT or -ENOTSUP before delivering anything. */
+int cadu_store_get_ranges(cadu_store *s, const char *relpath, const cadu_range *r, size_t n,
+                          cadu_range_cb cb, void *ud);
+/* A whole small file below the store base (pack index, delta file), at most
+ * max bytes, into *out (replaced): -ENOENT when absent, -EFBIG beyond max. */
+int cadu_store_get_file(cadu_store *s, const char *relpath, size_t max, cadu_buf *out);
+
 /* Read a whole small file (manifest, signature, index, delta) from a path
  * or an http(s) URL into *out (replaced), at most max bytes (-EFBIG beyond).
  * URLs use opts (may be NULL) and retry transient failures; *errmsg (when
@@ -142,6 +184,8 @@ typedef struct cadu_store_http_stats {
         uint64_t chunks;                /* successful GETs */
         uint64_t not_found;             /* answers passed up as -ENOENT */
         uint64_t failures;              /* other errors passed up */
+        uint64_t range_requests;        /* of the requests, those with a Range header */
+        uint64_t range_bytes;           /* bytes of requested ranges delivered */
 } cadu_store_http_stats;
 /* 0, or -EINVAL when s is not an HTTP(S) store. */
 int cadu_store_http_get_stats(cadu_store *s, cadu_store_http_stats *ret);

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cadu-store.h"
+#include "store-range.h"
 
 #define DEFAULT_MAX_TRANSFERS 8
 #define MAX_MAX_TRANSFERS 256
@@ -65,7 +66,9 @@ typedef struct http_request {
         struct http_request *next;
         http_kind kind;
         uint8_t id[CADU_DIGEST_SIZE];
-        char path[CADU_CHUNK_PATH_MAX];
+        char path[CADU_STORE_RELPATH_MAX + 1];
+        bool is_file;                   /* GET of another file than a chunk */
+        range_job *job;                 /* GET of byte ranges (store-range.c) */
         size_t max_raw;
         cadu_buf *out;                  /* GET: the caller's buffer */
         unsigned attempts;              /* transfers started */
@@ -134,6 +137,8 @@ struct http_store {
         char down_detail[CURL_ERROR_SIZE + 64];
         cadu_store_http_stats stats;
         char last_error[512];
+        range_support ranges, multi_ranges;     /* what the server showed */
+        range_model model;
 };
 
 static const cadu_store_ops http_ops;
@@ -347,7 +352,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
         if (!rate_admit(s, n))
                 return CURL_WRITEFUNC_PAUSE;
         s->progress_ns = cadu_now_ns();
-        if (code != 200) {
+        if (code != (req->job ? 206 : 200)) {
                 size_t k = CADU_MIN(n, sizeof(s->excerpt) - 1 - s->excerpt_len);
                 memcpy(s->excerpt + s->excerpt_len, p, k);
                 s->excerpt_len += k;
@@ -356,6 +361,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
         }
         if (req->kind != HTTP_GET)
                 return n;
+        if (req->job)
+                return range_job_body(req->job, (const uint8_t *) p, n) < 0 ? 0 : n;
         if (n > req->max_raw || req->out->len > req->max_raw - n) {
                 s->too_big = true;
                 return 0;
@@ -371,6 +378,49 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
                 return 0;
         }
         return n;
+}
+
+/* Headers of the answer to a range request: store-range.c judges them; at
+ * their end, what the server showed of its Range support is remembered and
+ * a 200 (the whole file) is cut off before any of its body is read. */
+static size_t on_header(char *b, size_t size, size_t nitems, void *userdata) {
+        http_slot *s = userdata;
+        http_store *h = s->store;
+        size_t n = size * nitems, len = n;
+        range_job *j = s->req ? s->req->job : NULL;
+        long code = 0;
+
+        if (!j)
+                return n;
+        while (len > 0 && (b[len - 1] == '\n' || b[len - 1] == '\r'))
+                len--;
+        if (len > 0) {
+                range_job_header(j, b, len);
+                return n;
+        }
+        (void) curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        int r = range_job_headers_end(j, code);
+        pthread_mutex_lock(&h->lock);
+        if (r == 0 && code == 206) {
+                h->ranges = RANGE_YES;
+                if (j->multipart)
+                        h->multi_ranges = RANGE_YES;
+                j->confirmed = true;
+        } else if (j->multi_refused || (j->refused && j->nasegs > 1))
+                h->multi_ranges = RANGE_NO;
+        else if (j->refused)
+                h->ranges = RANGE_NO;
+        pthread_cond_broadcast(&j->call->cond);
+        pthread_mutex_unlock(&h->lock);
+        return r < 0 ? 0 : n;
+}
+
+/* Called by curl at least once a second during a range transfer: stops
+ * it when its caller gave up (even while no byte arrives). */
+static int on_xferinfo(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        http_slot *s = userdata;
+        (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+        return s->req && s->req->job && atomic_load(&s->req->job->call->cancel);
 }
 
 static uint64_t rng_next(http_store *h) {
@@ -395,7 +445,10 @@ static uint64_t backoff_ns(http_store *h, unsigned attempt) {
 static void complete_locked(http_store *h, http_request *req, int r) {
         req->result = r;
         req->done = true;
-        pthread_cond_signal(&req->cond);
+        if (req->job)
+                pthread_cond_broadcast(&req->job->call->cond);
+        else
+                pthread_cond_signal(&req->cond);
 }
 
 /* The message of a failed request, also kept as the store's latest. */
@@ -430,18 +483,31 @@ static int start_transfer(http_store *h, http_slot *s, http_request *req) {
         s->error_body = s->excerpt_len = 0;
         s->errbuf[0] = 0;
         req->attempts++;
+        if (req->job && range_job_begin(req->job) < 0) {
+                s->req = NULL;
+                return -ENOMEM;
+        }
 
         memcpy(s->url + h->base_len + 1, req->path, strlen(req->path) + 1);
         if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK)
                 return -ENOMEM;
         bool again = req->attempts > 1;
-        for (size_t i = 0; i < CADU_ELEMENTSOF(h->recent) && !again && req->kind == HTTP_GET; i++)
+        for (size_t i = 0; i < CADU_ELEMENTSOF(h->recent) && !again && req->kind == HTTP_GET && !req->job && !req->is_file;
+             i++)
                 again = !memcmp(h->recent[i], req->id, CADU_DIGEST_SIZE);
         (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, again ? h->headers_nocache : h->headers);
-        if (req->kind == HTTP_GET) {
+        (void) curl_easy_setopt(e, CURLOPT_RANGE, req->job ? req->job->hdr : NULL);
+        (void) curl_easy_setopt(e, CURLOPT_NOPROGRESS, req->job ? 0L : 1L);
+        if (req->job) {
+                /* Bounded by the range answer's own checks. */
+                (void) curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+                (void) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) 0);
+        } else if (req->kind == HTTP_GET) {
                 req->out->len = 0;
                 (void) curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-                (void) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) max_raw);
+                /* A file's cap may be below the size of an error page: the
+                 * write callback applies it to a 200's body only. */
+                (void) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, req->is_file ? (curl_off_t) 0 : (curl_off_t) max_raw);
         } else {
                 (void) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
                 (void) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) 0);
@@ -458,10 +524,44 @@ static int start_transfer(http_store *h, http_slot *s, http_request *req) {
         return 0;
 }
 
+/* The outcome of a range request where the range rules decide it; false
+ * to apply the usual ones (network errors, error statuses). */
+static bool range_outcome(range_job *j, CURLcode rc, long code, outcome *o, char *detail, size_t size) {
+        bool all_done = true;
+
+        for (size_t k = 0; k < j->last - j->first; k++)
+                all_done = all_done && j->done[k];
+        if (atomic_load(&j->call->cancel)) {
+                *o = (outcome) { -ECANCELED, false, false, code };
+                snprintf(detail, size, "cancelled");
+        } else if (j->refused || j->multi_refused) {
+                *o = (outcome) { -ENOTSUP, false, false, code };
+                snprintf(detail, size, "HTTP %ld: the server ignores %s", code,
+                         j->nasegs > 1 ? "multi-range requests" : "Range (answer cut off before its body)");
+        } else if (j->bad) {
+                *o = (outcome) { -EBADMSG, false, false, code };
+                snprintf(detail, size, "malformed range answer: %s", j->why);
+        } else if (rc == CURLE_OK && code == 206) {
+                if (range_job_end(j) < 0) {
+                        *o = (outcome) { -EBADMSG, false, false, code };
+                        snprintf(detail, size, "malformed range answer: %s", j->why);
+                } else
+                        *o = (outcome) { 0, false, false, code };
+        } else if (code == 206 && all_done) {
+                /* Every range came and was checked; only the end was lost. */
+                *o = (outcome) { 0, false, false, code };
+        } else if (code == 416) {
+                *o = (outcome) { -EBADMSG, false, false, code };
+                snprintf(detail, size, "HTTP 416: range beyond the end of the file");
+        } else
+                return false;
+        return true;
+}
+
 static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         http_request *req = s->req;
         long code = 0, nconn = 0, header_size = 0;
-        curl_off_t body = 0, retry_after = 0;
+        curl_off_t body = 0, retry_after = 0, t_pre = 0, t_start = 0, t_total = 0;
         outcome o;
         char detail[CURL_ERROR_SIZE + 64];
 
@@ -470,6 +570,9 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         (void) curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &header_size);
         (void) curl_easy_getinfo(s->easy, CURLINFO_SIZE_DOWNLOAD_T, &body);
         (void) curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &retry_after);
+        (void) curl_easy_getinfo(s->easy, CURLINFO_PRETRANSFER_TIME_T, &t_pre);
+        (void) curl_easy_getinfo(s->easy, CURLINFO_STARTTRANSFER_TIME_T, &t_start);
+        (void) curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &t_total);
         curl_multi_remove_handle(h->multi, s->easy);
         s->req = NULL;
         if (s->paused) {
@@ -486,6 +589,8 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         } else if (s->oom) {
                 o = (outcome) { -ENOMEM, false, false, code };
                 snprintf(detail, sizeof(detail), "out of memory");
+        } else if (req->job && range_outcome(req->job, rc, code, &o, detail, sizeof(detail))) {
+                /* decided by the range rules */
         } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && code != 200)) {
                 /* A write error with a non-200 status is our own refusal of a
                  * long error body: the status is what counts. */
@@ -513,9 +618,19 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         h->stats.requests++;
         h->stats.connections += (uint64_t) CADU_MAX(nconn, 0L);
         h->stats.bytes_received += (uint64_t) CADU_MAX(body, (curl_off_t) 0) + (uint64_t) CADU_MAX(header_size, 0L);
+        if (req->job)
+                h->stats.range_requests++;
         if (o.error >= 0) {
                 if (req->kind == HTTP_GET) {
+                        /* The cost model learns from every answer. */
+                        if (t_start > t_pre)
+                                range_model_rtt(&h->model, (uint64_t) (t_start - t_pre) * 1000);
+                        if (t_total > t_start && body > 0)
+                                range_model_throughput(&h->model, (uint64_t) body, (uint64_t) (t_total - t_start) * 1000);
+                }
+                if (req->kind == HTTP_GET && !req->job)
                         h->stats.chunks++;
+                if (req->kind == HTTP_GET && !req->job && !req->is_file) {
                         memcpy(h->recent[h->recent_next], req->id, CADU_DIGEST_SIZE);
                         h->recent_next = (h->recent_next + 1) % CADU_ELEMENTSOF(h->recent);
                 }
@@ -575,6 +690,13 @@ static long take_ready_locked(http_store *h, http_request **ready, size_t n, siz
                         fail = h->down_error;
                         set_error_locked(h, r, "%s %s/%s: not tried: the store is unreachable (%s)", method(r),
                                          h->base_url, r->path, h->down_detail);
+                } else if (r->job && atomic_load(&r->job->call->cancel)) {
+                        fail = -ECANCELED;
+                        set_error_locked(h, r, "%s %s/%s: cancelled", method(r), h->base_url, r->path);
+                } else if (r->job && h->ranges == RANGE_NO) {
+                        fail = -ENOTSUP;
+                        set_error_locked(h, r, "%s %s/%s: not tried: the server ignores Range", method(r),
+                                         h->base_url, r->path);
                 }
                 if (fail) {
                         *pp = r->next;
@@ -759,6 +881,179 @@ static int http_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
         return http_run(h, &req);
 }
 
+static int http_get_file(cadu_store *s, const char *relpath, size_t max, cadu_buf *out) {
+        http_store *h = to_http(s);
+        http_request req = {
+                .kind = HTTP_GET,
+                .is_file = true,
+                .max_raw = max,
+                .out = out,
+        };
+
+        if (!h || !out || strlen(relpath) >= sizeof(req.path))
+                return -EINVAL;
+        out->len = 0;
+        strcpy(req.path, relpath);
+        return http_run(h, &req);
+}
+
+/* One request of a range call: its plan and buffers, and its place in the
+ * store's queue. */
+typedef struct range_slot {
+        range_job job;
+        http_request req;
+        bool busy;
+} range_slot;
+
+/* Queue the request of a planned job (lock held). */
+static int range_submit_locked(http_store *h, range_slot *rs, const char *relpath) {
+        int r = range_job_alloc(&rs->job);
+        if (r < 0)
+                return r;
+        rs->req = (http_request) {
+                .kind = HTTP_GET,
+                .job = &rs->job,
+        };
+        strcpy(rs->req.path, relpath);
+        http_request **pp = &h->queue;
+        while (*pp)
+                pp = &(*pp)->next;
+        *pp = &rs->req;
+        rs->busy = true;
+        return 0;
+}
+
+/* The caller's side of a range call: plans requests as the store's state
+ * allows (a first request alone until the server showed it answers ranges;
+ * a first multi-range request alone until it showed it answers those),
+ * keeps at most max_transfers in flight, hands each range to cb as soon as
+ * it is complete, and on any failure cancels the rest and waits for them. */
+static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range *r, size_t n,
+                           cadu_range_cb cb, void *ud) {
+        http_store *h = to_http(s);
+        range_call call = { .r = r, .n = n, .total = BYTERANGES_TOTAL_UNKNOWN };
+        size_t window, next = 0, inflight = 0, redo_first = 0, redo_last = 0;
+        range_slot *slots;
+        int ret = 0;
+
+        if (!h || strlen(relpath) > CADU_STORE_RELPATH_MAX)
+                return -EINVAL;
+        slots = calloc(h->max_transfers, sizeof(*slots));
+        if (!slots)
+                return -ENOMEM;
+        if (pthread_cond_init(&call.cond, NULL) != 0) {
+                free(slots);
+                return -ENOMEM;
+        }
+        call.lock = &h->lock;
+        atomic_init(&call.cancel, false);
+        window = range_window(h->max_transfers);
+
+        pthread_mutex_lock(&h->lock);
+        if (h->ranges == RANGE_NO) {
+                snprintf(thread_error.error, sizeof(thread_error.error),
+                         "GET %s/%s: not tried: the server ignores Range", h->base_url, relpath);
+                thread_error.store = h;
+                ret = -ENOTSUP;
+        }
+        for (;;) {
+                bool progress = false, woke = false;
+
+                /* Start what the store's state allows. */
+                while (ret == 0 && (next < n || redo_first < redo_last) && inflight < h->max_transfers) {
+                        range_slot *rs = NULL;
+                        bool redo = redo_first < redo_last;
+                        bool confirmed = false;
+                        for (size_t i = 0; i < h->max_transfers; i++)
+                                if (slots[i].busy && slots[i].job.confirmed)
+                                        confirmed = true;
+                        if (h->ranges != RANGE_YES && inflight > 0 && !confirmed)
+                                break;          /* the first answer decides */
+                        for (size_t i = 0; i < h->max_transfers && !rs; i++)
+                                if (!slots[i].busy)
+                                        rs = &slots[i];
+                        memset(&rs->job, 0, sizeof(rs->job));
+                        range_plan(&rs->job, &call, redo ? redo_first : next, redo ? redo_last : n,
+                                   !redo && h->multi_ranges != RANGE_NO,
+                                   range_model_max_gap(&h->model, window), window);
+                        if (rs->job.multi && h->multi_ranges == RANGE_UNKNOWN && inflight > 0)
+                                break;          /* a first multi-range request goes alone */
+                        int k = range_submit_locked(h, rs, relpath);
+                        if (k < 0) {
+                                range_job_free(&rs->job);
+                                ret = k;
+                                break;
+                        }
+                        inflight++;
+                        woke = true;
+                        if (redo)
+                                redo_first = rs->job.last;
+                        else
+                                next = rs->job.last;
+                }
+                if (woke) {
+                        pthread_mutex_unlock(&h->lock);
+                        (void) curl_multi_wakeup(h->multi);
+                        pthread_mutex_lock(&h->lock);
+                }
+                if (inflight == 0)
+                        break;
+
+                /* Hand over complete ranges; collect finished requests. */
+                for (size_t i = 0; i < h->max_transfers; i++) {
+                        range_slot *rs = &slots[i];
+                        range_job *j = &rs->job;
+                        if (!rs->busy)
+                                continue;
+                        for (size_t k = 0; k < j->last - j->first && ret == 0; k++) {
+                                if (!j->done[k] || j->delivered[k])
+                                        continue;
+                                j->delivered[k] = true;
+                                progress = true;
+                                size_t len = (size_t) r[j->first + k].len;
+                                h->stats.range_bytes += len;
+                                pthread_mutex_unlock(&h->lock);
+                                int c = cb(ud, j->first + k, j->buf + j->boff[k], len);
+                                pthread_mutex_lock(&h->lock);
+                                if (c != 0) {
+                                        ret = c;
+                                        atomic_store(&call.cancel, true);
+                                        (void) curl_multi_wakeup(h->multi);
+                                }
+                        }
+                        if (!rs->req.done)
+                                continue;
+                        progress = true;
+                        int res = rs->req.result;
+                        if (res == 0 && ret == 0)
+                                for (size_t k = 0; k < j->last - j->first; k++)
+                                        if (!j->delivered[k])
+                                                res = -EBADMSG;         /* cannot happen */
+                        if (res == -ENOTSUP && (j->multi_refused || (j->refused && j->nasegs > 1))) {
+                                /* Not the ranges but several at once: these
+                                 * again, one span per request. */
+                                redo_first = j->first;
+                                redo_last = j->last;
+                        } else if (res < 0 && ret == 0) {
+                                ret = res;
+                                memcpy(thread_error.error, rs->req.error, sizeof(thread_error.error));
+                                thread_error.store = h;
+                                atomic_store(&call.cancel, true);
+                                (void) curl_multi_wakeup(h->multi);
+                        }
+                        range_job_free(j);
+                        rs->busy = false;
+                        inflight--;
+                }
+                if (!progress)
+                        pthread_cond_wait(&call.cond, &h->lock);
+        }
+        pthread_mutex_unlock(&h->lock);
+        pthread_cond_destroy(&call.cond);
+        free(slots);
+        return ret;
+}
+
 static void http_free(cadu_store *s) {
         http_store *h = to_http(s);
 
@@ -803,6 +1098,8 @@ static const cadu_store_ops http_ops = {
         .put = NULL,
         .has = http_has,
         .free = http_free,
+        .get_ranges = http_get_ranges,
+        .get_file = http_get_file,
 };
 
 /* ---- opening ---- */
@@ -869,7 +1166,7 @@ static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, 
                 return -ENOMEM;
         s->easy = e;
         s->store = h;
-        s->url = malloc(h->base_len + 1 + CADU_CHUNK_PATH_MAX);
+        s->url = malloc(h->base_len + 1 + CADU_STORE_RELPATH_MAX + 1);
         if (!s->url)
                 return -ENOMEM;
         memcpy(s->url, h->base_url, h->base_len);
@@ -880,6 +1177,10 @@ static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, 
         SET(CURLOPT_PRIVATE, (void *) s);
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, (void *) s);
+        SET(CURLOPT_HEADERFUNCTION, on_header);
+        SET(CURLOPT_HEADERDATA, (void *) s);
+        SET(CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+        SET(CURLOPT_XFERINFODATA, (void *) s);
         SET(CURLOPT_ERRORBUFFER, s->errbuf);
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_SHARE, h->share);
@@ -947,6 +1248,7 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
         h->base.ops = &http_ops;
         pthread_mutex_init(&h->lock, NULL);
         h->max_transfers = o->max_transfers ? o->max_transfers : DEFAULT_MAX_TRANSFERS;
+        range_model_init(&h->model);
         h->retries = o->retries == CADU_STORE_RETRIES_NONE ? 0 : o->retries ? o->retries : DEFAULT_RETRIES;
         h->stall_ns = (uint64_t) (o->low_speed_time_s ? o->low_speed_time_s : DEFAULT_LOW_SPEED_TIME_S) * 1000000000ULL;
         h->deadline_s = o->deadline_s;

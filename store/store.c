@@ -143,6 +143,55 @@ cadu_store *cadu_store_free(cadu_store *s) {
         return NULL;
 }
 
+/* ---- files below the store base ---- */
+
+bool cadu_store_relpath_valid(const char *relpath) {
+        size_t comp = 0;
+
+        if (!relpath || !relpath[0] || strlen(relpath) > CADU_STORE_RELPATH_MAX)
+                return false;
+        for (const char *p = relpath;; p++) {
+                if (*p == '/' || *p == 0) {
+                        /* No empty, "." or ".." component. */
+                        if (comp == 0 || (comp <= 2 && !strncmp(p - comp, "..", comp)))
+                                return false;
+                        if (*p == 0)
+                                return true;
+                        comp = 0;
+                        continue;
+                }
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '.' || *p == '_' || *p == '-'))
+                        return false;
+                comp++;
+        }
+}
+
+int cadu_store_get_ranges(cadu_store *s, const char *relpath, const cadu_range *r, size_t n,
+                          cadu_range_cb cb, void *ud) {
+        if (!s || !cb || (n && !r) || !cadu_store_relpath_valid(relpath))
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (r[i].len == 0 || r[i].off > UINT64_MAX - r[i].len || r[i].len > SIZE_MAX)
+                        return -EINVAL;
+                if (i > 0 && r[i].off < r[i - 1].off + r[i - 1].len)
+                        return -EINVAL;         /* unsorted or overlapping */
+        }
+        if (n == 0)
+                return 0;
+        if (!s->ops->get_ranges)
+                return -ENOTSUP;
+        return s->ops->get_ranges(s, relpath, r, n, cb, ud);
+}
+
+int cadu_store_get_file(cadu_store *s, const char *relpath, size_t max, cadu_buf *out) {
+        if (!s || !out || !cadu_store_relpath_valid(relpath))
+                return -EINVAL;
+        if (!s->ops->get_file)
+                return -ENOTSUP;
+        return s->ops->get_file(s, relpath, max, out);
+}
+
 /* ---- chains ---- */
 
 typedef struct chain_store {
@@ -175,6 +224,46 @@ static int chain_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
         return r;
 }
 
+/* Tells whether the callback was called at all, so that a chain moves on
+ * only from a member that delivered nothing. */
+typedef struct chain_ranges {
+        cadu_range_cb cb;
+        void *ud;
+        bool delivered;
+} chain_ranges;
+
+static int chain_range_cb(void *ud, size_t i, const uint8_t *data, size_t len) {
+        chain_ranges *c = ud;
+        c->delivered = true;
+        return c->cb(c->ud, i, data, len);
+}
+
+static int chain_get_ranges(cadu_store *s, const char *relpath, const cadu_range *r, size_t n,
+                            cadu_range_cb cb, void *ud) {
+        chain_store *c = (chain_store *)s;
+        chain_ranges cr = { .cb = cb, .ud = ud };
+        int ret = -ENOENT;
+        for (size_t i = 0; i < c->n; i++) {
+                cadu_store *m = c->members[i];
+                ret = m->ops->get_ranges ? m->ops->get_ranges(m, relpath, r, n, chain_range_cb, &cr) : -ENOTSUP;
+                if ((ret != -ENOENT && ret != -ENOTSUP) || cr.delivered)
+                        return ret;
+        }
+        return ret;
+}
+
+static int chain_get_file(cadu_store *s, const char *relpath, size_t max, cadu_buf *out) {
+        chain_store *c = (chain_store *)s;
+        int ret = -ENOENT;
+        for (size_t i = 0; i < c->n; i++) {
+                cadu_store *m = c->members[i];
+                ret = m->ops->get_file ? m->ops->get_file(m, relpath, max, out) : -ENOTSUP;
+                if (ret != -ENOENT && ret != -ENOTSUP)
+                        return ret;
+        }
+        return ret;
+}
+
 static void chain_free(cadu_store *s) {
         chain_store *c = (chain_store *)s;
         for (size_t i = 0; i < c->n; i++)
@@ -190,6 +279,8 @@ static const cadu_store_ops chain_ops = {
         .get = chain_get,
         .has = chain_has,
         .free = chain_free,
+        .get_ranges = chain_get_ranges,
+        .get_file = chain_get_file,
 };
 
 int cadu_store_chain_new(cadu_store **members, size_t n, cadu_store **ret) {

@@ -13,18 +13,30 @@
  *   http-store-tool [STORE-OPTIONS] verify URL ID TRIES    cadu_store_get_chunk() until the
  *           chunk verifies, at most TRIES times; prints the attempts made
  *   http-store-tool [STORE-OPTIONS] open URL               just open and close
+ *   http-store-tool [STORE-OPTIONS] file URL RELPATH MAX   cadu_store_get_file() to stdout
+ *   http-store-tool [STORE-OPTIONS] ranges URL RELPATH LOCAL SPEC [SPEC...]
+ *           cadu_store_get_ranges() of RELPATH, one call per SPEC, each
+ *           range compared with the same bytes of the local file LOCAL;
+ *           SPEC is "OFF+LEN,OFF+LEN,..." or "random:SEED:COUNT:MAXLEN:MAXGAP"
+ *           (COUNT ranges of 1..MAXLEN bytes, 0..MAXGAP apart, from a
+ *           random start; cut at LOCAL's end). Prints
+ *           "ranges: N ranges, B bytes" per call on stdout (or an error,
+ *           and on to the next SPEC).
  *
  * On failure: "error: ENAME: <last error of the store>" on stderr, exit 1.
  * Statistics after every command on stderr:
- *   "stats: requests=N retries=N connections=N bytes=N chunks=N not_found=N failures=N"
+ *   "stats: requests=N retries=N connections=N bytes=N chunks=N not_found=N failures=N
+ *           range_requests=N range_bytes=N"
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cadu-store.h"
 #include "cadu-util.h"
@@ -72,11 +84,13 @@ static void print_stats(cadu_store *s) {
         cadu_store_http_stats st;
         if (cadu_store_http_get_stats(s, &st) < 0)
                 return;
-        fprintf(stderr, "stats: requests=%llu retries=%llu connections=%llu bytes=%llu chunks=%llu not_found=%llu failures=%llu\n",
+        fprintf(stderr, "stats: requests=%llu retries=%llu connections=%llu bytes=%llu chunks=%llu not_found=%llu failures=%llu"
+                " range_requests=%llu range_bytes=%llu\n",
                 (unsigned long long) st.requests, (unsigned long long) st.retries,
                 (unsigned long long) st.connections, (unsigned long long) st.bytes_received,
                 (unsigned long long) st.chunks, (unsigned long long) st.not_found,
-                (unsigned long long) st.failures);
+                (unsigned long long) st.failures, (unsigned long long) st.range_requests,
+                (unsigned long long) st.range_bytes);
 }
 
 static int report(cadu_store *s, int r, const char *what) {
@@ -176,6 +190,81 @@ static int list_store(const char *dir, char ***files, uint8_t (**ids)[CADU_DIGES
         return 0;
 }
 
+/* Ranges from a SPEC (see the head of the file), within size bytes. */
+static int parse_ranges(const char *spec, uint64_t size, cadu_range **ret, size_t *n) {
+        unsigned long long seed, count, maxlen, maxgap;
+        cadu_range *r = NULL;
+        size_t k = 0;
+
+        if (sscanf(spec, "random:%llu:%llu:%llu:%llu", &seed, &count, &maxlen, &maxgap) == 4) {
+                uint64_t x = seed * 2 + 1, off;
+                if (!maxlen || !count || size == 0)
+                        return -EINVAL;
+                r = calloc(count, sizeof(*r));
+                if (!r)
+                        return -ENOMEM;
+#define NEXT() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+                off = NEXT() % (size / 4 + 1);
+                for (; k < count && off < size; k++) {
+                        r[k].off = off;
+                        r[k].len = CADU_MIN(1 + NEXT() % maxlen, size - off);
+                        off += r[k].len + NEXT() % (maxgap + 1);
+                }
+#undef NEXT
+        } else {
+                const char *p = spec;
+                size_t cap = 0;
+                while (*p) {
+                        unsigned long long o, l;
+                        int used;
+                        if (sscanf(p, "%llu+%llu%n", &o, &l, &used) != 2) {
+                                free(r);
+                                return -EINVAL;
+                        }
+                        if (k == cap) {
+                                cap = cap ? cap * 2 : 16;
+                                r = realloc(r, cap * sizeof(*r));
+                                if (!r)
+                                        return -ENOMEM;
+                        }
+                        r[k++] = (cadu_range) { o, l };
+                        p += used;
+                        if (*p == ',')
+                                p++;
+                }
+        }
+        *ret = r;
+        *n = k;
+        return 0;
+}
+
+typedef struct range_check {
+        const cadu_range *r;
+        int fd;
+        bool *seen;
+        uint64_t bytes;
+        char what[160];
+} range_check;
+
+static int check_range(void *ud, size_t i, const uint8_t *data, size_t len) {
+        range_check *c = ud;
+        uint8_t *want = malloc(len ? len : 1);
+        int r = 0;
+        if (!want)
+                return -ENOMEM;
+        if (c->seen[i] || len != c->r[i].len)
+                r = -EPROTO;
+        else if (cadu_pread_full(c->fd, want, len, c->r[i].off) != (ssize_t) len || memcmp(want, data, len) != 0)
+                r = -EILSEQ;
+        if (r < 0)
+                snprintf(c->what, sizeof(c->what), "range %zu (%llu+%llu) %s", i, (unsigned long long) c->r[i].off,
+                         (unsigned long long) c->r[i].len, r == -EPROTO ? "delivered twice or wrong length" : "differs");
+        c->seen[i] = true;
+        c->bytes += len;
+        free(want);
+        return r;
+}
+
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 CADU_STOREOPTS_LONG_OPTIONS,
@@ -254,6 +343,52 @@ int main(int argc, char **argv) {
                         ret = report(s, r, "verify");
                 cadu_buf_free(&raw);
                 cadu_buf_free(&out);
+        } else if (!strcmp(cmd, "file") && argc - optind == 4) {
+                uint64_t max;
+                cadu_buf b = CADU_BUF_INIT;
+                if (cadu_parse_size(argv[optind + 3], &max) < 0) {
+                        fprintf(stderr, "bad MAX\n");
+                        ret = 2;
+                        goto out;
+                }
+                r = cadu_store_get_file(s, argv[optind + 2], (size_t) max, &b);
+                if (r < 0)
+                        ret = report(s, r, "file");
+                else if (cadu_write_full(STDOUT_FILENO, b.data, b.len) < 0)
+                        ret = 1;
+                cadu_buf_free(&b);
+        } else if (!strcmp(cmd, "ranges") && argc - optind >= 5) {
+                _cleanup_close_ int fd = open(argv[optind + 3], O_RDONLY | O_CLOEXEC);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0) {
+                        fprintf(stderr, "cannot open %s\n", argv[optind + 3]);
+                        ret = 2;
+                        goto out;
+                }
+                for (int a = optind + 4; a < argc; a++) {
+                        cadu_range *rs = NULL;
+                        size_t n = 0;
+                        if (parse_ranges(argv[a], (uint64_t) st.st_size, &rs, &n) < 0) {
+                                fprintf(stderr, "bad SPEC %s\n", argv[a]);
+                                ret = 2;
+                                goto out;
+                        }
+                        range_check chk = { .r = rs, .fd = fd, .seen = calloc(n ? n : 1, sizeof(bool)) };
+                        if (!chk.seen)
+                                abort();
+                        r = cadu_store_get_ranges(s, argv[optind + 2], rs, n, check_range, &chk);
+                        for (size_t i = 0; i < n && r == 0; i++)
+                                if (!chk.seen[i]) {
+                                        snprintf(chk.what, sizeof(chk.what), "range %zu never delivered", i);
+                                        r = -ENODATA;
+                                }
+                        if (r < 0)
+                                ret = report(s, r, chk.what[0] ? chk.what : "ranges");
+                        else
+                                printf("ranges: %zu ranges, %llu bytes\n", n, (unsigned long long) chk.bytes);
+                        free(chk.seen);
+                        free(rs);
+                }
         } else if (!strcmp(cmd, "fetch-all") && argc - optind == 5) {
                 char **files = NULL;
                 uint8_t (*ids)[CADU_DIGEST_SIZE] = NULL;

@@ -74,6 +74,8 @@ certs_make() {
 #   $HTTPS_URL  HTTPS with HTTP/2 (needs certs_make first; ca.pem verifies it)
 #   $MTLS_URL   HTTPS + HTTP/2 requiring a client certificate from client-ca
 #   $HTTP_URL/private/...  the same files, only with "Authorization: Bearer s3cret"
+#   $HTTP_URL/single-range/...  the same files, multi-range requests answered 200
+#   $HTTP_URL/no-range/...  the same files, Range ignored (max_ranges 0: 200)
 # Access log: $NGINX_LOG, one line per request:
 #   connection-serial requests-on-connection status bytes-sent body-bytes "request" port tls-protocol
 nginx_start() {
@@ -133,6 +135,8 @@ http {
                         if (\$http_authorization != "Bearer s3cret") { return 401; }
                         alias $root/;
                 }
+                location /single-range/ { alias $root/; max_ranges 1; }
+                location /no-range/ { alias $root/; max_ranges 0; }
         }$tls
 }
 EOF
