@@ -24,8 +24,10 @@
 #
 # Written in the part of hush that is also POSIX sh (test, setenv, setexpr,
 # saveenv, run, echo, reset; "x${v}" comparisons because hush drops empty
-# words; only single-digit counts because setexpr computes in hex), so that
-# tests/boot-sim.sh runs this very file against a real environment. The count
+# words; only single-digit counts because setexpr computes in hex; no single
+# quotes inside double quotes, which hush treats as quotes, dropping them and
+# the expansions between them), so that tests/boot-sim.sh runs this very file
+# against a real environment, and tests/uboot-*.sh run it in real U-Boot. The count
 # 3 below matches cadu.conf's default max-attempts; change both together.
 
 test -n "${BOOT_ORDER}" || setenv BOOT_ORDER "A B"
@@ -50,7 +52,7 @@ done
 
 if test "x${cadu_slot}" = "x"; then
 	if test "x${cadu_named}" != "xyes"; then
-		echo "cadu: BOOT_ORDER '${BOOT_ORDER}' names no slot; using 'A B'"
+		echo "cadu: BOOT_ORDER=[${BOOT_ORDER}] names no slot; using [A B]"
 		setenv BOOT_ORDER "A B"
 	fi
 	echo "cadu: no slot has boot attempts left; resetting them to 3"
