@@ -16,7 +16,8 @@
  *   base    := 0:v id[32] | k:v (k >= 1: id of chunk k-1 of the index)
  *   v       := unsigned LEB128, at most 10 bytes
  *
- * gap is the offset minus the end of the previous entry of the same pack.
+ * gap is the offset minus the end of the previous entry of the same pack,
+ * signed, in zigzag form (0, -1, 1, -2 ... as 0, 1, 2, 3 ...).
  * A pack catalog (STORE/packs/<sha256 of the pack>.capcat), read only on the
  * publishing side, lists what every entry of one pack is:
  *
@@ -91,7 +92,7 @@ int cadu_pack_index_parse(const uint8_t *raw, size_t len, const cadu_index *idx,
 cadu_pack_index *cadu_pack_index_free(cadu_pack_index *pi);
 
 /* Building: an empty pack index for idx; packs and entries are added, the
- * entries in ascending chunk order (and per pack in ascending offset). */
+ * entries in ascending chunk order. */
 int cadu_pack_index_new(const cadu_index *idx, const uint8_t index_sha[CADU_DIGEST_SIZE], cadu_pack_index **ret);
 /* The position of pack id in the list, added if new. */
 int cadu_pack_index_add_pack(cadu_pack_index *pi, const uint8_t id[CADU_DIGEST_SIZE], uint64_t size, uint32_t *ret);

@@ -165,10 +165,9 @@ int cadu_pack_index_serialize(const cadu_pack_index *pi, const cadu_index *idx, 
                         goto fail;
                 for (size_t k = e0; k < e; k++) {
                         const cadu_pack_entry *en = &pi->entries[k];
-                        r = -EINVAL;
-                        if (en->off < cursor[en->pack])
-                                goto fail;     /* not ascending within its pack */
-                        if ((r = put_varint(&p, en->pack)) < 0 || (r = put_varint(&p, en->off - cursor[en->pack])) < 0 ||
+                        uint64_t d = en->off - cursor[en->pack];       /* two's complement */
+                        uint64_t zz = (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
+                        if ((r = put_varint(&p, en->pack)) < 0 || (r = put_varint(&p, zz)) < 0 ||
                             (r = put_varint(&p, en->len)) < 0 || (r = put_varint(&p, en->nbases)) < 0)
                                 goto fail;
                         cursor[en->pack] = en->off + en->len;
@@ -327,7 +326,12 @@ int cadu_pack_index_parse(const uint8_t *raw, size_t len, const cadu_index *idx,
                         if (elen == 0 || elen > cadu_pack_entry_max_len(idx, (uint32_t)nbases))
                                 BAD("pack index entry length out of bounds");
                         uint64_t psize = pi->packs[pack].size;
-                        if (gap > psize - cursor[pack] || elen > psize - cursor[pack] - gap)
+                        /* zigzag: even = forward, odd = backward */
+                        uint64_t mag = (gap >> 1) + (gap & 1);
+                        if ((gap & 1) ? mag > cursor[pack] : mag > psize - cursor[pack])
+                                BAD("pack index entry runs past the end of its pack");
+                        uint64_t off = (gap & 1) ? cursor[pack] - mag : cursor[pack] + mag;
+                        if (elen > psize - off)
                                 BAD("pack index entry runs past the end of its pack");
                         uint8_t bases[CADU_PACK_MAX_BASES][CADU_DIGEST_SIZE];
                         for (uint64_t b = 0; b < nbases; b++) {
@@ -345,7 +349,6 @@ int cadu_pack_index_parse(const uint8_t *raw, size_t len, const cadu_index *idx,
                                 memcpy(bases[b], rd.p, CADU_DIGEST_SIZE);
                                 rd.p += CADU_DIGEST_SIZE;
                         }
-                        uint64_t off = cursor[pack] + gap;
                         if ((r = cadu_pack_index_add_entry(pi, c, (uint32_t)pack, off, elen,
                                                            (const uint8_t(*)[CADU_DIGEST_SIZE])bases,
                                                            (uint32_t)nbases)) < 0)

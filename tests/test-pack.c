@@ -139,6 +139,17 @@ START_TEST(builder_limits) {
         for (int i = 1; i < CADU_PACK_MAX_ENTRIES; i++)
                 ck_assert_int_eq(cadu_pack_index_add_entry(pi, 1, p, 10 * (uint64_t)i, 10, NULL, 0), 0);
         ck_assert_int_eq(cadu_pack_index_add_entry(pi, 1, p, 90, 10, NULL, 0), -E2BIG);
+        /* Entries need not follow their pack's order (chunks of earlier packs). */
+        ck_assert_int_eq(cadu_pack_index_add_entry(pi, 2, p, 0, 5, NULL, 0), 0);
+        cadu_buf out = CADU_BUF_INIT;
+        cadu_pack_index *pj = NULL;
+        ck_assert_int_eq(cadu_pack_index_serialize(pi, idx, &out), 0);
+        ck_assert_int_eq(cadu_pack_index_parse(out.data, out.len, idx, sha, &pj, NULL), 0);
+        ck_assert_int_eq(pj->nentries, CADU_PACK_MAX_ENTRIES + 1);
+        ck_assert_int_eq(pj->entries[CADU_PACK_MAX_ENTRIES].off, 0);
+        ck_assert_int_eq(pj->entries[CADU_PACK_MAX_ENTRIES - 1].off, 30);
+        cadu_pack_index_free(pj);
+        cadu_buf_free(&out);
         cadu_pack_index_free(pi);
         cadu_index_free(idx);
 }

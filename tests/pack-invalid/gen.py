@@ -32,7 +32,7 @@ def header(plen, version=1, flags=0, sha=isha, n=4, magic=b"CADUPX1\n"):
     return magic + struct.pack("<II", version, flags) + sha + struct.pack("<QQ", n, plen)
 
 def entry(pack, gap, ln, bases=()):
-    b = varint(pack) + varint(gap) + varint(ln) + varint(len(bases))
+    b = varint(pack) + varint(2 * gap if gap >= 0 else -2 * gap - 1) + varint(ln) + varint(len(bases))
     for x in bases:
         b += varint(x) if isinstance(x, int) else varint(0) + x
     return b
@@ -74,7 +74,8 @@ cases["too-many-bases"] = (capx(packs + varint(1) + entry(0, 0, 10, (1,) * 9) + 
 cases["zero-length"] = (capx(packs + varint(1) + entry(0, 0, 0) + varint(0) * 3), "pack index entry length out of bounds")
 cases["entry-too-long"] = (capx(varint(1) + pack0 + varint(10**6) + varint(1) + entry(0, 0, 300000) + varint(0) * 3), "pack index entry length out of bounds")
 cases["past-pack-end"] = (capx(packs + varint(1) + entry(0, 1, 1300) + varint(0) * 3), "pack index entry runs past the end of its pack")
-cases["overlapping-gap"] = (capx(packs + varint(2) + entry(0, 0, 1000) + entry(0, 2**63, 1) + varint(0) * 3), "pack index entry runs past the end of its pack")
+cases["huge-gap"] = (capx(packs + varint(2) + entry(0, 0, 1000) + entry(0, 2**62, 1) + varint(0) * 3), "pack index entry runs past the end of its pack")
+cases["negative-offset"] = (capx(packs + varint(2) + entry(0, 0, 1000) + entry(0, -1001, 1) + varint(0) * 3), "pack index entry runs past the end of its pack")
 cases["bad-base-ref"] = (capx(packs + varint(1) + entry(0, 0, 10, (5,)) + varint(0) * 3), "pack index base refers past the index")
 cases["truncated-base"] = (capx(packs + varint(1) + entry(0, 0, 10) + varint(1) + entry(0, 0, 10)[:-1] + varint(1) + varint(0) + seedbase[:5]), "pack index truncated in its entries")
 cases["trailing-bytes"] = (capx(payload + b"\0"), "pack index has bytes after its last entry")
