@@ -17,6 +17,7 @@
 #include "cadu-util.h"
 #include "chunkfile.h"
 #include "cmd.h"
+#include "make-packs.h"
 
 typedef struct maker {
         cadu_store *store;
@@ -81,6 +82,31 @@ static int write_index(maker *m, const char *path) {
         return cadu_fp_write(fp_path, sha, m->fps, m->idx->n);
 }
 
+/* The pack step (make-packs.c), with its one line of summary. */
+static int make_packs(const char *store_path, const char *index_path, const cadu_index *idx) {
+        cadu_make_packs_stats st;
+        _cleanup_free_ char *err = NULL;
+        int r = cadu_make_packs(store_path, index_path, idx, &st, &err);
+        if (r < 0)
+                return cadu_error_errno(r, "%s", err ? err : "packing");
+        if (cadu_json)
+                printf("{\"event\":\"packs\",\"command\":\"make\",\"existed\":%s,\"packs\":%llu,\"pack_bytes\":%llu,"
+                       "\"packed_chunks\":%llu,\"referenced_chunks\":%llu,\"index_bytes\":%llu}\n",
+                       st.existed ? "true" : "false", (unsigned long long)st.packs, (unsigned long long)st.pack_bytes,
+                       (unsigned long long)st.packed_chunks, (unsigned long long)st.referenced_chunks,
+                       (unsigned long long)st.index_bytes);
+        else if (!cadu_quiet && st.existed)
+                fprintf(stderr, "%s: its pack index is in %s already\n", index_path, store_path);
+        else if (!cadu_quiet) {
+                char a[32], b[32];
+                fprintf(stderr, "%s: %llu chunks packed into %llu packs (%s), %llu in earlier packs, pack index %s\n",
+                        index_path, (unsigned long long)st.packed_chunks, (unsigned long long)st.packs,
+                        cadu_format_bytes(st.pack_bytes, a), (unsigned long long)st.referenced_chunks,
+                        cadu_format_bytes(st.index_bytes, b));
+        }
+        return CADU_EXIT_OK;
+}
+
 static void make_progress(void *ud, uint64_t done) {
         cadu_progress_update(&((maker *)ud)->prog, done);
 }
@@ -139,6 +165,10 @@ static const char make_help[] =
         "  -j, --threads N             worker threads (default: number of CPUs)\n"
         "  -f, --fingerprints          also write INDEX.fp: XXH3-128 per chunk, so that\n"
         "                              seeding from IMAGE with INDEX checks at memory speed\n"
+        "      --packs                 also pack the chunks no pack of the store holds\n"
+        "                              yet and write the release's pack index, so that\n"
+        "                              devices fetch ranges of a few files\n"
+        "                              (doc/pack-format.md)\n"
         "  -m, --manifest FILE         also write a (unsigned) single-image release\n"
         "                              manifest; needs --compatible and --version\n"
         "      --compatible STRING     the manifest's product/hardware string\n"
@@ -178,6 +208,7 @@ int cadu_cmd_make(int argc, char **argv) {
                 { "version", required_argument, NULL, 'V' },
                 { "image-name", required_argument, NULL, 'N' },
                 { "slot-class", required_argument, NULL, 'K' },
+                { "packs", no_argument, NULL, 'P' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -186,13 +217,14 @@ int cadu_cmd_make(int argc, char **argv) {
         uint64_t min = CADU_CHUNK_SIZE_MIN_DEFAULT, avg = CADU_CHUNK_SIZE_AVG_DEFAULT,
                  max = CADU_CHUNK_SIZE_MAX_DEFAULT, level = 3, threads = 0;
         cadu_digest_type digest = CADU_DIGEST_SHA256;
-        bool fingerprints = false;
+        bool fingerprints = false, packs = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "s:c:d:l:j:m:fh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'm': manifest_path = optarg; break;
                 case 'f': fingerprints = true; break;
+                case 'P': packs = true; break;
                 case 'C': compatible = optarg; break;
                 case 'V': version = optarg; break;
                 case 'N': image_name = optarg; break;
@@ -300,6 +332,8 @@ int cadu_cmd_make(int argc, char **argv) {
                                  (unsigned long long)size, (unsigned long long)total);
         else if ((r = write_index(&m, index_path)) < 0)
                 ret = cadu_error_errno(r, "writing index %s", index_path);
+        else if (packs && (ret = make_packs(store_path, index_path, m.idx)))
+                ;
         else if (manifest_path && (ret = write_manifest(manifest_path, compatible, version, image_name, slot_class,
                                                         image, index_path, store_path)))
                 ;
