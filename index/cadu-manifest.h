@@ -109,6 +109,10 @@ int cadu_manifest_format(const cadu_manifest *m, char **ret, size_t *ret_len, ch
 int cadu_manifest_add_image(cadu_manifest *m, const cadu_manifest_image *img, char **ret_error);
 /* The image called name, or NULL. */
 const cadu_manifest_image *cadu_manifest_find_image(const cadu_manifest *m, const char *name);
+/* The image for slot class slot_class, or NULL (a manifest has at most one:
+ * the parser refuses a second image of a class, -EBADMSG, and
+ * cadu_manifest_add_image() -EEXIST). */
+const cadu_manifest_image *cadu_manifest_find_class(const cadu_manifest *m, const char *slot_class);
 
 /* ---- values ---- */
 
@@ -142,6 +146,14 @@ bool cadu_manifest_is_url(const char *s);
 int cadu_manifest_check_policy(const cadu_manifest *m, const char *compatible,
                                const char *installed_version, bool allow_downgrade,
                                int64_t now, char **ret_error);
+
+/* Check that m has exactly one image for each of the n slot classes of the
+ * device and none for a class the device lacks (doc/manifest-format.md,
+ * "Slot classes"): the A/B switch is for the whole device, so a class a
+ * release does not name would boot from whatever its target slot holds.
+ * -EPERM with the reason. */
+int cadu_manifest_check_classes(const cadu_manifest *m, const char *const *classes, size_t n,
+                                char **ret_error);
 
 /* ---- pinned files ---- */
 

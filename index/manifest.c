@@ -276,6 +276,13 @@ const cadu_manifest_image *cadu_manifest_find_image(const cadu_manifest *m, cons
         return NULL;
 }
 
+const cadu_manifest_image *cadu_manifest_find_class(const cadu_manifest *m, const char *slot_class) {
+        for (size_t i = 0; m && slot_class && i < m->n_images; i++)
+                if (m->images[i].slot_class && !strcmp(m->images[i].slot_class, slot_class))
+                        return &m->images[i];
+        return NULL;
+}
+
 /* Validate an image's fields; on failure, *why names the key and problem. */
 static int image_invalid(const cadu_manifest_image *img, char **ret_error) {
         const char *p, *key;
@@ -339,6 +346,12 @@ int cadu_manifest_add_image(cadu_manifest *m, const cadu_manifest_image *img, ch
                 return r;
         if (cadu_manifest_find_image(m, img->name)) {
                 set_error(ret_error, "image %s: named twice", img->name);
+                return -EEXIST;
+        }
+        const cadu_manifest_image *other = cadu_manifest_find_class(m, img->slot_class);
+        if (other) {
+                set_error(ret_error, "image %s: slot class '%s' already has image %s (one image per class)",
+                          img->name, img->slot_class, other->name);
                 return -EEXIST;
         }
         if (m->n_images >= CADU_MANIFEST_MAX_IMAGES) {
@@ -412,6 +425,14 @@ static int end_section(parser *p) {
                 return perr(p, p->section_line,
                             "%s: a delta needs all of delta, delta-size, delta-sha256 and delta-source-sha256",
                             title);
+        if (p->section == SEC_IMAGE) {
+                const cadu_manifest_image *img = current_image(p);
+                for (size_t i = 0; i + 1 < p->m->n_images; i++)
+                        if (!strcmp(p->m->images[i].slot_class, img->slot_class))
+                                return perr(p, p->section_line,
+                                            "%s: slot class '%s' already has [image %s] (one image per class)",
+                                            title, img->slot_class, p->m->images[i].name);
+        }
         p->section = SEC_NONE;
         p->seen = 0;
         return 0;
@@ -676,9 +697,14 @@ int cadu_manifest_format(const cadu_manifest *m, char **ret, size_t *ret_len, ch
         for (size_t i = 0; i < m->n_images; i++) {
                 if ((r = image_invalid(&m->images[i], ret_error)) < 0)
                         return r;
-                for (size_t j = 0; j < i; j++)
+                for (size_t j = 0; j < i; j++) {
                         if (!strcmp(m->images[i].name, m->images[j].name))
                                 return set_error(ret_error, "image %s: named twice", m->images[i].name), -EINVAL;
+                        if (!strcmp(m->images[i].slot_class, m->images[j].slot_class))
+                                return set_error(ret_error, "image %s: slot class '%s' already has image %s",
+                                                 m->images[i].name, m->images[i].slot_class, m->images[j].name),
+                                       -EINVAL;
+                }
         }
 
         char *text = NULL;
@@ -749,5 +775,31 @@ int cadu_manifest_check_policy(const cadu_manifest *m, const char *compatible,
                 set_error(ret_error, "manifest expired at %s", when);
                 return -EPERM;
         }
+        return 0;
+}
+
+int cadu_manifest_check_classes(const cadu_manifest *m, const char *const *classes, size_t n,
+                                char **ret_error) {
+        if (ret_error)
+                *ret_error = NULL;
+        if (!m || (!classes && n))
+                return -EINVAL;
+        for (size_t i = 0; i < m->n_images; i++) {
+                size_t k = 0;
+                while (k < n && strcmp(classes[k], m->images[i].slot_class) != 0)
+                        k++;
+                if (k == n) {
+                        set_error(ret_error, "image %s is for slot class '%s', which this device does not have",
+                                  m->images[i].name, m->images[i].slot_class);
+                        return -EPERM;
+                }
+        }
+        for (size_t k = 0; k < n; k++)
+                if (!cadu_manifest_find_class(m, classes[k])) {
+                        set_error(ret_error,
+                                  "no image for slot class '%s': a release must name every slot class of the device",
+                                  classes[k]);
+                        return -EPERM;
+                }
         return 0;
 }

@@ -583,16 +583,28 @@ int cadu_cmd_install(int argc, char **argv) {
                 ret = CADU_EXIT_REFUSED;
                 goto out;
         }
+        /* Every slot class of the device, and only those: the switch is for
+         * the whole device. */
+        const char **classes = calloc(cf->n_classes + 1, sizeof(char *));
+        if (!classes) {
+                ret = cadu_error_errno(-ENOMEM, "install");
+                goto out;
+        }
+        for (size_t i = 0; i < cf->n_classes; i++)
+                classes[i] = cf->classes[i].name;
+        free(err);
+        err = NULL;
+        r = cadu_manifest_check_classes(in.m, classes, cf->n_classes, &err);
+        free(classes);
+        if (r < 0) {
+                cadu_error("refusing %s: %s", in.location, err ? err : cadu_strerror(r));
+                ret = r == -EPERM ? CADU_EXIT_REFUSED : CADU_EXIT_FAILURE;
+                goto out;
+        }
         for (size_t i = 0; i < in.m->n_images; i++) {
                 const cadu_manifest_image *img = &in.m->images[i];
                 const cadu_config_class *cls = cadu_config_find_class(cf, img->slot_class);
                 char a[PATH_MAX], b[PATH_MAX];
-                if (!cls) {
-                        ret = cadu_error("refusing %s: image %s is for slot class '%s', which this device does not have",
-                                         in.location, img->name, img->slot_class);
-                        ret = CADU_EXIT_REFUSED;
-                        goto out;
-                }
                 const char *tdev = cls->device[cadu_boot_slot_index(in.target)];
                 const char *bdev = cls->device[cadu_boot_slot_index(in.booted)];
                 if (realpath(tdev, a) && realpath(bdev, b) && !strcmp(a, b)) {

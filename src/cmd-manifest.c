@@ -333,13 +333,15 @@ static const char verify_help[] =
         "      --installed-version VERSION\n"
         "                               require a version newer than this one\n"
         "      --allow-downgrade        accept a version that is not newer\n"
+        "      --class CLASS            the device's slot classes (repeatable): require\n"
+        "                               exactly one image for each and no other\n"
         "  -q, --quiet                  no OK line\n"
         "      --json                   the result as JSON on stdout\n"
         "  -h, --help                   show this help\n\n"
         "Exit status: 0 verified, 3 signature or digest failure, 4 refused by policy.\n";
 
 int cadu_cmd_verify(int argc, char **argv) {
-        enum { O_CA = 0x100, O_SIGNER, O_CODESIGN, O_COMPATIBLE, O_INSTALLED, O_DOWNGRADE };
+        enum { O_CA = 0x100, O_SIGNER, O_CODESIGN, O_COMPATIBLE, O_INSTALLED, O_DOWNGRADE, O_CLASS };
         static const struct option options[] = {
                 { "ca", required_argument, NULL, O_CA },
                 { "signer", required_argument, NULL, O_SIGNER },
@@ -347,16 +349,19 @@ int cadu_cmd_verify(int argc, char **argv) {
                 { "compatible", required_argument, NULL, O_COMPATIBLE },
                 { "installed-version", required_argument, NULL, O_INSTALLED },
                 { "allow-downgrade", no_argument, NULL, O_DOWNGRADE },
+                { "class", required_argument, NULL, O_CLASS },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         _cleanup_free_ const char **cas = calloc((size_t)argc, sizeof(char *));
+        _cleanup_free_ const char **classes = calloc((size_t)argc, sizeof(char *));
+        size_t n_classes = 0;
         cadu_trust trust = CADU_TRUST_INIT;
         const char *compatible = NULL, *installed = NULL;
         bool allow_downgrade = false;
         int c;
 
-        if (!cas)
+        if (!cas || !classes)
                 return cadu_error_errno(-ENOMEM, "verify");
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -370,6 +375,7 @@ int cadu_cmd_verify(int argc, char **argv) {
                         installed = optarg;
                         break;
                 case O_DOWNGRADE: allow_downgrade = true; break;
+                case O_CLASS: classes[n_classes++] = optarg; break;
                 case 'h':
                         fputs(verify_help, stdout);
                         return CADU_EXIT_OK;
@@ -407,6 +413,11 @@ int cadu_cmd_verify(int argc, char **argv) {
                 return report(r, err, "%s", path);
         int ret = CADU_EXIT_OK;
         r = cadu_manifest_check_policy(m, compatible, installed, allow_downgrade, (int64_t)time(NULL), &err);
+        if (r == 0 && n_classes > 0) {
+                free(err);
+                err = NULL;
+                r = cadu_manifest_check_classes(m, classes, n_classes, &err);
+        }
         if (r < 0) {
                 ret = report(r, err, "%s", path);
                 goto finish;

@@ -64,6 +64,21 @@ cp "$T/v2/rootfs.img" "$T/v2/rootfs.caibx" "$T/app/" && cp -r "$T/v2/store" "$T/
 "$CADU" -q sign --key "$P/signer.key" --cert "$P/signer.pem" --chain "$P/int.pem" "$T/app/update.manifest"
 refused 4 "^cadu: refusing $T/app/update.manifest: image app is for slot class 'app', which this device does not have$" "$T/app/update.manifest"
 
+# A release naming only some of the device's slot classes: the switch would
+# boot slot A's kernel class from whatever it holds.
+"$CADU" -q manifest --compatible cadu-test-board --version 9.0.0 \
+        --image "rootfs:rootfs:$T/app/rootfs.img:$T/app/rootfs.caibx:$T/app/store" "$T/app/partial.manifest"
+"$CADU" -q sign --key "$P/signer.key" --cert "$P/signer.pem" --chain "$P/int.pem" "$T/app/partial.manifest"
+refused 4 "^cadu: refusing $T/app/partial.manifest: no image for slot class 'kernel': a release must name every slot class of the device$" \
+        "$T/app/partial.manifest"
+# Two images of one class, signed by a signer who did not check: malformed.
+mkdir -p "$T/twice" && cp -r "$T/v2/"* "$T/twice/"
+sed -i -e 's/^class = kernel$/class = rootfs/' -e 's/^version = 2.0.0$/version = 6.0.0/' "$T/twice/update.manifest"
+openssl cms -sign -binary -outform DER -nosmimecap -md sha256 -signer "$P/signer.pem" -inkey "$P/signer.key" \
+        -certfile "$P/int.pem" -in "$T/twice/update.manifest" -out "$T/twice/update.manifest.sig"
+refused 3 "^cadu: manifest $T/twice/update.manifest: line [0-9]+: \\[image kernel\\]: slot class 'rootfs' already has \\[image rootfs\\] \\(one image per class\\)$" \
+        "$T/twice/update.manifest"
+
 # The target slot's device is the running slot's device (misconfiguration).
 device_release "$T/v5" 5.0.0
 sed -i "s|^a = $D/a.img|a = $D/b.img|" "$CONF"

@@ -66,7 +66,8 @@ sign_cadu "$T/old"
 expect_fail 4 "old/manifest.txt: manifest expired at 2020-01-01T00:00:00Z$" verify "$T/old/manifest.txt"
 release "$T/fresh" 3.0.1 --expires 2099-01-01T00:00:00Z
 sign_cadu "$T/fresh"
-verify "$T/fresh/manifest.txt" | grep -q "expires 2099-01-01T00:00:00Z" || fail "future expiry refused"
+out=$(verify "$T/fresh/manifest.txt") || fail "future expiry refused"
+echo "$out" | grep -q "expires 2099-01-01T00:00:00Z" || fail "future expiry not shown: $out"
 
 # Wrong compatible.
 expect_fail 4 "manifest is for 'acme,board-v2', not for this device \('acme,board-v3'\)$" \
@@ -148,6 +149,21 @@ hostile negative 's|^size = 70000|size = -70000|' "line 17: invalid size '-70000
 hostile unknown 's|^class = kernel|class = kernel\nfirmware-exec = /bin/sh|' \
         "line 17: unknown key 'firmware-exec' in \[image kernel\]$"
 hostile future 's|^format = 1|format = 2|' "line 2: unsupported manifest format 2 \(this cadu reads format 1\)$"
+# Two images of one slot class: the second would overwrite the first.
+hostile twoclass 's|^class = kernel|class = rootfs|' \
+        "line 15: \\[image kernel\\]: slot class 'rootfs' already has \\[image rootfs\\] \\(one image per class\\)$"
+expect_fail 1 "^cadu: manifest $T/r2/twoclass.txt: image kernel: slot class 'rootfs' already has image rootfs \\(one image per class\\)$" \
+        "$CADU" manifest --compatible acme,board-v2 --version 9.0.0 \
+        --image "rootfs:rootfs:$T/r2/rootfs.img:$T/r2/rootfs.caibx:$T/r2/store" \
+        --image "kernel:rootfs:$T/r2/kernel.img:$T/r2/kernel.caibx" "$T/r2/twoclass.txt"
+[ ! -e "$T/r2/twoclass.txt" ] || fail "a manifest with two images of one class was written"
+
+# The device's slot classes: exactly one image for each, none for another.
+verify "$T/r2/manifest.txt" --class kernel --class rootfs >/dev/null || fail "control: the device's classes"
+expect_fail 4 "^cadu: $T/r2/manifest.txt: no image for slot class 'app': a release must name every slot class of the device$" \
+        verify "$T/r2/manifest.txt" --class rootfs --class kernel --class app
+expect_fail 4 "^cadu: $T/r2/manifest.txt: image kernel is for slot class 'kernel', which this device does not have$" \
+        verify "$T/r2/manifest.txt" --class rootfs
 
 # Truncated, garbage, empty, oversized and padded signatures; other CMS shapes.
 M=$(fresh sigs)

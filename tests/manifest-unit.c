@@ -14,7 +14,8 @@
 #define H3 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 #define UPDATE "[update]\nformat = 1\ncompatible = acme,board-v2\nversion = 1.4.0\n"
-#define IMAGE_KEYS "class = rootfs\nsize = 4096\nsha256 = " H1 "\nindex = rootfs.caibx\nindex-size = 144\nindex-sha256 = " H2 "\n"
+#define IMAGE_KEYS_BUT_CLASS "size = 4096\nsha256 = " H1 "\nindex = rootfs.caibx\nindex-size = 144\nindex-sha256 = " H2 "\n"
+#define IMAGE_KEYS "class = rootfs\n" IMAGE_KEYS_BUT_CLASS
 #define IMAGE "\n[image rootfs]\n" IMAGE_KEYS
 
 /* The canonical form of a full manifest (what the writer produces). */
@@ -138,6 +139,8 @@ static const struct {
         { UPDATE "class = rootfs\n", "line 5: unknown key 'class' in [update]" },
         { UPDATE IMAGE "version = 1\n", "line 13: unknown key 'version' in [image rootfs]" },
         { UPDATE IMAGE "class = kernel\n", "line 13: duplicate key 'class' in [image rootfs]" },
+        { UPDATE IMAGE "\n[image second]\n" IMAGE_KEYS,
+          "line 14: [image second]: slot class 'rootfs' already has [image rootfs] (one image per class)" },
         { UPDATE "just text\n", "line 5: expected 'key = value'" },
         { UPDATE " = x\n", "line 5: missing key before '='" },
         { UPDATE "description =\n", "line 5: empty value for 'description'" },
@@ -239,7 +242,7 @@ START_TEST(parse_limits) {
                 f = open_memstream(&text, &len);
                 fputs(UPDATE, f);
                 for (int i = 0; i < n; i++)
-                        fprintf(f, "[image i%d]\n" IMAGE_KEYS, i);
+                        fprintf(f, "[image i%d]\nclass = c%d\n" IMAGE_KEYS_BUT_CLASS, i, i);
                 fclose(f);
                 int r = cadu_manifest_parse(text, len, &m, &err);
                 if (n == 64) {
@@ -278,6 +281,10 @@ START_TEST(writer_validates) {
         ck_assert_int_eq(cadu_manifest_add_image(m, &img, &err), 0);
         ck_assert_int_eq(cadu_manifest_add_image(m, &img, &err), -EEXIST);
         ck_assert_str_eq(err, "image rootfs: named twice");
+        free(err);
+        img.name = "second";
+        ck_assert_int_eq(cadu_manifest_add_image(m, &img, &err), -EEXIST);
+        ck_assert_str_eq(err, "image second: slot class 'rootfs' already has image rootfs (one image per class)");
         free(err);
         img.name = "other";
         img.index = "../r.caibx";
@@ -466,6 +473,23 @@ START_TEST(paths_and_urls) {
 }
 END_TEST
 
+START_TEST(classes) {
+        cadu_manifest *m = parse_ok(canonical);   /* rootfs and kernel */
+        char *err = NULL;
+        const char *both[] = { "kernel", "rootfs" }, *more[] = { "rootfs", "kernel", "app" };
+        ck_assert_ptr_eq(cadu_manifest_find_class(m, "kernel"), &m->images[1]);
+        ck_assert_ptr_null(cadu_manifest_find_class(m, "app"));
+        ck_assert_int_eq(cadu_manifest_check_classes(m, both, 2, &err), 0);
+        ck_assert_int_eq(cadu_manifest_check_classes(m, more, 3, &err), -EPERM);
+        ck_assert_str_eq(err, "no image for slot class 'app': a release must name every slot class of the device");
+        free(err);
+        ck_assert_int_eq(cadu_manifest_check_classes(m, both + 1, 1, &err), -EPERM);
+        ck_assert_str_eq(err, "image kernel is for slot class 'kernel', which this device does not have");
+        free(err);
+        cadu_manifest_free(m);
+}
+END_TEST
+
 START_TEST(policy) {
         cadu_manifest *m = parse_ok(canonical);   /* 2.0.0-rc.1, expires 1798761600 */
         char *err = NULL;
@@ -592,6 +616,7 @@ int main(void) {
         tcase_add_test(tc, version_invalid);
         tcase_add_test(tc, times);
         tcase_add_test(tc, paths_and_urls);
+        tcase_add_test(tc, classes);
         tcase_add_test(tc, policy);
         tcase_add_test(tc, pinned_data);
         tcase_add_test(tc, pinned_index);
