@@ -45,6 +45,10 @@ static void help(FILE *f) {
 
 int main(int argc, char **argv) {
         int i = 1;
+        /* Installed as `casync` (--enable-casync-compat): casync's command line. */
+        const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+        if (argv[0] && !strcmp(base ? base + 1 : argv[0], "casync"))
+                return cadu_casync_main(argc, argv);
         for (; i < argc && argv[i][0] == '-'; i++) {
                 if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
                         cadu_quiet = true;

@@ -1,0 +1,146 @@
+#!/bin/bash
+# cadu as RAUC's casync, with Debian's real rauc (1.8): `rauc bundle` and
+# `rauc convert` (which runs `casync make`) produce a casync bundle through
+# cadu; the RAUC service, on a private D-Bus bus started here, installs it
+# onto file-backed raw slots with a custom bootloader backend, running
+# `casync extract` -- cadu -- seeded from the active slot. The store holds
+# only the chunks the active slot lacks, so the install can only succeed
+# when the seed is used; the slot ends byte-identical to the bundle's image.
+# Needs root (RAUC loop-mounts the bundle).
+. "$top_srcdir/tests/lib.sh"
+set -o pipefail
+if [ "${CI:-}" = true ]; then
+        for c in rauc dbus-daemon dbus-send mksquashfs; do command -v "$c" >/dev/null || fail "$c not installed (CI)"; done
+        [ "$(id -u)" -eq 0 ] || fail "CI runs as root"
+fi
+need rauc dbus-daemon dbus-send mksquashfs openssl python3
+[ "$(id -u)" -eq 0 ] || skip "needs root (RAUC loop-mounts the bundle)"
+if [ ! -e /dev/loop-control ]; then
+        [ "${CI:-}" = true ] && fail "no loop devices (CI)"
+        skip "no loop devices"
+fi
+
+# `casync` on RAUC's PATH is cadu, started under that name; every call is
+# logged so the test can see which verbs RAUC used.
+mkdir bin
+cat >bin/casync <<EOF
+#!/bin/bash
+echo "\$*" >>"$T/casync.calls"
+exec -a casync "$CADU" "\$@"
+EOF
+chmod +x bin/casync
+export PATH=$T/bin:$PATH
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 \
+        -subj /CN=cadu-rauc-test 2>/dev/null
+mkdir content
+python3 - <<'PY'
+import random
+r = random.Random(7)
+a = bytearray(r.randbytes(24 << 20))
+open("v1.img", "wb").write(a)
+for _ in range(6):                      # a few changed regions
+    p = r.randrange(len(a) - 70000)
+    a[p:p + 65536] = r.randbytes(65536)
+open("content/rootfs.img", "wb").write(a)
+PY
+cat >content/manifest.raucm <<'EOF'
+[update]
+compatible=cadu-test
+version=2.0
+
+[bundle]
+format=plain
+
+[image.rootfs]
+filename=rootfs.img
+EOF
+rauc bundle --cert cert.pem --key key.pem content plain.raucb >bundle.log 2>&1 || fail "rauc bundle: $(tail -3 bundle.log)"
+rauc convert --cert cert.pem --key key.pem --keyring cert.pem plain.raucb casync.raucb >convert.log 2>&1 ||
+        fail "rauc convert: $(tail -3 convert.log)"
+grep -q '^make .*rootfs.img.caibx' casync.calls || fail "rauc convert did not run casync make: $(cat casync.calls)"
+[ -d casync.castr ] || fail "no casync.castr store beside the converted bundle"
+
+# Only what the active slot lacks stays in the store: chunk v1 the same way
+# and delete its chunks from the bundle's store.
+"$CADU" -q make --digest sha512-256 --store v1store v1.img v1.caibx
+removed=0
+for f in $(cd v1store && find . -name '*.cacnk'); do
+        [ -f "casync.castr/$f" ] && rm "casync.castr/$f" && removed=$((removed + 1))
+done
+[ "$removed" -gt 100 ] || fail "only $removed chunks shared with v1: the seed test would prove nothing"
+
+# The device: two raw slots in files, a custom bootloader backend, the RAUC
+# service on a private bus.
+cp v1.img a.img
+truncate -s 24M b.img
+mkdir boot mnt
+cat >backend.sh <<EOF
+#!/bin/sh
+d=$T/boot
+case "\$1" in
+get-primary) cat "\$d/primary" 2>/dev/null || echo A ;;
+set-primary) echo "\$2" >"\$d/primary" ;;
+get-state) cat "\$d/state.\$2" 2>/dev/null || echo good ;;
+set-state) echo "\$3" >"\$d/state.\$2" ;;
+get-current) echo A ;;
+*) exit 1 ;;
+esac
+EOF
+chmod +x backend.sh
+cat >system.conf <<EOF
+[system]
+compatible=cadu-test
+bootloader=custom
+mountprefix=$T/mnt
+
+[handlers]
+bootloader-custom-backend=$T/backend.sh
+
+[keyring]
+path=$T/cert.pem
+
+[slot.rootfs.0]
+device=$T/a.img
+type=raw
+bootname=A
+
+[slot.rootfs.1]
+device=$T/b.img
+type=raw
+bootname=B
+EOF
+cat >bus.conf <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path=$T/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+dbus-daemon --config-file=bus.conf --fork --print-pid=3 3>dbus.pid
+CLEANUP="kill \$(cat $T/dbus.pid) 2>/dev/null; $CLEANUP"
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
+rauc service --conf=system.conf --override-boot-slot=A >service.log 2>&1 &
+svc=$!
+CLEANUP="kill $svc 2>/dev/null; umount -l $T/mnt/bundle 2>/dev/null; $CLEANUP"
+# Until the service owns its name on the bus.
+for _ in $(seq 100); do
+        dbus-send --bus="$DBUS_SYSTEM_BUS_ADDRESS" --print-reply --dest=org.freedesktop.DBus / \
+                org.freedesktop.DBus.NameHasOwner string:de.pengutronix.rauc 2>/dev/null | grep -q 'boolean true' && break
+        kill -0 $svc 2>/dev/null || fail "rauc service died: $(tail -5 service.log)"
+        sleep 0.1
+done
+
+: >casync.calls
+timeout 120 rauc install casync.raucb >install.log 2>&1 || fail "rauc install: $(tail -3 install.log; tail -5 service.log)"
+grep -q '^extract .*--seed .*a.img' casync.calls || fail "RAUC did not seed casync extract from slot A: $(cat casync.calls)"
+cmp -s b.img content/rootfs.img || fail "slot B differs from the bundle's image"
+cmp -s a.img v1.img || fail "the active slot was touched"
+[ "$(cat boot/primary)" = B ] || fail "RAUC did not make B primary"
+echo "ok: rauc bundle/convert/install through cadu as casync ($removed chunks came from the seed)"
