@@ -180,6 +180,7 @@ static int header_line(cadu_byteranges *p) {
                 p->nseen++;
                 p->cur = i;
                 p->pos = 0;
+                p->in_part = true;
                 p->state = S_DATA;
                 return 0;
         }
@@ -220,8 +221,17 @@ int cadu_byteranges_feed(cadu_byteranges *p, const uint8_t *data, size_t n, cadu
                 case S_DELIM:
                         if (c != (uint8_t)p->delim[p->match])
                                 return fail(p);
-                        if (++p->match == p->delim_len)
-                                p->state = S_AFTER;
+                        if (++p->match < p->delim_len)
+                                break;
+                        p->state = S_AFTER;
+                        if (p->in_part) {
+                                p->in_part = false;
+                                int r = cb(ud, p->cur, p->pos, NULL, 0);
+                                if (r != 0) {
+                                        p->error = r;
+                                        return r;
+                                }
+                        }
                         break;
                 case S_AFTER:
                         if (c == '\r')

@@ -42,7 +42,10 @@ typedef struct cadu_byteranges_seg {
 } cadu_byteranges_seg;
 
 /* Receives the bytes of segment seg at offset pos within it, in order
- * within each part. Non-zero aborts the parse with that value. */
+ * within each part; then, once the delimiter after the part was matched
+ * (so the part was neither short nor long), data == NULL and len == 0:
+ * only then are the part's bytes known to be right. Non-zero aborts the
+ * parse with that value. */
 typedef int (*cadu_byteranges_cb)(void *ud, size_t seg, uint64_t pos, const uint8_t *data, size_t len);
 
 typedef struct cadu_byteranges {
@@ -61,6 +64,7 @@ typedef struct cadu_byteranges {
         uint64_t first, last, ptotal;
         size_t cur;                     /* segment of the current part */
         uint64_t pos;                   /* bytes of it delivered */
+        bool in_part;                   /* its closing delimiter is yet to come */
         int error;
 } cadu_byteranges;
 

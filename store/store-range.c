@@ -241,15 +241,28 @@ int range_job_headers_end(range_job *j, long code) {
         return 0;
 }
 
+static void mark_done(range_job *j, size_t i) {
+        pthread_mutex_lock(j->call->lock);
+        j->done[i - j->first] = true;
+        pthread_cond_broadcast(&j->call->cond);
+        pthread_mutex_unlock(j->call->lock);
+}
+
 /* Bytes [pos, pos+n) of attempt segment a: copy what falls in ranges not
- * yet done, drop the gaps, mark ranges done as they complete. */
-static int put(void *ud, size_t a, uint64_t pos, const uint8_t *data, size_t n) {
-        range_job *j = ud;
+ * yet done, drop the gaps; mark ranges done as they complete (now when
+ * complete is true, else at the part's end: data == NULL). */
+static int put_bytes(range_job *j, size_t a, uint64_t pos, const uint8_t *data, size_t n, bool complete) {
         const cadu_range *r = j->call->r;
         uint64_t o = j->asegs[a].off + pos, e = o + n;
 
         if (atomic_load(&j->call->cancel))
                 return -ECANCELED;
+        if (!data) {
+                for (size_t i = j->aseg_first[a]; i < j->last && r[i].off < o; i++)
+                        if (!j->done[i - j->first] && j->got[i - j->first] == r[i].len)
+                                mark_done(j, i);
+                return 0;
+        }
         if (j->cursor < j->aseg_first[a] || pos == 0)
                 j->cursor = j->aseg_first[a];
         for (size_t i = j->cursor; i < j->last && r[i].off < e; i++) {
@@ -264,20 +277,20 @@ static int put(void *ud, size_t a, uint64_t pos, const uint8_t *data, size_t n) 
                 uint64_t from = CADU_MAX(o, r[i].off), to = CADU_MIN(e, rend);
                 memcpy(j->buf + j->boff[k] + (from - r[i].off), data + (from - o), (size_t)(to - from));
                 j->got[k] += to - from;
-                if (j->got[k] == r[i].len) {
-                        pthread_mutex_lock(j->call->lock);
-                        j->done[k] = true;
-                        pthread_cond_broadcast(&j->call->cond);
-                        pthread_mutex_unlock(j->call->lock);
-                }
+                if (complete && j->got[k] == r[i].len)
+                        mark_done(j, i);
         }
         return 0;
+}
+
+static int put_part(void *ud, size_t a, uint64_t pos, const uint8_t *data, size_t n) {
+        return put_bytes(ud, a, pos, data, n, false);
 }
 
 int range_job_body(range_job *j, const uint8_t *data, size_t n) {
         int r;
         if (j->multipart) {
-                r = cadu_byteranges_feed(&j->mp, data, n, put, j);
+                r = cadu_byteranges_feed(&j->mp, data, n, put_part, j);
                 if (r == -EBADMSG)
                         return bad(j, "malformed multipart/byteranges body");
                 if (r == 0 && j->mp.total != BYTERANGES_TOTAL_UNKNOWN && check_total(j, j->mp.total) < 0)
@@ -286,7 +299,7 @@ int range_job_body(range_job *j, const uint8_t *data, size_t n) {
         }
         if (n > j->asegs[0].len - j->spos)
                 return bad(j, "body longer than the range");
-        r = put(j, 0, j->spos, data, n);
+        r = put_bytes(j, 0, j->spos, data, n, true);
         j->spos += n;
         return r;
 }

@@ -24,6 +24,26 @@ Modes:
   redirect-ftp    302 to an ftp:// URL
   slow            send the body at --rate bytes per second
 
+Range requests (a "Range: bytes=..." header) are answered like nginx does
+(206, multipart/byteranges for several ranges) with --ranges, and with
+200 and the whole file without it. Modes for range requests (they imply
+--ranges and only act on requests with a Range header):
+  range-start     Content-Range one byte later than asked (body to match)
+  range-end       Content-Range and body one byte shorter than asked
+  range-total     Content-Range naming a complete length of LAST (invalid)
+  range-totals    a different complete length in every answer (and several
+                  ranges answered with the first only, as multi-first)
+  range-short     Content-Range as asked, half the body (length to match)
+  range-long      Content-Range as asked, the body and one byte more
+  range-multipart a multipart/byteranges answer to a single range
+  multi-overlap   multipart with the first part sent twice
+  multi-short     multipart with a part one byte shorter than its header says
+  multi-missing   multipart without its last part
+  multi-boundary  multipart whose body uses another boundary than announced
+  multi-noboundary  multipart/byteranges without a boundary parameter
+  multi-unasked   multipart with a part for a range not asked
+  multi-first     several ranges asked: 206 with only the first (no multipart)
+
 Log (--log): one line per request: "<conn> <method> <path> <action>", plus
 " no-cache" when the request asked caches not to answer it.
 """
@@ -66,6 +86,70 @@ def misbehave(path):
         n = COUNTS.get(path, 0)
         COUNTS[path] = n + 1
     return ARGS.count < 0 or n < ARGS.count
+
+
+def parse_range(value, size):
+    """[(first, last)] of a "bytes=a-b,c-d" header, or None."""
+    m = re.fullmatch(r"bytes=(\d+-\d+(?:,\d+-\d+)*)", value.replace(" ", ""))
+    if not m:
+        return None
+    out = []
+    for r in m.group(1).split(","):
+        a, b = (int(x) for x in r.split("-"))
+        if a > b or a >= size:
+            return None
+        out.append((a, min(b, size - 1)))
+    return out
+
+
+RANGE_TOTALS = [0]
+
+
+def range_answer(mode, ranges, body):
+    """(status, headers, payload) answering ranges of body in mode."""
+    size = len(body)
+    if len(ranges) == 1 or mode in ("multi-first", "range-totals"):
+        a, b = ranges[0]
+        total = size
+        if mode == "range-start":
+            a += 1
+        elif mode == "range-end":
+            b -= 1
+        elif mode == "range-total":
+            total = b
+        elif mode == "range-totals":
+            with LOCK:
+                RANGE_TOTALS[0] += 1
+                total = size + RANGE_TOTALS[0]
+        if mode != "range-multipart":
+            data = body[a : b + 1]
+            if mode == "range-short":
+                data = data[: len(data) // 2]
+            elif mode == "range-long":
+                data = body[a : b + 2] if b + 1 < size else data + b"x"
+            return 206, [("Content-Type", "application/octet-stream"), ("Content-Range", f"bytes {a}-{b}/{total}")], data
+    boundary = "00000000000000000001"
+    ctype = f"multipart/byteranges; boundary={boundary}"
+    if mode == "multi-boundary":
+        boundary = "00000000000000000002"
+    elif mode == "multi-noboundary":
+        ctype = "multipart/byteranges"
+    parts = list(ranges)
+    if mode == "multi-overlap":
+        parts.insert(1, parts[0])
+    elif mode == "multi-missing":
+        parts = parts[:-1]
+    elif mode == "multi-unasked":
+        parts[-1] = (parts[-1][0], parts[-1][1] - 1) if parts[-1][1] > parts[-1][0] else (0, 0)
+    out = b""
+    for i, (a, b) in enumerate(parts):
+        data = body[a : b + 1]
+        if mode == "multi-short" and i == len(parts) - 1:
+            data = data[:-1]
+        out += (f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Range: bytes {a}-{b}/{size}\r\n\r\n").encode() + data
+    out += f"\r\n--{boundary}--\r\n".encode()
+    return 206, [("Content-Type", ctype)], out
 
 
 def fetch(method, path, headers):
@@ -197,6 +281,19 @@ class Handler(socketserver.StreamRequestHandler):
             body = bytes(b)
         elif mode == "garbage":
             body = random.randbytes(len(body))
+        ranged = "range" in headers and (ARGS.ranges or mode.startswith(("range-", "multi-")))
+        ranges = parse_range(headers["range"], len(body)) if ranged else None
+        if ranged and ranges is None:
+            log(conn, method, path, "range 416")
+            self.head(416, "Range Not Satisfiable", [("Content-Range", f"bytes */{len(body)}"), ("Content-Length", 0)])
+            return keep
+        if ranges:
+            status, hdrs, payload = range_answer(mode, ranges, body)
+            log(conn, method, path, f"range {headers['range']} {mode if bad else 'ok'}", headers)
+            self.head(status, "Partial Content", hdrs + [("Content-Length", len(payload))])
+            if method != "HEAD":
+                self.send(payload)
+            return keep
         log(conn, method, path, mode if bad else "ok", headers)
         self.head(200, "OK", [("Content-Type", "application/octet-stream"), ("Content-Length", len(body))])
         if method == "HEAD":
@@ -240,6 +337,7 @@ def main():
     p.add_argument("--stall", type=float, default=3600.0, help="seconds a stall lasts")
     p.add_argument("--rate", type=int, default=4096, help="bytes/s in slow mode")
     p.add_argument("--retry-after", help="Retry-After value sent with 503/429")
+    p.add_argument("--ranges", action="store_true", help="answer range requests (206)")
     ARGS = p.parse_args()
     if ARGS.log:
         LOGF = open(ARGS.log, "a")
