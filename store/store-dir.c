@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "cadu-crypt.h"
 #include "cadu-store.h"
 
 typedef struct dir_store {
@@ -209,8 +210,24 @@ int cadu_store_open_dir(const char *path, bool create, cadu_store **ret) {
         return 0;
 }
 
+/* An encrypted store's chunk is its inner store's file under the keyed
+ * name: *s and *id are replaced by those. */
+static int unwrap(cadu_store **s, const uint8_t **id, uint8_t name[CADU_CRYPT_NAME_SIZE]) {
+        cadu_store *inner;
+        int r = cadu_store_crypt_map(*s, *id, &inner, name);
+        if (r > 0) {
+                *s = inner;
+                *id = name;
+        }
+        return r < 0 ? r : 0;
+}
+
 int cadu_store_touch(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
         char path[CADU_CHUNK_PATH_MAX];
+        uint8_t name[CADU_CRYPT_NAME_SIZE];
+        int r = unwrap(&s, &id, name);
+        if (r < 0)
+                return r;
         if (s->ops != &dir_ops)
                 return 0;
         cadu_chunk_path(id, path);
@@ -221,6 +238,10 @@ int cadu_store_touch(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
 
 int cadu_store_dir_path(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], char **ret) {
         char path[CADU_CHUNK_PATH_MAX];
+        uint8_t name[CADU_CRYPT_NAME_SIZE];
+        int r = unwrap(&s, &id, name);
+        if (r < 0)
+                return r;
         if (s->ops != &dir_ops)
                 return -EOPNOTSUPP;
         cadu_chunk_path(id, path);

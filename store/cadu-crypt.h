@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu-crypt.h - encrypted chunk stores and encrypted indexes
+ * (doc/encryption.md is the format's reference).
+ *
+ * One 256-bit store key K yields, by HKDF-SHA256 with distinct labels, a
+ * public key id and four subkeys: the name key (a chunk's file name is
+ * HMAC-SHA256(name key, plaintext id)), the nonce key, the chunk key and
+ * the index key. A chunk file is the compressed chunk sealed with
+ * ChaCha20-Poly1305 under a synthetic nonce (HMAC of the id and the
+ * compressed bytes), so the same chunk gives the same file in every
+ * release under the same key; the authenticated data binds it to its file
+ * name and key id. An encrypted index carries the sorted keyed names of its
+ * chunks in clear (authenticated), so that a mirror without the key knows
+ * what to copy.
+ *
+ * An encrypted store wraps any other store (directory, HTTP, chain): its
+ * get/put/has take plaintext ids, and the inner store sees keyed names in
+ * the usual <4 hex>/<64 hex>.cacnk layout. cadu_store_get_chunk() on it
+ * still decompresses and verifies every chunk against its plaintext id.
+ *
+ * Functions return 0 or a negative errno and do not log: -EBADMSG for bytes
+ * that are malformed or fail authentication, -EKEYREJECTED for data sealed
+ * under another key, -ENOKEY where a key is needed and none was given.
+ */
+#ifndef CADU_CRYPT_H
+#define CADU_CRYPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cadu-store.h"
+
+#define CADU_CRYPT_KEY_SIZE 32
+#define CADU_CRYPT_KEY_ID_SIZE 16
+#define CADU_CRYPT_NAME_SIZE 32
+#define CADU_CRYPT_NONCE_SIZE 12
+#define CADU_CRYPT_TAG_SIZE 16
+#define CADU_CRYPT_MAGIC_SIZE 8
+/* Chunk file: magic, key id, nonce, ciphertext, tag. */
+#define CADU_CRYPT_CHUNK_MAGIC "\xca\xd0" "CK\r\n\x1a\x01"
+#define CADU_CRYPT_CHUNK_HEADER (CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE + CADU_CRYPT_NONCE_SIZE)
+#define CADU_CRYPT_CHUNK_OVERHEAD (CADU_CRYPT_CHUNK_HEADER + CADU_CRYPT_TAG_SIZE)
+/* Index file: magic, key id, LE64 name count, names, nonce, ciphertext, tag. */
+#define CADU_CRYPT_INDEX_MAGIC "\xca\xd0" "IX\r\n\x1a\x01"
+#define CADU_CRYPT_INDEX_FIXED (CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE + 8)
+/* The longest key file accepted (64 hex digits and a line feed). */
+#define CADU_CRYPT_KEY_FILE_MAX 65
+
+typedef struct cadu_crypt_key {
+        uint8_t id[CADU_CRYPT_KEY_ID_SIZE];
+        uint8_t name[32], nonce[32], chunk[32], index[32];
+} cadu_crypt_key;
+
+/* Derive the key id and subkeys from the 32-byte store key. */
+int cadu_crypt_key_derive(const uint8_t secret[CADU_CRYPT_KEY_SIZE], cadu_crypt_key *ret);
+/* Parse a key file's content: exactly 64 hex digits, optionally followed by
+ * one line feed (what `openssl rand -hex 32` prints). 0 or -EINVAL. */
+int cadu_crypt_key_parse(const uint8_t *data, size_t len, uint8_t secret[CADU_CRYPT_KEY_SIZE]);
+/* Read, check and derive a key file. The file must be a regular file that
+ * neither group nor others may read or write (-EPERM otherwise). *why (may
+ * be NULL) receives a static description for -EPERM and -EINVAL. */
+int cadu_crypt_key_load(const char *path, cadu_crypt_key *ret, const char **why);
+/* Wipe a key. */
+void cadu_crypt_key_clear(cadu_crypt_key *k);
+/* Lower-case hex of the key id (2 * CADU_CRYPT_KEY_ID_SIZE + 1 bytes). */
+void cadu_crypt_key_id_hex(const uint8_t id[CADU_CRYPT_KEY_ID_SIZE], char *out);
+
+/* The keyed file name of a plaintext chunk id. */
+int cadu_crypt_chunk_name(const cadu_crypt_key *k, const uint8_t id[CADU_DIGEST_SIZE],
+                          uint8_t name[CADU_CRYPT_NAME_SIZE]);
+/* Seal raw chunk file bytes (compressed chunk) of plaintext id into *out
+ * (replaced); name is its keyed name. */
+int cadu_crypt_chunk_seal(const cadu_crypt_key *k, const uint8_t id[CADU_DIGEST_SIZE],
+                          const uint8_t name[CADU_CRYPT_NAME_SIZE], const void *raw, size_t len, cadu_buf *out);
+/* Open the sealed chunk file in buf (len bytes) stored under name, in
+ * place: on success buf holds the raw chunk bytes and *ret_len their
+ * length. -EBADMSG, or -EKEYREJECTED when sealed under another key id; on
+ * failure the content of buf is undefined. */
+int cadu_crypt_chunk_open(const cadu_crypt_key *k, const uint8_t name[CADU_CRYPT_NAME_SIZE], uint8_t *buf,
+                          size_t len, size_t *ret_len);
+/* Structure of a sealed chunk file without the key: 0 and its key id, or
+ * -EBADMSG. */
+int cadu_crypt_chunk_check(const void *file, size_t len, uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE]);
+
+/* Wrap inner (ownership passes to the new store, also on failure) in an
+ * encrypted store under k (copied). */
+int cadu_store_crypt_new(cadu_store *inner, const cadu_crypt_key *k, cadu_store **ret);
+/* When s is an encrypted store: 1, its inner store and the keyed name of
+ * id. Else 0. */
+int cadu_store_crypt_map(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], cadu_store **inner,
+                         uint8_t name[CADU_CRYPT_NAME_SIZE]);
+
+/* True when data starts like an encrypted index. */
+bool cadu_crypt_index_is(const void *data, size_t len);
+/* Seal a plaintext index (the .caibx bytes) whose n chunk ids are at ids,
+ * ids + stride, ... into *out (replaced); the keyed names are sorted and
+ * deduplicated. */
+int cadu_crypt_index_seal(const cadu_crypt_key *k, const void *plain, size_t len, const uint8_t *ids,
+                          size_t stride, size_t n, cadu_buf *out);
+/* The header without the key: key id and the names (pointing into data).
+ * -EBADMSG when malformed. */
+int cadu_crypt_index_header(const uint8_t *data, size_t len, uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE],
+                            const uint8_t **names, size_t *n_names);
+/* Open an encrypted index into *out (replaced): -ENOKEY when k is NULL,
+ * -EKEYREJECTED for another key id, -EBADMSG when malformed or forged. */
+int cadu_crypt_index_open(const cadu_crypt_key *k, const uint8_t *data, size_t len, cadu_buf *out);
+
+#endif

@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Encrypted stores and indexes: key files, HKDF subkeys, keyed chunk names,
+ * ChaCha20-Poly1305 with synthetic nonces (doc/encryption.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "cadu-crypt.h"
+
+/* HKDF-SHA256 labels (info), one per derived value. */
+#define LABEL_ID "cadu v1 key id"
+#define LABEL_NAME "cadu v1 chunk name"
+#define LABEL_NONCE "cadu v1 chunk nonce"
+#define LABEL_CHUNK "cadu v1 chunk key"
+#define LABEL_INDEX "cadu v1 index key"
+
+static int hkdf(const uint8_t secret[CADU_CRYPT_KEY_SIZE], const char *label, uint8_t *out, size_t n) {
+        EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+        if (!kdf)
+                return -EOPNOTSUPP;
+        EVP_KDF_CTX *c = EVP_KDF_CTX_new(kdf);
+        EVP_KDF_free(kdf);
+        if (!c)
+                return -ENOMEM;
+        OSSL_PARAM p[] = {
+                OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+                OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, CADU_CRYPT_KEY_SIZE),
+                OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)label, strlen(label)),
+                OSSL_PARAM_construct_end(),
+        };
+        int r = EVP_KDF_derive(c, out, n, p) == 1 ? 0 : -EIO;
+        EVP_KDF_CTX_free(c);
+        return r;
+}
+
+int cadu_crypt_key_derive(const uint8_t secret[CADU_CRYPT_KEY_SIZE], cadu_crypt_key *k) {
+        int r;
+        if ((r = hkdf(secret, LABEL_ID, k->id, sizeof(k->id))) < 0 ||
+            (r = hkdf(secret, LABEL_NAME, k->name, sizeof(k->name))) < 0 ||
+            (r = hkdf(secret, LABEL_NONCE, k->nonce, sizeof(k->nonce))) < 0 ||
+            (r = hkdf(secret, LABEL_CHUNK, k->chunk, sizeof(k->chunk))) < 0 ||
+            (r = hkdf(secret, LABEL_INDEX, k->index, sizeof(k->index))) < 0)
+                cadu_crypt_key_clear(k);
+        return r;
+}
+
+int cadu_crypt_key_parse(const uint8_t *data, size_t len, uint8_t secret[CADU_CRYPT_KEY_SIZE]) {
+        char hex[2 * CADU_CRYPT_KEY_SIZE + 1];
+        if (len == 2 * CADU_CRYPT_KEY_SIZE + 1 && data[len - 1] == '\n')
+                len--;
+        if (len != 2 * CADU_CRYPT_KEY_SIZE)
+                return -EINVAL;
+        memcpy(hex, data, len);
+        hex[len] = 0;
+        int r = cadu_hex_decode(hex, secret, CADU_CRYPT_KEY_SIZE);
+        OPENSSL_cleanse(hex, sizeof(hex));
+        return r;
+}
+
+int cadu_crypt_key_load(const char *path, cadu_crypt_key *ret, const char **why) {
+        uint8_t buf[CADU_CRYPT_KEY_FILE_MAX + 1], secret[CADU_CRYPT_KEY_SIZE];
+        struct stat st;
+        const char *dummy;
+        if (!why)
+                why = &dummy;
+        *why = NULL;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode)) {
+                *why = "not a regular file";
+                return -EPERM;
+        }
+        if (st.st_mode & 077) {
+                *why = "group or others may access it (chmod 600)";
+                return -EPERM;
+        }
+        ssize_t n = cadu_read_full(fd, buf, sizeof(buf));
+        if (n < 0)
+                return (int)n;
+        int r = cadu_crypt_key_parse(buf, (size_t)n, secret);
+        OPENSSL_cleanse(buf, sizeof(buf));
+        if (r < 0) {
+                *why = "not 64 hex digits (make one with: openssl rand -hex 32)";
+                return -EINVAL;
+        }
+        r = cadu_crypt_key_derive(secret, ret);
+        OPENSSL_cleanse(secret, sizeof(secret));
+        return r;
+}
+
+void cadu_crypt_key_clear(cadu_crypt_key *k) {
+        OPENSSL_cleanse(k, sizeof(*k));
+}
+
+void cadu_crypt_key_id_hex(const uint8_t id[CADU_CRYPT_KEY_ID_SIZE], char *out) {
+        cadu_hex_encode(id, CADU_CRYPT_KEY_ID_SIZE, out);
+}
+
+int cadu_crypt_chunk_name(const cadu_crypt_key *k, const uint8_t id[CADU_DIGEST_SIZE],
+                          uint8_t name[CADU_CRYPT_NAME_SIZE]) {
+        unsigned n = 0;
+        if (!HMAC(EVP_sha256(), k->name, sizeof(k->name), id, CADU_DIGEST_SIZE, name, &n) ||
+            n != CADU_CRYPT_NAME_SIZE)
+                return -EIO;
+        return 0;
+}
+
+/* ChaCha20-Poly1305 over in (n bytes) into out (may be in itself); the tag is
+ * written to (enc) or checked against (dec) tag. */
+static int aead(bool enc, const uint8_t key[32], const uint8_t nonce[CADU_CRYPT_NONCE_SIZE], const uint8_t *aad,
+                size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[CADU_CRYPT_TAG_SIZE]) {
+        EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+        int r = -EIO, k = 0;
+        if (!c)
+                return -ENOMEM;
+        if (EVP_CipherInit_ex2(c, EVP_chacha20_poly1305(), key, nonce, enc, NULL) != 1)
+                goto out;
+        if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, CADU_CRYPT_TAG_SIZE, tag) != 1)
+                goto out;
+        if (aad_len && EVP_CipherUpdate(c, NULL, &k, aad, (int)aad_len) != 1)
+                goto out;
+        /* EVP lengths are int: go in pieces. */
+        for (size_t off = 0; off < n;) {
+                int piece = (int)CADU_MIN(n - off, (size_t)1 << 30);
+                if (EVP_CipherUpdate(c, out + off, &k, in + off, piece) != 1 || k != piece)
+                        goto out;
+                off += (size_t)piece;
+        }
+        if (EVP_CipherFinal_ex(c, out + n, &k) != 1) {
+                r = enc ? -EIO : -EBADMSG;
+                goto out;
+        }
+        if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, CADU_CRYPT_TAG_SIZE, tag) != 1)
+                goto out;
+        r = 0;
+out:
+        EVP_CIPHER_CTX_free(c);
+        return r;
+}
+
+/* Authenticated data of a chunk: magic, key id, keyed name. */
+static void chunk_aad(const uint8_t *header, const uint8_t name[CADU_CRYPT_NAME_SIZE],
+                      uint8_t aad[CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE + CADU_CRYPT_NAME_SIZE]) {
+        memcpy(aad, header, CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE);
+        memcpy(aad + CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE, name, CADU_CRYPT_NAME_SIZE);
+}
+
+int cadu_crypt_chunk_seal(const cadu_crypt_key *k, const uint8_t id[CADU_DIGEST_SIZE],
+                          const uint8_t name[CADU_CRYPT_NAME_SIZE], const void *raw, size_t len, cadu_buf *out) {
+        uint8_t msg[CADU_DIGEST_SIZE + SHA256_DIGEST_LENGTH], mac[32];
+        uint8_t aad[CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE + CADU_CRYPT_NAME_SIZE];
+        unsigned n = 0;
+
+        if (len > SIZE_MAX - CADU_CRYPT_CHUNK_OVERHEAD)
+                return -EFBIG;
+        out->len = 0;
+        int r = cadu_buf_reserve(out, len + CADU_CRYPT_CHUNK_OVERHEAD);
+        if (r < 0)
+                return r;
+        /* Synthetic nonce: HMAC(nonce key, id || sha256(raw)). Equal nonces
+         * mean equal (id, raw), hence equal ciphertexts. */
+        memcpy(msg, id, CADU_DIGEST_SIZE);
+        if (!SHA256(raw, len, msg + CADU_DIGEST_SIZE) ||
+            !HMAC(EVP_sha256(), k->nonce, sizeof(k->nonce), msg, sizeof(msg), mac, &n) || n != sizeof(mac))
+                return -EIO;
+        uint8_t *p = out->data;
+        memcpy(p, CADU_CRYPT_CHUNK_MAGIC, CADU_CRYPT_MAGIC_SIZE);
+        memcpy(p + CADU_CRYPT_MAGIC_SIZE, k->id, CADU_CRYPT_KEY_ID_SIZE);
+        memcpy(p + CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE, mac, CADU_CRYPT_NONCE_SIZE);
+        chunk_aad(p, name, aad);
+        r = aead(true, k->chunk, mac, aad, sizeof(aad), raw, len, p + CADU_CRYPT_CHUNK_HEADER,
+                 p + CADU_CRYPT_CHUNK_HEADER + len);
+        if (r < 0)
+                return r;
+        out->len = len + CADU_CRYPT_CHUNK_OVERHEAD;
+        return 0;
+}
+
+int cadu_crypt_chunk_check(const void *file, size_t len, uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE]) {
+        if (len < CADU_CRYPT_CHUNK_OVERHEAD || memcmp(file, CADU_CRYPT_CHUNK_MAGIC, CADU_CRYPT_MAGIC_SIZE) != 0)
+                return -EBADMSG;
+        memcpy(key_id, (const uint8_t *)file + CADU_CRYPT_MAGIC_SIZE, CADU_CRYPT_KEY_ID_SIZE);
+        return 0;
+}
+
+int cadu_crypt_chunk_open(const cadu_crypt_key *k, const uint8_t name[CADU_CRYPT_NAME_SIZE], uint8_t *buf,
+                          size_t len, size_t *ret_len) {
+        uint8_t aad[CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE + CADU_CRYPT_NAME_SIZE];
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE], tag[CADU_CRYPT_TAG_SIZE];
+        int r = cadu_crypt_chunk_check(buf, len, key_id);
+        if (r < 0)
+                return r;
+        if (memcmp(key_id, k->id, CADU_CRYPT_KEY_ID_SIZE) != 0)
+                return -EKEYREJECTED;
+        size_t n = len - CADU_CRYPT_CHUNK_OVERHEAD;
+        uint8_t *ct = buf + CADU_CRYPT_CHUNK_HEADER;
+        memcpy(tag, ct + n, CADU_CRYPT_TAG_SIZE);
+        chunk_aad(buf, name, aad);
+        /* In place, then the plaintext moves to the front (EVP refuses
+         * partially overlapping buffers). */
+        r = aead(false, k->chunk, buf + CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE, aad, sizeof(aad), ct, n, ct,
+                 tag);
+        if (r < 0)
+                return r;
+        memmove(buf, ct, n);
+        *ret_len = n;
+        return 0;
+}
+
+/* ---- the store layer ---- */
+
+typedef struct crypt_store {
+        cadu_store base;
+        cadu_store *inner;
+        cadu_crypt_key key;
+} crypt_store;
+
+static int crypt_get(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t max_raw, cadu_buf *out) {
+        crypt_store *c = (crypt_store *)s;
+        uint8_t name[CADU_CRYPT_NAME_SIZE];
+        size_t n;
+        int r = cadu_crypt_chunk_name(&c->key, id, name);
+        if (r < 0)
+                return r;
+        if (max_raw > SIZE_MAX - CADU_CRYPT_CHUNK_OVERHEAD)
+                return -EFBIG;
+        r = c->inner->ops->get(c->inner, name, max_raw + CADU_CRYPT_CHUNK_OVERHEAD, out);
+        if (r < 0)
+                return r;
+        /* Another key's chunk under this key's name cannot be genuine. */
+        r = cadu_crypt_chunk_open(&c->key, name, out->data, out->len, &n);
+        if (r < 0)
+                return r == -EKEYREJECTED ? -EBADMSG : r;
+        out->len = n;
+        return 0;
+}
+
+static int crypt_put(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void *raw, size_t len) {
+        crypt_store *c = (crypt_store *)s;
+        uint8_t name[CADU_CRYPT_NAME_SIZE];
+        cadu_buf sealed = CADU_BUF_INIT;
+        if (!c->inner->ops->put)
+                return -EROFS;
+        int r = cadu_crypt_chunk_name(&c->key, id, name);
+        if (r == 0)
+                r = cadu_crypt_chunk_seal(&c->key, id, name, raw, len, &sealed);
+        if (r == 0)
+                r = c->inner->ops->put(c->inner, name, sealed.data, sealed.len);
+        cadu_buf_free(&sealed);
+        return r;
+}
+
+static int crypt_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
+        crypt_store *c = (crypt_store *)s;
+        uint8_t name[CADU_CRYPT_NAME_SIZE];
+        if (!c->inner->ops->has)
+                return -EOPNOTSUPP;
+        int r = cadu_crypt_chunk_name(&c->key, id, name);
+        return r < 0 ? r : c->inner->ops->has(c->inner, name);
+}
+
+static void crypt_free(cadu_store *s) {
+        crypt_store *c = (crypt_store *)s;
+        cadu_store_free(c->inner);
+        cadu_crypt_key_clear(&c->key);
+        free(c);
+}
+
+static const cadu_store_ops crypt_ops = {
+        .version = 1,
+        .kind = "crypt",
+        .get = crypt_get,
+        .put = crypt_put,
+        .has = crypt_has,
+        .free = crypt_free,
+};
+
+int cadu_store_crypt_new(cadu_store *inner, const cadu_crypt_key *k, cadu_store **ret) {
+        crypt_store *c = calloc(1, sizeof(*c));
+        if (!c) {
+                cadu_store_free(inner);
+                return -ENOMEM;
+        }
+        c->base.ops = &crypt_ops;
+        /* The inner store's location, so that messages name the place. */
+        c->base.location = inner->location;
+        c->inner = inner;
+        c->key = *k;
+        *ret = &c->base;
+        return 0;
+}
+
+int cadu_store_crypt_map(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], cadu_store **inner,
+                         uint8_t name[CADU_CRYPT_NAME_SIZE]) {
+        if (s->ops != &crypt_ops)
+                return 0;
+        crypt_store *c = (crypt_store *)s;
+        int r = cadu_crypt_chunk_name(&c->key, id, name);
+        if (r < 0)
+                return r;
+        *inner = c->inner;
+        return 1;
+}
+
+/* ---- encrypted indexes ---- */
+
+bool cadu_crypt_index_is(const void *data, size_t len) {
+        return len >= CADU_CRYPT_MAGIC_SIZE && memcmp(data, CADU_CRYPT_INDEX_MAGIC, CADU_CRYPT_MAGIC_SIZE) == 0;
+}
+
+static int cmp_name(const void *a, const void *b) {
+        return memcmp(a, b, CADU_CRYPT_NAME_SIZE);
+}
+
+int cadu_crypt_index_seal(const cadu_crypt_key *k, const void *plain, size_t len, const uint8_t *ids,
+                          size_t stride, size_t n, cadu_buf *out) {
+        uint8_t (*names)[CADU_CRYPT_NAME_SIZE] = calloc(n ? n : 1, CADU_CRYPT_NAME_SIZE);
+        uint8_t le[8], nonce[CADU_CRYPT_NONCE_SIZE];
+        size_t u = 0;
+        int r = 0;
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r == 0; i++)
+                r = cadu_crypt_chunk_name(k, ids + i * stride, names[i]);
+        if (r < 0)
+                goto out;
+        qsort(names, n, CADU_CRYPT_NAME_SIZE, cmp_name);
+        for (size_t i = 0; i < n; i++)
+                if (u == 0 || memcmp(names[u - 1], names[i], CADU_CRYPT_NAME_SIZE) != 0)
+                        memmove(names[u++], names[i], CADU_CRYPT_NAME_SIZE);
+        /* A random nonce: every index is sealed once, by the build host. */
+        if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+                r = -EIO;
+                goto out;
+        }
+        size_t head = CADU_CRYPT_INDEX_FIXED + u * CADU_CRYPT_NAME_SIZE;
+        out->len = 0;
+        cadu_put_le64(le, u);
+        if ((r = cadu_buf_append(out, CADU_CRYPT_INDEX_MAGIC, CADU_CRYPT_MAGIC_SIZE)) < 0 ||
+            (r = cadu_buf_append(out, k->id, CADU_CRYPT_KEY_ID_SIZE)) < 0 || (r = cadu_buf_append(out, le, 8)) < 0 ||
+            (r = cadu_buf_append(out, names, u * CADU_CRYPT_NAME_SIZE)) < 0 ||
+            (r = cadu_buf_append(out, nonce, sizeof(nonce))) < 0 ||
+            (r = cadu_buf_reserve(out, len + CADU_CRYPT_TAG_SIZE)) < 0)
+                goto out;
+        r = aead(true, k->index, nonce, out->data, head, plain, len, out->data + out->len,
+                 out->data + out->len + len);
+        if (r == 0)
+                out->len += len + CADU_CRYPT_TAG_SIZE;
+out:
+        free(names);
+        return r;
+}
+
+int cadu_crypt_index_header(const uint8_t *data, size_t len, uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE],
+                            const uint8_t **names, size_t *n_names) {
+        if (len < CADU_CRYPT_INDEX_FIXED || !cadu_crypt_index_is(data, len))
+                return -EBADMSG;
+        uint64_t n = cadu_le64(data + CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE);
+        size_t room = len - CADU_CRYPT_INDEX_FIXED;
+        /* Names, then at least a nonce and a tag. */
+        if (room < CADU_CRYPT_NONCE_SIZE + CADU_CRYPT_TAG_SIZE ||
+            n > (room - CADU_CRYPT_NONCE_SIZE - CADU_CRYPT_TAG_SIZE) / CADU_CRYPT_NAME_SIZE)
+                return -EBADMSG;
+        const uint8_t *p = data + CADU_CRYPT_INDEX_FIXED;
+        /* Sorted and unique, as written. */
+        for (uint64_t i = 1; i < n; i++)
+                if (memcmp(p + (i - 1) * CADU_CRYPT_NAME_SIZE, p + i * CADU_CRYPT_NAME_SIZE, CADU_CRYPT_NAME_SIZE) >= 0)
+                        return -EBADMSG;
+        memcpy(key_id, data + CADU_CRYPT_MAGIC_SIZE, CADU_CRYPT_KEY_ID_SIZE);
+        *names = p;
+        *n_names = (size_t)n;
+        return 0;
+}
+
+int cadu_crypt_index_open(const cadu_crypt_key *k, const uint8_t *data, size_t len, cadu_buf *out) {
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE], tag[CADU_CRYPT_TAG_SIZE];
+        const uint8_t *names;
+        size_t n;
+        int r = cadu_crypt_index_header(data, len, key_id, &names, &n);
+        if (r < 0)
+                return r;
+        if (!k)
+                return -ENOKEY;
+        if (memcmp(key_id, k->id, CADU_CRYPT_KEY_ID_SIZE) != 0)
+                return -EKEYREJECTED;
+        size_t head = CADU_CRYPT_INDEX_FIXED + n * CADU_CRYPT_NAME_SIZE;
+        const uint8_t *nonce = data + head, *ct = nonce + CADU_CRYPT_NONCE_SIZE;
+        size_t clen = len - head - CADU_CRYPT_NONCE_SIZE - CADU_CRYPT_TAG_SIZE;
+        memcpy(tag, ct + clen, CADU_CRYPT_TAG_SIZE);
+        out->len = 0;
+        if ((r = cadu_buf_reserve(out, clen + 1)) < 0)
+                return r;
+        r = aead(false, k->index, nonce, data, head, ct, clen, out->data, tag);
+        if (r < 0)
+                return r;
+        out->len = clen;
+        return 0;
+}
