@@ -6,6 +6,7 @@
 #include "cadu-index.h"
 #include "cadu-store.h"
 #include "cmd.h"
+#include "cmd-crypt.h"
 #include "extract.h"
 #include "storeopts.h"
 
@@ -29,6 +30,8 @@ static const char extract_help[] =
         "                          that differ (resumes an interrupted extract; always\n"
         "                          the case for block devices)\n"
         "  -j, --threads N         worker threads (default: CPUs, +8 for network stores)\n"
+        "  -K, --key-file FILE     the store key of an encrypted index and its stores\n"
+        "                          (doc/encryption.md)\n"
         "  -q, --quiet             no progress and no summary\n"
         "      --json              progress and statistics as JSON lines on stdout\n"
         "  -h, --help              show this help\n\n"
@@ -111,6 +114,7 @@ int cadu_cmd_extract(int argc, char **argv) {
                 { "cache", required_argument, NULL, 'C' },
                 { "in-place", no_argument, NULL, 'i' },
                 { "threads", required_argument, NULL, 'j' },
+                { "key-file", required_argument, NULL, 'K' },
                 { "help", no_argument, NULL, 'h' },
                 CADU_STOREOPTS_LONG_OPTIONS,
                 {}
@@ -119,19 +123,21 @@ int cadu_cmd_extract(int argc, char **argv) {
         _cleanup_free_ const char **store_locs = calloc((size_t)argc, sizeof(char *));
         _cleanup_free_ cadu_seed *seeds = calloc((size_t)argc, sizeof(cadu_seed));
         size_t nstores = 0, nseeds = 0;
-        const char *cache_dir = NULL;
-        bool in_place = false;
+        const char *cache_dir = NULL, *key_path = NULL;
+        _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
+        bool in_place = false, encrypted = false;
         uint64_t threads = 0;
         int c, r;
 
         if (!store_locs || !seeds)
                 return cadu_error_errno(-ENOMEM, "extract");
-        while ((c = getopt_long(argc, argv, "s:S:C:ij:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:S:C:ij:K:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's': store_locs[nstores++] = optarg; break;
                 case 'S': cadu_seed_parse(optarg, &seeds[nseeds++]); break;
                 case 'C': cache_dir = optarg; break;
                 case 'i': in_place = true; break;
+                case 'K': key_path = optarg; break;
                 case 'j':
                         if (cadu_parse_uint(optarg, 1, 256, &threads) < 0)
                                 return cadu_usage_error("extract", "invalid --threads '%s' (1..256)", optarg);
@@ -159,11 +165,17 @@ int cadu_cmd_extract(int argc, char **argv) {
                 store_locs[nstores++] = default_store;
         }
 
+        if (key_path && (r = cadu_cmd_load_key("--key-file", key_path, &key)) != 0)
+                return r;
         cadu_index *idx = NULL;
         const char *why = NULL;
         cadu_buf ibuf = CADU_BUF_INIT;
         _cleanup_free_ char *fetch_err = NULL;
         r = cadu_fetch(index_path, &so.opts, (size_t)2 << 30, &ibuf, &fetch_err);
+        if (r == 0 && (c = cadu_cmd_open_index(index_path, key_path ? &key : NULL, &ibuf, &encrypted)) != 0) {
+                cadu_buf_free(&ibuf);
+                return c;
+        }
         if (r == 0)
                 r = cadu_index_parse(ibuf.data, ibuf.len, &idx, &why);
         cadu_buf_free(&ibuf);
@@ -188,6 +200,8 @@ int cadu_cmd_extract(int argc, char **argv) {
         }
         for (size_t i = 0; i < nstores; i++) {
                 r = cadu_store_open(store_locs[i], &so.opts, false, &stores[i]);
+                if (r == 0 && encrypted)
+                        r = cadu_cmd_wrap_store(&stores[i], &key);
                 if (r < 0) {
                         cadu_error_errno(r, "cannot open store %s", store_locs[i]);
                         ret = cadu_storeopts_exit_code(r);

@@ -16,6 +16,7 @@
 #include "cadu-store.h"
 #include "cadu-util.h"
 #include "chunkfile.h"
+#include "cmd-crypt.h"
 #include "cmd.h"
 #include "make-packs.h"
 
@@ -25,6 +26,7 @@ typedef struct maker {
         cadu_fp *fps;                   /* with --fingerprints */
         size_t afps;
         int level;
+        const cadu_crypt_key *key;      /* --encrypt-key: the index is sealed too */
         cadu_progress prog;
         atomic_uint_fast64_t new_chunks, new_bytes, new_compressed;
 } maker;
@@ -75,6 +77,15 @@ static int write_index(maker *m, const char *path) {
         uint8_t sha[CADU_DIGEST_SIZE];
         size_t len;
         int r = cadu_index_serialize(m->idx, &b, &len);
+        if (r == 0 && m->key) {
+                cadu_buf sealed = CADU_BUF_INIT;
+                r = cadu_crypt_index_seal(m->key, b, len, m->idx->n ? m->idx->items[0].id : NULL, sizeof(cadu_index_item), m->idx->n,
+                                          &sealed);
+                if (r == 0)
+                        r = cadu_write_file_atomic(path, sealed.data, sealed.len);
+                cadu_buf_free(&sealed);
+                return r;
+        }
         if (r < 0 || (r = cadu_write_file_atomic(path, b, len)) < 0 || !m->afps)
                 return r;
         if ((r = cadu_digest(CADU_DIGEST_SHA256, b, len, sha)) < 0 || (r = cadu_fp_path(path, &fp_path)) < 0)
@@ -163,6 +174,8 @@ static const char make_help[] =
         "  -d, --digest NAME           sha256 (default) or sha512-256 (casync's default)\n"
         "  -l, --compression-level N   zstd level 1..19 (default 3)\n"
         "  -j, --threads N             worker threads (default: number of CPUs)\n"
+        "  -E, --encrypt-key FILE      encrypt the chunks and the index with the store\n"
+        "                              key in FILE (doc/encryption.md)\n"
         "  -f, --fingerprints          also write INDEX.fp: XXH3-128 per chunk, so that\n"
         "                              seeding from IMAGE with INDEX checks at memory speed\n"
         "      --packs                 also pack the chunks no pack of the store holds\n"
@@ -209,18 +222,19 @@ int cadu_cmd_make(int argc, char **argv) {
                 { "image-name", required_argument, NULL, 'N' },
                 { "slot-class", required_argument, NULL, 'K' },
                 { "packs", no_argument, NULL, 'P' },
+                { "encrypt-key", required_argument, NULL, 'E' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         const char *store_path = NULL, *manifest_path = NULL, *compatible = NULL, *version = NULL,
-                   *image_name = NULL, *slot_class = "rootfs";
+                   *image_name = NULL, *slot_class = "rootfs", *key_path = NULL;
         uint64_t min = CADU_CHUNK_SIZE_MIN_DEFAULT, avg = CADU_CHUNK_SIZE_AVG_DEFAULT,
                  max = CADU_CHUNK_SIZE_MAX_DEFAULT, level = 3, threads = 0;
         cadu_digest_type digest = CADU_DIGEST_SHA256;
         bool fingerprints = false, packs = false;
-        int c;
+        int c, r;
 
-        while ((c = getopt_long(argc, argv, "s:c:d:l:j:m:fh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:c:d:l:j:m:fE:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'm': manifest_path = optarg; break;
                 case 'f': fingerprints = true; break;
@@ -230,6 +244,7 @@ int cadu_cmd_make(int argc, char **argv) {
                 case 'N': image_name = optarg; break;
                 case 'K': slot_class = optarg; break;
                 case 's': store_path = optarg; break;
+                case 'E': key_path = optarg; break;
                 case 'c':
                         if (parse_chunk_size(optarg, &min, &avg, &max) < 0)
                                 return cadu_usage_error("make", "invalid --chunk-size '%s': need MIN:AVG:MAX with 1 <= MIN <= AVG <= MAX <= 128M", optarg);
@@ -260,6 +275,15 @@ int cadu_cmd_make(int argc, char **argv) {
                 return cadu_usage_error("make", "--manifest needs --compatible and --version");
         if (!manifest_path && (compatible || version || image_name))
                 return cadu_usage_error("make", "--compatible, --version and --image-name go with --manifest");
+        if (key_path && manifest_path)
+                return cadu_usage_error("make", "--manifest and --encrypt-key: write the manifest with cadu manifest");
+        if (key_path && packs)
+                return cadu_usage_error("make", "--packs: packs are not encrypted; not with --encrypt-key");
+        if (key_path && fingerprints)
+                return cadu_usage_error("make", "--fingerprints writes plaintext chunk hashes: not with --encrypt-key");
+        _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
+        if (key_path && (r = cadu_cmd_load_key("--encrypt-key", key_path, &key)) != 0)
+                return r;
         if (threads == 0) {
                 long n = sysconf(_SC_NPROCESSORS_ONLN);
                 threads = n > 0 ? (uint64_t)n : 1;
@@ -276,7 +300,7 @@ int cadu_cmd_make(int argc, char **argv) {
         if (fd < 0)
                 return cadu_error_errno(-errno, "cannot open image %s", image);
         uint64_t total = 0;
-        int r = cadu_fd_size(fd, &total);
+        r = cadu_fd_size(fd, &total);
         if (r < 0)
                 return cadu_error_errno(r, "image %s", image);
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -289,8 +313,10 @@ int cadu_cmd_make(int argc, char **argv) {
                 cadu_store_free(store);
                 return cadu_error("store %s is read-only", store_path);
         }
+        if (key_path && (r = cadu_cmd_wrap_store(&store, &key)) < 0)
+                return cadu_error_errno(r, "cannot open store %s", store_path);
 
-        maker m = { .store = store, .level = (int)level };
+        maker m = { .store = store, .level = (int)level, .key = key_path ? &key : NULL };
         if (fingerprints && !(m.fps = malloc(1024 * sizeof(cadu_fp)))) {
                 cadu_store_free(store);
                 return cadu_error_errno(-ENOMEM, "make");
