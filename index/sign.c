@@ -170,6 +170,16 @@ static int load_certs(const char *path, STACK_OF(X509) **ret, char **ret_error) 
         return 0;
 }
 
+/* The default purpose check (as RAUC's): a certificate without an extended
+ * key usage may sign, one with an extended key usage only when it names
+ * codeSigning or anyExtendedKeyUsage. A TLS server certificate from the same
+ * CA cannot sign releases. */
+static bool eku_allows_signing(X509 *c) {
+        if (!(X509_get_extension_flags(c) & EXFLAG_XKUSAGE))
+                return true;
+        return (X509_get_extended_key_usage(c) & (XKU_CODE_SIGN | XKU_ANYEKU)) != 0;
+}
+
 int cadu_manifest_sign(const void *data, size_t len, const char *key_path,
                        const char *cert_path, const char *chain_path,
                        uint8_t **ret_sig, size_t *ret_sig_len, char **ret_error) {
@@ -218,6 +228,12 @@ int cadu_manifest_sign(const void *data, size_t len, const char *key_path,
         }
         if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
                 r = fail(ret_error, -EINVAL, "certificate %s has expired", cert_path);
+                goto finish;
+        }
+        if (!eku_allows_signing(cert)) {
+                r = fail(ret_error, -EINVAL,
+                         "certificate %s: its extended key usage allows neither codeSigning nor any purpose "
+                         "(devices refuse such a signer)", cert_path);
                 goto finish;
         }
 
@@ -397,6 +413,13 @@ int cadu_manifest_verify(const void *data, size_t len, const uint8_t *sig, size_
             (!(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
              !(X509_get_extended_key_usage(signer) & XKU_CODE_SIGN))) {
                 r = fail(ret_error, -EBADMSG, "signer certificate '%s' lacks the codeSigning extended key usage",
+                         subject);
+                goto finish;
+        }
+        if (!eku_allows_signing(signer)) {
+                r = fail(ret_error, -EBADMSG,
+                         "signer certificate '%s': its extended key usage allows neither codeSigning nor any "
+                         "purpose (a certificate for another purpose, e.g. a TLS server, cannot sign releases)",
                          subject);
                 goto finish;
         }

@@ -583,6 +583,24 @@ int cadu_cmd_install(int argc, char **argv) {
                 ret = CADU_EXIT_REFUSED;
                 goto out;
         }
+        /* The rollback floor in the bootloader environment, which survives a
+         * wiped state directory. */
+        const char *floor = NULL;
+        int cmp = 0;
+        if (cadu_min_version_get(in.boot, &floor) < 0) {
+                cadu_error("bootloader environment: %s='%.64s' is not a version", CADU_MIN_VERSION_VAR,
+                           cadu_boot_get(in.boot, CADU_MIN_VERSION_VAR));
+                ret = CADU_EXIT_VERIFY;
+                goto out;
+        }
+        if (floor && !in.allow_downgrade && cadu_manifest_version_compare(in.m->version, floor, &cmp) == 0 &&
+            cmp < 0) {
+                cadu_error("refusing %s: version %s is older than %s, the lowest this device accepts "
+                           "(bootloader variable %s; rollback refused)", in.location, in.m->version, floor,
+                           CADU_MIN_VERSION_VAR);
+                ret = CADU_EXIT_REFUSED;
+                goto out;
+        }
         /* Every slot class of the device, and only those: the switch is for
          * the whole device. */
         const char **classes = calloc(cf->n_classes + 1, sizeof(char *));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cadu-boot.h"
+#include "cadu-manifest.h"
 #include "cadu-util.h"
 #include "cmd.h"
 #include "config.h"
@@ -401,6 +402,44 @@ int cadu_cmd_status(int argc, char **argv) {
         return r;
 }
 
+/* ---- the rollback floor ---- */
+
+int cadu_min_version_get(const cadu_boot *b, const char **ret) {
+        const char *v = cadu_boot_get(b, CADU_MIN_VERSION_VAR);
+        *ret = NULL;
+        if (!v || !*v)
+                return 0;
+        if (!cadu_manifest_version_valid(v))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int cadu_min_version_raise(cadu_boot *b, const char *version) {
+        const char *floor;
+        int c = 1, r = cadu_min_version_get(b, &floor);
+        if (r < 0 || !version || !cadu_manifest_version_valid(version))
+                return r;
+        if (floor && (r = cadu_manifest_version_compare(version, floor, &c)) < 0)
+                return r;
+        return c > 0 ? cadu_boot_set(b, CADU_MIN_VERSION_VAR, version) : 0;
+}
+
+/* The version recorded for slot (of the first class that has one), or NULL. */
+static char *slot_version(const cadu_config *cfg, char slot) {
+        for (size_t k = 0; k < cfg->n_classes; k++) {
+                cadu_slot_info info;
+                if (cadu_slot_info_read(cfg->state_dir, cfg->classes[k].name, slot, &info) < 0)
+                        continue;
+                char *v = info.version;
+                info.version = NULL;
+                cadu_slot_info_clear(&info);
+                if (v)
+                        return v;
+        }
+        return NULL;
+}
+
 /* ---- mark-good ---- */
 
 static const char mark_good_help[] =
@@ -428,6 +467,17 @@ int cadu_cmd_mark_good(int argc, char **argv) {
         r = keep_trial ? cadu_boot_reset_attempts(c.boot, booted) : cadu_boot_mark_good(c.boot, booted);
         if (r < 0)
                 r = boot_error(&c, r, "bootloader environment");
+        /* The committed version becomes the device's rollback floor, kept in
+         * the environment so that it survives a wiped state directory. */
+        if (r == 0) {
+                _cleanup_free_ char *version = slot_version(c.cfg, booted);
+                if ((r = cadu_min_version_raise(c.boot, version)) == -EBADMSG)
+                        r = cadu_error("bootloader environment: %s='%.64s' is not a version", CADU_MIN_VERSION_VAR,
+                                       cadu_boot_get(c.boot, CADU_MIN_VERSION_VAR)),
+                        r = CADU_EXIT_VERIFY;
+                else if (r < 0)
+                        r = boot_error(&c, r, "bootloader environment");
+        }
         if (r == 0)
                 r = store(&c);
         /* The environment first: a slot recorded good must not be left with

@@ -116,4 +116,19 @@ refused 3 "^cadu: index $T/v5/kernel.caibx: sha256 mismatch: [0-9a-f]{64}, the m
 fw_printenv -c "$FWCFG" >env.after
 cmp -s env.before env.after || fail "environment changed by a refused index: $(diff env.before env.after)"
 [ "$(sim)" = B ] || fail "device does not boot the running slot after a refused index"
+# Rollback protection that survives a wiped state directory (a factory
+# reset): mark-good recorded the committed version in the environment.
+expect_env cadu_min_version 2.0.0
+rm -rf "$D/state"
+refused 4 "^cadu: refusing $T/v1/update.manifest: version 1.0.0 is older than 2.0.0, the lowest this device accepts \\(bootloader variable cadu_min_version; rollback refused\\)$" \
+        "$T/v1/update.manifest"
+fw_setenv -c "$FWCFG" cadu_min_version 'two' 2>/dev/null
+refused 3 "^cadu: bootloader environment: cadu_min_version='two' is not a version$" "$T/v1/update.manifest"
+fw_setenv -c "$FWCFG" cadu_min_version 2.0.0 2>/dev/null
+# The operator's explicit downgrade is still possible, and mark-good never
+# lowers the floor.
+"$CADU" -q install -c "$CONF" --allow-downgrade "$T/v1/update.manifest" || fail "--allow-downgrade below the floor"
+[ "$(sim)" = A ] || fail "the downgrade does not boot"
+"$CADU" -q mark-good -c "$CONF"
+expect_env cadu_min_version 2.0.0
 echo "refusals ok"

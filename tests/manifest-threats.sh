@@ -112,12 +112,31 @@ cert mail "release-signer" int "keyUsage=critical,digitalSignature" "extendedKey
 cert noeku "release-signer" int "keyUsage=critical,digitalSignature"
 M=$(fresh mail)
 sign_openssl "$M" mail -certfile "$P/int.pem"
-verify "$M" >/dev/null || fail "an emailProtection signer is refused without --require-codesign"
 expect_fail 3 "signer certificate 'CN=release-signer' lacks the codeSigning extended key usage$" \
         verify "$M" --require-codesign
 M=$(fresh noeku)
 sign_openssl "$M" noeku -certfile "$P/int.pem"
 expect_fail 3 "lacks the codeSigning extended key usage$" verify "$M" --require-codesign
+# By default (RAUC's purpose check): no extended key usage, codeSigning or
+# anyExtendedKeyUsage may sign; a certificate for another purpose may not,
+# even from the trusted CA: the emailProtection one above, or a TLS server's.
+verify "$M" >/dev/null || fail "a signer without extended key usage is refused by default"
+cert anyeku "release-signer" int "keyUsage=critical,digitalSignature" "extendedKeyUsage=anyExtendedKeyUsage"
+M=$(fresh anyeku)
+sign_openssl "$M" anyeku -certfile "$P/int.pem"
+verify "$M" >/dev/null || fail "an anyExtendedKeyUsage signer is refused by default"
+eku_refused="its extended key usage allows neither codeSigning nor any purpose \\(a certificate for another purpose, e.g. a TLS server, cannot sign releases\\)$"
+M=$(fresh mail)
+sign_openssl "$M" mail -certfile "$P/int.pem"
+expect_fail 3 "^cadu: $M: signer certificate 'CN=release-signer': $eku_refused" verify "$M"
+cert tls "updates.example.com" int "basicConstraints=critical,CA:FALSE" \
+        "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+        "subjectAltName=DNS:updates.example.com"
+M=$(fresh tls)
+sign_openssl "$M" tls -certfile "$P/int.pem"
+expect_fail 3 "^cadu: $M: signer certificate 'CN=updates.example.com': $eku_refused" verify "$M"
+expect_fail 1 "^cadu: signing $M: certificate $P/tls.pem: its extended key usage allows neither codeSigning nor any purpose \\(devices refuse such a signer\\)$" \
+        "$CADU" sign --key "$P/tls.key" --cert "$P/tls.pem" --chain "$P/int.pem" "$M"
 # keyUsage that does not allow signing at all.
 cert keyenc "release-signer" int "keyUsage=critical,keyAgreement" "extendedKeyUsage=codeSigning"
 M=$(fresh keyenc)
