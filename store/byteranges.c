@@ -139,8 +139,9 @@ void cadu_byteranges_init(cadu_byteranges *p, const char *boundary, const cadu_b
                 memset(seen, 0, nsegs * sizeof(*seen));
 }
 
-static int fail(cadu_byteranges *p) {
+static int fail(cadu_byteranges *p, const char *why) {
         p->error = -EBADMSG;
+        p->why = why;
         return p->error;
 }
 
@@ -166,15 +167,17 @@ static int header_line(cadu_byteranges *p) {
         if (n == 0) {
                 /* End of the part's headers. */
                 if (!p->have_range)
-                        return fail(p);
+                        return fail(p, "part without Content-Range");
                 size_t i = find_seg(p, p->first, p->last);
-                if (i == p->nsegs || p->seen[i])
-                        return fail(p);     /* not requested, or again (overlap) */
+                if (i == p->nsegs)
+                        return fail(p, "part for a range not requested");
+                if (p->seen[i])
+                        return fail(p, "part for a range already received");
                 if (p->ptotal != BYTERANGES_TOTAL_UNKNOWN) {
                         if (p->total == BYTERANGES_TOTAL_UNKNOWN)
                                 p->total = p->ptotal;
                         else if (p->total != p->ptotal)
-                                return fail(p);
+                                return fail(p, "parts name different file lengths");
                 }
                 p->seen[i] = true;
                 p->nseen++;
@@ -185,20 +188,20 @@ static int header_line(cadu_byteranges *p) {
                 return 0;
         }
         if (++p->nheaders > BYTERANGES_MAX_HEADERS)
-                return fail(p);
+                return fail(p, "too many part headers");
         const char *colon = memchr(l, ':', n);
         if (!colon || colon == l)
-                return fail(p);
+                return fail(p, "bad part header");
         for (const char *q = l; q < colon; q++)
                 if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
                       strchr("!#$%&'*+-.^_`|~", *q)))
-                        return fail(p);
+                        return fail(p, "bad part header");
         if (colon - l == 13 && !strncasecmp(l, "Content-Range", 13)) {
                 if (p->have_range)
-                        return fail(p);
+                        return fail(p, "part with two Content-Range headers");
                 if (cadu_content_range_parse(colon + 1, n - (size_t)(colon + 1 - l), &p->first, &p->last,
                                              &p->ptotal) < 0)
-                        return fail(p);
+                        return fail(p, "bad part Content-Range");
                 p->have_range = true;
         }
         p->line_len = 0;
@@ -220,7 +223,8 @@ int cadu_byteranges_feed(cadu_byteranges *p, const uint8_t *data, size_t n, cadu
                         continue;       /* the same byte, now as part of the delimiter */
                 case S_DELIM:
                         if (c != (uint8_t)p->delim[p->match])
-                                return fail(p);
+                                return fail(p, p->in_part ? "part longer or shorter than its Content-Range"
+                                                          : "no boundary where one belongs");
                         if (++p->match < p->delim_len)
                                 break;
                         p->state = S_AFTER;
@@ -239,11 +243,13 @@ int cadu_byteranges_feed(cadu_byteranges *p, const uint8_t *data, size_t n, cadu
                         else if (c == '-')
                                 p->state = S_CLOSE;
                         else
-                                return fail(p);
+                                return fail(p, "bad boundary line");
                         break;
                 case S_AFTER_LF:
-                        if (c != '\n' || p->nseen == p->nsegs)
-                                return fail(p);     /* a part more than requested */
+                        if (c != '\n')
+                                return fail(p, "bad boundary line");
+                        if (p->nseen == p->nsegs)
+                                return fail(p, "more parts than ranges requested");
                         p->state = S_HEADER;
                         p->line_len = 0;
                         p->nheaders = 0;
@@ -251,7 +257,7 @@ int cadu_byteranges_feed(cadu_byteranges *p, const uint8_t *data, size_t n, cadu
                         break;
                 case S_CLOSE:
                         if (c != '-')
-                                return fail(p);
+                                return fail(p, "bad boundary line");
                         p->state = S_END;
                         break;
                 case S_HEADER:
@@ -259,13 +265,15 @@ int cadu_byteranges_feed(cadu_byteranges *p, const uint8_t *data, size_t n, cadu
                                 p->state = S_HEADER_LF;
                                 break;
                         }
-                        if ((c < 0x20 && c != '\t') || c == 0x7f || p->line_len == sizeof(p->line))
-                                return fail(p);
+                        if ((c < 0x20 && c != '\t') || c == 0x7f)
+                                return fail(p, "control character in a part header");
+                        if (p->line_len == sizeof(p->line))
+                                return fail(p, "part header line too long");
                         p->line[p->line_len++] = (char)c;
                         break;
                 case S_HEADER_LF: {
                         if (c != '\n')
-                                return fail(p);
+                                return fail(p, "part header line not ended by CRLF");
                         p->state = S_HEADER;
                         int r = header_line(p);
                         if (r < 0)
@@ -292,16 +300,16 @@ int cadu_byteranges_feed(cadu_byteranges *p, const uint8_t *data, size_t n, cadu
                 }
                 case S_END:
                         if (c != '\r')
-                                return fail(p);
+                                return fail(p, "bytes after the closing boundary");
                         p->state = S_END_LF;
                         break;
                 case S_END_LF:
                         if (c != '\n')
-                                return fail(p);
+                                return fail(p, "bytes after the closing boundary");
                         p->state = S_DONE;
                         break;
                 default:
-                        return fail(p);    /* bytes after the end */
+                        return fail(p, "bytes after the closing boundary");
                 }
                 i++;
         }
@@ -311,7 +319,9 @@ int cadu_byteranges_feed(cadu_byteranges *p, const uint8_t *data, size_t n, cadu
 int cadu_byteranges_finish(cadu_byteranges *p) {
         if (p->error)
                 return p->error;
-        if ((p->state != S_END && p->state != S_DONE) || p->nseen != p->nsegs)
-                return fail(p);
+        if (p->state != S_END && p->state != S_DONE)
+                return fail(p, "body cut short");
+        if (p->nseen != p->nsegs)
+                return fail(p, "a range requested is missing");
         return 0;
 }

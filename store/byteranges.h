@@ -66,6 +66,7 @@ typedef struct cadu_byteranges {
         uint64_t pos;                   /* bytes of it delivered */
         bool in_part;                   /* its closing delimiter is yet to come */
         int error;
+        const char *why;                /* after -EBADMSG: what was wrong (static) */
 } cadu_byteranges;
 
 /* segs (sorted, not overlapping) and seen (nsegs flags, cleared here) stay

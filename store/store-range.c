@@ -177,7 +177,7 @@ void range_job_header(range_job *j, const char *line, size_t n) {
 }
 
 static int bad(range_job *j, const char *why) {
-        snprintf(j->why, sizeof(j->why), "%s", why);
+        snprintf(j->why, sizeof(j->why), "%s%s", j->multipart ? "multipart/byteranges: " : "", why);
         j->bad = -EBADMSG;
         return -EBADMSG;
 }
@@ -292,7 +292,7 @@ int range_job_body(range_job *j, const uint8_t *data, size_t n) {
         if (j->multipart) {
                 r = cadu_byteranges_feed(&j->mp, data, n, put_part, j);
                 if (r == -EBADMSG)
-                        return bad(j, "malformed multipart/byteranges body");
+                        return bad(j, j->mp.why);
                 if (r == 0 && j->mp.total != BYTERANGES_TOTAL_UNKNOWN && check_total(j, j->mp.total) < 0)
                         return bad(j, "Content-Range names another file length");
                 return r;
@@ -306,7 +306,7 @@ int range_job_body(range_job *j, const uint8_t *data, size_t n) {
 
 int range_job_end(range_job *j) {
         if (j->multipart)
-                return cadu_byteranges_finish(&j->mp) < 0 ? bad(j, "multipart/byteranges body cut short") : 0;
+                return cadu_byteranges_finish(&j->mp) < 0 ? bad(j, j->mp.why) : 0;
         if (j->spos != j->asegs[0].len)
                 return bad(j, "body shorter than the range");
         return 0;

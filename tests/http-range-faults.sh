@@ -45,12 +45,12 @@ bad range-total "$ONE" "$E: 206 without a valid Content-Range"
 bad range-short "$ONE" "$E: body shorter than the range"
 bad range-long "$ONE" "$E: body longer than the range"
 bad range-multipart "$ONE" "$E: multipart answer to a single range"
-bad multi-overlap "$MANY" "$E: malformed multipart/byteranges body"
-bad multi-short "$MANY" "$E: malformed multipart/byteranges body"
-bad multi-missing "$MANY" "$E: multipart/byteranges body cut short"
-bad multi-boundary "$MANY" "$E: malformed multipart/byteranges body"
+bad multi-overlap "$MANY" "$E: multipart/byteranges: part for a range already received"
+bad multi-short "$MANY" "$E: multipart/byteranges: part longer or shorter than its Content-Range"
+bad multi-missing "$MANY" "$E: multipart/byteranges: a range requested is missing"
+bad multi-boundary "$MANY" "$E: multipart/byteranges: no boundary where one belongs"
 bad multi-noboundary "$MANY" "$E: bad multipart/byteranges Content-Type"
-bad multi-unasked "$MANY" "$E: malformed multipart/byteranges body"
+bad multi-unasked "$MANY" "$E: multipart/byteranges: part for a range not requested"
 
 # A different complete length in each answer: after the multi-range
 # request (answered with its first range only), two single-range requests,
