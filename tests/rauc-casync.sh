@@ -8,6 +8,7 @@
 # when the seed is used; the slot ends byte-identical to the bundle's image.
 # Needs root (RAUC loop-mounts the bundle).
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/rauc-lib.sh"
 set -o pipefail
 if [ "${CI:-}" = true ]; then
         for c in rauc dbus-daemon dbus-send mksquashfs; do command -v "$c" >/dev/null || fail "$c not installed (CI)"; done
@@ -70,72 +71,9 @@ for f in $(cd v1store && find . -name '*.cacnk'); do
 done
 [ "$removed" -gt 100 ] || fail "only $removed chunks shared with v1: the seed test would prove nothing"
 
-# The device: two raw slots in files, a custom bootloader backend, the RAUC
-# service on a private bus.
-cp v1.img a.img
-truncate -s 24M b.img
-mkdir boot mnt
-cat >backend.sh <<EOF
-#!/bin/sh
-d=$T/boot
-case "\$1" in
-get-primary) cat "\$d/primary" 2>/dev/null || echo A ;;
-set-primary) echo "\$2" >"\$d/primary" ;;
-get-state) cat "\$d/state.\$2" 2>/dev/null || echo good ;;
-set-state) echo "\$3" >"\$d/state.\$2" ;;
-get-current) echo A ;;
-*) exit 1 ;;
-esac
-EOF
-chmod +x backend.sh
-cat >system.conf <<EOF
-[system]
-compatible=cadu-test
-bootloader=custom
-mountprefix=$T/mnt
-
-[handlers]
-bootloader-custom-backend=$T/backend.sh
-
-[keyring]
-path=$T/cert.pem
-
-[slot.rootfs.0]
-device=$T/a.img
-type=raw
-bootname=A
-
-[slot.rootfs.1]
-device=$T/b.img
-type=raw
-bootname=B
-EOF
-cat >bus.conf <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <listen>unix:path=$T/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-dbus-daemon --config-file=bus.conf --fork --print-pid=3 3>dbus.pid
-CLEANUP="kill \$(cat $T/dbus.pid) 2>/dev/null; $CLEANUP"
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
-rauc service --conf=system.conf --override-boot-slot=A >service.log 2>&1 &
-svc=$!
-CLEANUP="kill $svc 2>/dev/null; umount -l $T/mnt/bundle 2>/dev/null; $CLEANUP"
-# Until the service owns its name on the bus.
-for _ in $(seq 100); do
-        dbus-send --bus="$DBUS_SYSTEM_BUS_ADDRESS" --print-reply --dest=org.freedesktop.DBus / \
-                org.freedesktop.DBus.NameHasOwner string:de.pengutronix.rauc 2>/dev/null | grep -q 'boolean true' && break
-        kill -0 $svc 2>/dev/null || fail "rauc service died: $(tail -5 service.log)"
-        sleep 0.1
-done
+# The device, and the RAUC service on a private bus.
+rauc_device "$T/cert.pem" v1.img 24M
+rauc_service_start
 
 : >casync.calls
 timeout 120 rauc install casync.raucb >install.log 2>&1 || fail "rauc install: $(tail -3 install.log; tail -5 service.log)"
