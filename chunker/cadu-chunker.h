@@ -31,7 +31,16 @@ typedef struct cadu_chunker {
         uint8_t window[CADU_CHUNKER_WINDOW];
 } cadu_chunker;
 
-/* 0, or -EINVAL unless 1 <= min <= avg <= max <= 128 MiB. */
+/* Whether the chunker can honour these sizes: 1 B <= min <= avg <= max <=
+ * 128 MiB, and either fixed-size chunks (min == max) or max >= the 48-byte
+ * window (no cut point can be computed before the window is full, so a
+ * smaller max could not be kept). Every size from a file, the network or the
+ * command line goes through this before it reaches a chunker or a buffer. */
+bool cadu_chunker_params_valid(uint64_t min, uint64_t avg, uint64_t max);
+/* What cadu_chunker_params_valid() wants, for messages. */
+#define CADU_CHUNKER_PARAMS_RULE "need 1 B <= min <= avg <= max <= 128 MiB, and max >= 48 B unless min == max"
+
+/* 0, or -EINVAL unless cadu_chunker_params_valid(min, avg, max). */
 int cadu_chunker_init(cadu_chunker *c, size_t min, size_t avg, size_t max);
 
 /* Scan n bytes that continue the stream. Returns the number of bytes of p

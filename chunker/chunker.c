@@ -105,8 +105,13 @@ size_t cadu_chunker_discriminator(size_t avg) {
         return (size_t)((double)avg / (-1.42888852e-7 * (double)avg + 1.33237515));
 }
 
+bool cadu_chunker_params_valid(uint64_t min, uint64_t avg, uint64_t max) {
+        return min >= CADU_CHUNK_SIZE_MIN_LIMIT && min <= avg && avg <= max && max <= CADU_CHUNK_SIZE_MAX_LIMIT &&
+               (min == max || max >= CADU_CHUNKER_WINDOW);
+}
+
 int cadu_chunker_init(cadu_chunker *c, size_t min, size_t avg, size_t max) {
-        if (min < CADU_CHUNK_SIZE_MIN_LIMIT || min > avg || avg > max || max > CADU_CHUNK_SIZE_MAX_LIMIT)
+        if (!cadu_chunker_params_valid(min, avg, max))
                 return -EINVAL;
         *c = (cadu_chunker){ .min = min, .avg = avg, .max = max };
         size_t d = cadu_chunker_discriminator(avg);

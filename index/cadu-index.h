@@ -46,11 +46,13 @@ typedef struct cadu_index {
         cadu_index_item *items;
 } cadu_index;
 
-/* Empty index with the given parameters; -EINVAL for bad sizes. */
+/* Empty index with the given parameters; -EINVAL for sizes that
+ * cadu_chunker_params_valid() refuses or an unknown digest. */
 int cadu_index_new(cadu_digest_type digest, uint64_t min, uint64_t avg, uint64_t max, cadu_index **ret);
 cadu_index *cadu_index_free(cadu_index *idx);
 
-/* Append a chunk ending at end (must be past the previous end). */
+/* Append a chunk ending at end: -EINVAL unless past the previous end,
+ * -E2BIG for a chunk longer than max. */
 int cadu_index_append(cadu_index *idx, uint64_t end, const uint8_t id[CADU_DIGEST_SIZE]);
 
 /* Parse a whole index file. On -EBADMSG, *reason (if given) names the

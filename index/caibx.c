@@ -15,13 +15,8 @@ static int flags_to_digest(uint64_t flags, cadu_digest_type *ret) {
         return 0;
 }
 
-static bool sizes_valid(uint64_t min, uint64_t avg, uint64_t max) {
-        return min >= CADU_CHUNK_SIZE_MIN_LIMIT && min <= avg && avg <= max &&
-               max <= CADU_CHUNK_SIZE_MAX_LIMIT;
-}
-
 int cadu_index_new(cadu_digest_type digest, uint64_t min, uint64_t avg, uint64_t max, cadu_index **ret) {
-        if (!sizes_valid(min, avg, max) || !cadu_digest_name(digest))
+        if (!cadu_chunker_params_valid(min, avg, max) || !cadu_digest_name(digest))
                 return -EINVAL;
         cadu_index *idx = calloc(1, sizeof(*idx));
         if (!idx)
@@ -58,6 +53,8 @@ static int reserve(cadu_index *idx, size_t n) {
 int cadu_index_append(cadu_index *idx, uint64_t end, const uint8_t id[CADU_DIGEST_SIZE]) {
         if (end <= cadu_index_size(idx))
                 return -EINVAL;
+        if (end - cadu_index_size(idx) > idx->max)
+                return -E2BIG;
         int r = reserve(idx, idx->n + 1);
         if (r < 0)
                 return r;
@@ -85,8 +82,8 @@ int cadu_index_parse(const uint8_t *buf, size_t len, cadu_index **ret, const cha
         cadu_digest_type digest;
         if (flags_to_digest(flags, &digest) < 0)
                 BAD("unknown index feature flags");
-        if (!sizes_valid(min, avg, max))
-                BAD("index chunk sizes invalid (need 1 B <= min <= avg <= max <= 128 MiB)");
+        if (!cadu_chunker_params_valid(min, avg, max))
+                BAD("index chunk sizes invalid (" CADU_CHUNKER_PARAMS_RULE ")");
         if (cadu_le64(buf + 48) != UINT64_MAX || cadu_le64(buf + 56) != CADU_CAIBX_TYPE_TABLE)
                 BAD("bad index table header");
 

@@ -203,7 +203,7 @@ static int parse_chunk_size(const char *arg, uint64_t *min, uint64_t *avg, uint6
         *c++ = 0;
         if (cadu_parse_size(a, min) < 0 || cadu_parse_size(b, avg) < 0 || cadu_parse_size(c, max) < 0)
                 return -EINVAL;
-        if (*min < CADU_CHUNK_SIZE_MIN_LIMIT || *min > *avg || *avg > *max || *max > CADU_CHUNK_SIZE_MAX_LIMIT)
+        if (!cadu_chunker_params_valid(*min, *avg, *max))
                 return -ERANGE;
         return 0;
 }
@@ -247,7 +247,7 @@ int cadu_cmd_make(int argc, char **argv) {
                 case 'E': key_path = optarg; break;
                 case 'c':
                         if (parse_chunk_size(optarg, &min, &avg, &max) < 0)
-                                return cadu_usage_error("make", "invalid --chunk-size '%s': need MIN:AVG:MAX with 1 <= MIN <= AVG <= MAX <= 128M", optarg);
+                                return cadu_usage_error("make", "invalid --chunk-size '%s': need MIN:AVG:MAX with 1 <= MIN <= AVG <= MAX <= 128M, and MAX >= 48 unless MIN == MAX", optarg);
                         break;
                 case 'd':
                         if (cadu_digest_from_name(optarg, &digest) < 0)

@@ -131,6 +131,14 @@ START_TEST(discriminator_values) {
         ck_assert_int_eq(cadu_chunker_init(&c, 2, 1, 2), -EINVAL);
         ck_assert_int_eq(cadu_chunker_init(&c, 1, 3, 2), -EINVAL);
         ck_assert_int_eq(cadu_chunker_init(&c, 1, 1, 128u * 1024 * 1024 + 1), -EINVAL);
+        /* Content-defined with max below the hash window: cannot be honoured. */
+        ck_assert_int_eq(cadu_chunker_init(&c, 1, 2, 4), -EINVAL);
+        ck_assert_int_eq(cadu_chunker_init(&c, 1, 1, CADU_CHUNKER_WINDOW - 1), -EINVAL);
+        ck_assert(!cadu_chunker_params_valid(1, 2, 4));
+        ck_assert(cadu_chunker_params_valid(4, 4, 4));
+        ck_assert(cadu_chunker_params_valid(1, 1, CADU_CHUNKER_WINDOW));
+        ck_assert_int_eq(cadu_chunker_init(&c, 4, 4, 4), 0);
+        ck_assert_int_eq(cadu_chunker_init(&c, 1, 2, CADU_CHUNKER_WINDOW), 0);
         ck_assert_int_eq(cadu_chunker_init(&c, 1, 1, 128u * 1024 * 1024), 0);
 }
 END_TEST

@@ -102,11 +102,13 @@ START_TEST(append_rules) {
         cadu_index *idx;
         uint8_t id[32] = { 1 };
         ck_assert_int_eq(cadu_index_new(CADU_DIGEST_SHA256, 2, 1, 4, &idx), -EINVAL);
-        ck_assert_int_eq(cadu_index_new(CADU_DIGEST_SHA512_256, 1, 2, 4, &idx), 0);
+        ck_assert_int_eq(cadu_index_new(CADU_DIGEST_SHA256, 1, 2, 4, &idx), -EINVAL);
+        ck_assert_int_eq(cadu_index_new(CADU_DIGEST_SHA512_256, 1, 2, 48, &idx), 0);
         ck_assert_uint_eq(idx->flags, CADU_CAIBX_FLAGS_SHA512_256);
         ck_assert_int_eq(cadu_index_append(idx, 0, id), -EINVAL);
         ck_assert_int_eq(cadu_index_append(idx, 3, id), 0);
         ck_assert_int_eq(cadu_index_append(idx, 3, id), -EINVAL);
+        ck_assert_int_eq(cadu_index_append(idx, 3 + 49, id), -E2BIG);
         ck_assert_int_eq(cadu_index_append(idx, 7, id), 0);
         ck_assert_uint_eq(cadu_index_size(idx), 7);
         ck_assert_uint_eq(cadu_index_chunk_size(idx, 1), 4);
