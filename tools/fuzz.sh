@@ -1,19 +1,24 @@
 #!/bin/sh
-# Run a fuzz target under libFuzzer (clang), coverage-guided.
+# Run fuzz targets under libFuzzer (clang), coverage-guided.
 #
 # usage: tools/fuzz.sh TARGET [SECONDS]     e.g. tools/fuzz.sh caibx 60
+#        tools/fuzz.sh all [SECONDS]        every target, SECONDS each
+#        tools/fuzz.sh list                 the targets
 #
 # Builds the libraries with clang and -fsanitize=fuzzer-no-link,address,undefined
-# in build-fuzz/, links tests/fuzz/fuzz-TARGET.c with libFuzzer, and runs it on
-# a copy of tests/fuzz/corpus-TARGET (new inputs land in build-fuzz/corpus-TARGET;
-# copy the interesting ones back). make check replays the corpora without clang.
+# in build-fuzz/, links tests/fuzz/fuzz-TARGET.c (plus the other sources its
+# Makefile rule names, e.g. src/config.c) with libFuzzer, and runs it on a
+# copy of tests/fuzz/corpus-TARGET (new inputs land in build-fuzz/corpus-TARGET;
+# copy the interesting ones back). Crashes are saved as
+# build-fuzz/crash-TARGET-*. Each run appends "TARGET SECONDS EXECS RESULT"
+# to build-fuzz/summary.txt. make check replays the corpora without clang.
+# The machine may be shared: run it under nice (nice -n 10 tools/fuzz.sh all).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-target=${1:?usage: tools/fuzz.sh TARGET [SECONDS]}
+target=${1:?usage: tools/fuzz.sh TARGET|all|list [SECONDS]}
 secs=${2:-60}
 build=$top/build-fuzz
 command -v clang >/dev/null || { echo "clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-[ -f "$top/tests/fuzz/fuzz-$target.c" ] || { echo "no target tests/fuzz/fuzz-$target.c" >&2; exit 1; }
 cd "$top"
 [ -x configure ] || autoreconf -fi >/dev/null
 mkdir -p "$build"
@@ -22,16 +27,52 @@ san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 [ -f Makefile ] || "$top/configure" -q CC=clang CFLAGS="$san"
 # Bring the Makefile up to date first: regenerating it prints to stdout.
 make -s Makefile >/dev/null
-libs=$(make -s -f - print-libs <<'MK'
+
+# mkvar EXPR: a make expression evaluated with the build's Makefile.
+mkvar() {
+        make -s -f - print-var <<MK
 include Makefile
-print-libs:
-	@echo $(CADU_FUZZ_LIBS)
+print-var:
+	@echo $1
 MK
-)
-make -j"$(nproc)" $(echo "$libs" | tr ' ' '\n' | grep '\.a$') >/dev/null
-clang -fsanitize=fuzzer,address,undefined -g -O1 -include config.h \
-        -I"$top/util" -I"$top/chunker" -I"$top/index" -I"$top/store" -I"$top/rdiff" -I"$top/boot" -I"$top/src" \
-        "$top/tests/fuzz/fuzz-$target.c" $libs -lpthread -o "fuzz-$target"
-mkdir -p "corpus-$target"
-cp -n "$top/tests/fuzz/corpus-$target"/* "corpus-$target"/ 2>/dev/null || true
-exec "./fuzz-$target" -max_total_time="$secs" -max_len=65536 "corpus-$target"
+}
+
+targets=$(mkvar '$(FUZZ_TARGETS)')
+if [ "$target" = list ]; then
+        echo $targets
+        exit 0
+fi
+if [ "$target" != all ]; then
+        case " $targets " in
+        *" $target "*) ;;
+        *) echo "no fuzz target '$target' (targets: $targets)" >&2; exit 1 ;;
+        esac
+        targets=$target
+fi
+
+# link T: build-fuzz/fuzz-T from the sources and libraries its rule names.
+link() {
+        v=tests_fuzz_fuzz_$(echo "$1" | tr - _)
+        srcs=$(mkvar "\$(filter %.c,\$(${v}_SOURCES))" | tr ' ' '\n' | grep -v '/driver\.c$' | sed "s|^|$top/|")
+        libs=$(mkvar "\$(${v}_LDADD)")
+        # shellcheck disable=SC2086
+        make -j"$(nproc)" $(echo "$libs" | tr ' ' '\n' | grep '\.a$') >/dev/null
+        # shellcheck disable=SC2086
+        clang -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -include config.h \
+                -I"$top/util" -I"$top/chunker" -I"$top/index" -I"$top/store" -I"$top/rdiff" -I"$top/boot" -I"$top/src" \
+                $srcs $libs -lpthread -o "fuzz-$1"
+}
+
+status=0
+for t in $targets; do
+        link "$t"
+        mkdir -p "corpus-$t"
+        cp -n "$top/tests/fuzz/corpus-$t"/* "corpus-$t"/ 2>/dev/null || true
+        rc=0
+        "./fuzz-$t" -max_total_time="$secs" -max_len=65536 -print_final_stats=1 \
+                -artifact_prefix="$build/crash-$t-" "corpus-$t" >"fuzz-$t.log" 2>&1 || rc=$?
+        execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "fuzz-$t.log" | tail -n 1)
+        if [ "$rc" -eq 0 ]; then result=ok; else result="FOUND (exit $rc, see build-fuzz/fuzz-$t.log)"; status=1; fi
+        echo "$t ${secs}s ${execs:-?} execs $result" | tee -a summary.txt
+done
+exit $status
