@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <dirent.h>
 #include <stdatomic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -1602,6 +1604,139 @@ static void manifest_plan_done(manifest_plan *p) {
         cadu_manifest_free(p->m);
 }
 
+/* ---- the destination: locked, and cleaned of an interrupted run ---- */
+
+/* mirror owns DIR while it runs: an flock on the directory itself (no lock
+ * file to show up as a stray) keeps a second mirror from interleaving
+ * another release into it. */
+static int lock_destination(const char *to, int *ret_fd) {
+        int r = cadu_mkdir_p(to);
+        if (r < 0)
+                return cadu_error_errno(r, "mirror: creating %s", to);
+        int fd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return cadu_error_errno(-errno, "mirror: %s", to);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                r = errno;
+                close(fd);
+                if (r == EWOULDBLOCK)
+                        return cadu_error("mirror: %s is being filled by another cadu mirror", to);
+                return cadu_error_errno(-r, "mirror: locking %s", to);
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+static bool all_hex(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* "<prefix>.<16 hex>.tmp": the temporary name of cadu's atomic writes (a
+ * chunk of a directory store, or a file replaced by cadu_outfile). */
+static bool is_tmp_of(const char *name, const char *prefix) {
+        size_t pl = strlen(prefix), n = strlen(name);
+        return n == pl + 21 && !memcmp(name, prefix, pl) && name[pl] == '.' && all_hex(name + pl + 1, 16) &&
+               !strcmp(name + pl + 17, ".tmp");
+}
+
+/* Remove from directory dir the temporary files named like those of
+ * accept(name); *n counts them. */
+static int remove_tmps(const char *dir, bool (*accept)(const char *name, const void *arg), const void *arg,
+                       size_t *n) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        int r = 0;
+        struct dirent *e;
+        while ((e = readdir(d)))
+                if (accept(e->d_name, arg)) {
+                        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+                                (*n)++;
+                        else if (errno != ENOENT && r == 0)
+                                r = -errno;
+                }
+        closedir(d);
+        return r;
+}
+
+static bool is_file_tmp(const char *name, const void *arg) {
+        return is_tmp_of(name, arg);
+}
+
+/* <64 hex>.cacnk.<16 hex>.tmp */
+static bool is_chunk_tmp(const char *name, const void *arg) {
+        char chunk[64 + 6 + 1];
+        (void)arg;
+        if (strlen(name) != 64 + 6 + 21 || !all_hex(name, 64) || strncmp(name + 64, ".cacnk", 6) != 0)
+                return false;
+        memcpy(chunk, name, 70);
+        chunk[70] = 0;
+        return is_tmp_of(name, chunk);
+}
+
+/* Remove the temporary files of an atomic write of DIR/rel. */
+static int remove_file_tmps(const char *to, const char *rel, size_t *n) {
+        _cleanup_free_ char *path = path_join(to, rel), *dir = NULL;
+        if (!path || cadu_dirname(path, &dir) < 0)
+                return -ENOMEM;
+        int r = remove_tmps(dir, is_file_tmp, strrchr(path, '/') + 1, n);
+        if (r < 0)
+                cadu_error_errno(r, "mirror: cleaning %s", dir);
+        return r;
+}
+
+/* A run killed mid-write leaves its temporary files: chunks being stored in
+ * each destination store, and the manifest's files being replaced. Remove
+ * exactly those names (nothing else in DIR is touched). */
+static int clean_destination(const mirror_job *jobs, size_t njobs, const char *mloc, const manifest_plan *p,
+                             const char *to) {
+        size_t n = 0;
+        int r = 0;
+        for (size_t j = 0; j < njobs && r == 0; j++) {
+                DIR *d = opendir(jobs[j].to);
+                if (!d) {
+                        if (errno == ENOENT)
+                                continue;
+                        return cadu_error_errno(-errno, "mirror: %s", jobs[j].to);
+                }
+                struct dirent *e;
+                while (r == 0 && (e = readdir(d)))
+                        if (strlen(e->d_name) == 4 && all_hex(e->d_name, 4)) {
+                                _cleanup_free_ char *sub = path_join(jobs[j].to, e->d_name);
+                                r = sub ? remove_tmps(sub, is_chunk_tmp, NULL, &n) : -ENOMEM;
+                                if (r < 0)
+                                        cadu_error_errno(r, "mirror: cleaning %s", sub ? sub : jobs[j].to);
+                        }
+                closedir(d);
+        }
+        if (p && p->m) {
+                /* The indexes, the deltas, the manifest and its signature. */
+                const char *base = strrchr(mloc, '/');
+                _cleanup_free_ char *sig = NULL;
+                base = base ? base + 1 : mloc;
+                if (asprintf(&sig, "%s.sig", base) < 0)
+                        return cadu_error_errno(-ENOMEM, "mirror");
+                for (size_t i = 0; r == 0 && i < p->m->n_images; i++) {
+                        r = remove_file_tmps(to, p->m->images[i].index, &n);
+                        if (r == 0 && p->m->images[i].delta)
+                                r = remove_file_tmps(to, p->m->images[i].delta, &n);
+                }
+                if (r == 0)
+                        r = remove_file_tmps(to, base, &n);
+                if (r == 0)
+                        r = remove_file_tmps(to, sig, &n);
+        }
+        if (r < 0)
+                return CADU_EXIT_FAILURE;
+        if (n && !cadu_quiet && !cadu_json)
+                fprintf(stderr, "%s: removed %zu temporary file%s of an interrupted mirror\n", to, n,
+                        n == 1 ? "" : "s");
+        return 0;
+}
+
 /* Find or create the job for (from, to). */
 static mirror_job *get_job(mirror_job **jobs, size_t *njobs, const char *from, const char *to) {
         for (size_t i = 0; i < *njobs; i++)
@@ -1830,8 +1965,10 @@ int cadu_cmd_mirror(int argc, char **argv) {
         size_t njobs = 0;
         uint64_t stats[6] = { 0 };
         uint64_t start = cadu_now_ns();
-        int ret = CADU_EXIT_OK;
+        int ret = CADU_EXIT_OK, lock_fd = -1;
 
+        if ((ret = lock_destination(to, &lock_fd)))
+                goto out;
         if ((ret = read_indexes(except_paths, nexcept, &ex)))
                 goto out;
         if ((ret = add_indexes(&except, &ex)))
@@ -1850,6 +1987,8 @@ int cadu_cmd_mirror(int argc, char **argv) {
                 if ((ret = add_indexes(&j->set, &l)))
                         goto out;
         }
+        if ((ret = clean_destination(jobs, njobs, argv[optind], manifest ? &mp : NULL, to)))
+                goto out;
         for (size_t i = 0; i < njobs; i++) {
                 int k = run_mirror_job(&jobs[i], &except, &so, threads, stats);
                 if (k && !ret)
@@ -1888,5 +2027,7 @@ out:
         index_list_done(&l);
         index_list_done(&ex);
         cadu_chunk_codec_release();
+        if (lock_fd >= 0)
+                close(lock_fd);
         return ret;
 }

@@ -96,6 +96,18 @@ openssl cms -sign -binary -outform DER -nosmimecap -in www/rel.manifest -signer 
 for f in rel.manifest rel.manifest.sig v2.caibx v2.rdiff; do cmp "www/$f" "stick/$f" || fail "stick/$f differs"; done
 diff <(store_chunks stick/store) ids2 >&2 || fail "stick/store does not hold exactly v2's chunks"
 "$CADU" -q verify --ca cert.pem stick/rel.manifest || fail "the stick's manifest does not verify"
+# A re-run after a mirror killed mid-write removes what it left (its own
+# temporary names only) and finds the directory complete.
+id=$(head -n 1 ids2)
+touch "$(chunk_file stick/store "$id").0123456789abcdef.tmp" stick/v2.caibx.fedcba9876543210.tmp \
+        stick/rel.manifest.sig.00000000000000ff.tmp stick/rel.manifest.0000000000000001.tmp stick/notes.tmp
+"$CADU" mirror --from "$URL" --to stick www/rel.manifest 2>rerun.err || fail "re-run of a mirror: $(cat rerun.err)"
+grep -q "^stick: removed 4 temporary files of an interrupted mirror$" rerun.err || fail "cleanup: $(cat rerun.err)"
+[ -e stick/notes.tmp ] || fail "a file that is not the mirror's own was removed"
+rm stick/notes.tmp
+[ -z "$(find stick -name '*.tmp')" ] || fail "temporary files left: $(find stick -name '*.tmp')"
+"$CADU" verify-store stick/store www/v2.caibx >vs.out 2>&1 || fail "verify-store after a re-run: $(cat vs.out)"
+! grep -q stray vs.out || fail "strays after a re-run: $(cat vs.out)"
 # Without --from, the manifest's own (relative) store is the source.
 "$CADU" -q mirror --to stick2 www/rel.manifest || fail "mirror from the manifest's store"
 diff <(store_chunks stick2/store) ids2 >/dev/null || fail "stick2 incomplete"
@@ -121,6 +133,28 @@ stop_pid "$NGINX_PID"
 "$CADU" -q extract --store stick/store stick/v2.caibx v2s.out && cmp v2.img v2s.out || fail "offline extract from the stick differs"
 
 # Usage errors.
+# Two mirrors into one directory: the second is refused while the first
+# runs (chunks trickle from a slow server; aimed by the first chunk stored).
+faultproxy_start slow --root "$T/www" --mode slow --rate 20000 --path-regex '\.cacnk$'
+"$CADU" -q mirror --from "$FP_URL/store" --to busy www/v2.caibx 2>busy.err &
+pid=$!
+CLEANUP="$CLEANUP; kill -KILL $pid 2>/dev/null"
+n=0
+until [ -n "$(find busy -name '*.cacnk' 2>/dev/null)" ]; do
+        kill -0 "$pid" 2>/dev/null || fail "the slow mirror ended early: $(cat busy.err)"
+        n=$((n + 1))
+        [ "$n" -lt 600 ] || fail "the slow mirror stored no chunk"
+        sleep 0.05
+done
+expect_fail 1 "^cadu: mirror: busy is being filled by another cadu mirror$" \
+        "$CADU" mirror --from www/store --to busy www/v1.caibx
+kill -0 "$pid" 2>/dev/null || fail "the first mirror was not running during the check"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+"$CADU" -q mirror --from www/store --to busy www/v2.caibx || fail "mirror after a killed one"
+[ -z "$(find busy -name '*.tmp')" ] || fail "temporary files left: $(find busy -name '*.tmp')"
+"$CADU" verify-store busy www/v2.caibx >vs.out 2>&1 || fail "verify-store after a killed mirror: $(cat vs.out)"
+
 expect_fail 2 "--to DIR is required" "$CADU" mirror --from usb www/v2.caibx
 expect_fail 2 "--from STORE is required" "$CADU" mirror --to x www/v2.caibx
 expect_fail 2 "must be a local directory" "$CADU" mirror --from usb --to http://127.0.0.1:1/x www/v2.caibx
