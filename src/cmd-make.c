@@ -19,6 +19,7 @@
 #include "cmd-crypt.h"
 #include "cmd.h"
 #include "make-packs.h"
+#include "make-deltas.h"
 
 typedef struct maker {
         cadu_store *store;
@@ -29,6 +30,9 @@ typedef struct maker {
         const cadu_crypt_key *key;      /* --encrypt-key: the index is sealed too */
         cadu_progress prog;
         atomic_uint_fast64_t new_chunks, new_bytes, new_compressed;
+        uint8_t (*new_ids)[CADU_DIGEST_SIZE];   /* with --deltas: chunks new to the store, in order */
+        size_t n_new, a_new;
+        bool deltas;
 } maker;
 
 /* Worker: store the chunk unless the store has it already. */
@@ -52,11 +56,17 @@ static int store_chunk(void *ud, cadu_chunk_info *c, void *scratch) {
         m->new_chunks++;
         m->new_bytes += c->len;
         m->new_compressed += out->len;
+        c->user = 1;
         return 0;
 }
 
 static int append_chunk(void *ud, const cadu_chunk_info *c) {
         maker *m = ud;
+        if (m->deltas && c->user) {
+                if (CADU_ARRAY_GROW(m->new_ids, m->a_new, m->n_new, 1024) < 0)
+                        return -ENOMEM;
+                memcpy(m->new_ids[m->n_new++], c->id, CADU_DIGEST_SIZE);
+        }
         if (m->afps) {
                 if (m->idx->n == m->afps) {
                         cadu_fp *f = realloc(m->fps, 2 * m->afps * sizeof(cadu_fp));
@@ -182,6 +192,10 @@ static const char make_help[] =
         "                              yet and write the release's pack index, so that\n"
         "                              devices fetch ranges of a few files\n"
         "                              (doc/pack-format.md)\n"
+        "      --deltas                also store zstd deltas of the new chunks against\n"
+        "                              resembling chunks of the store or of the release\n"
+        "                              (STORE/deltas/, sketches kept in STORE/sketches/)\n"
+        "      --delta-level N         zstd level of the deltas, 1..19 (default 19)\n"
         "  -m, --manifest FILE         also write a (unsigned) single-image release\n"
         "                              manifest; needs --compatible and --version\n"
         "      --compatible STRING     the manifest's product/hardware string\n"
@@ -217,6 +231,8 @@ int cadu_cmd_make(int argc, char **argv) {
                 { "threads", required_argument, NULL, 'j' },
                 { "manifest", required_argument, NULL, 'm' },
                 { "fingerprints", no_argument, NULL, 'f' },
+                { "deltas", no_argument, NULL, 'D' },
+                { "delta-level", required_argument, NULL, 'L' },
                 { "compatible", required_argument, NULL, 'C' },
                 { "version", required_argument, NULL, 'V' },
                 { "image-name", required_argument, NULL, 'N' },
@@ -229,9 +245,9 @@ int cadu_cmd_make(int argc, char **argv) {
         const char *store_path = NULL, *manifest_path = NULL, *compatible = NULL, *version = NULL,
                    *image_name = NULL, *slot_class = "rootfs", *key_path = NULL;
         uint64_t min = CADU_CHUNK_SIZE_MIN_DEFAULT, avg = CADU_CHUNK_SIZE_AVG_DEFAULT,
-                 max = CADU_CHUNK_SIZE_MAX_DEFAULT, level = 3, threads = 0;
+                 max = CADU_CHUNK_SIZE_MAX_DEFAULT, level = 3, threads = 0, delta_level = 19;
         cadu_digest_type digest = CADU_DIGEST_SHA256;
-        bool fingerprints = false, packs = false;
+        bool fingerprints = false, packs = false, deltas = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "s:c:d:l:j:m:fE:h", options, NULL)) >= 0) {
@@ -239,6 +255,11 @@ int cadu_cmd_make(int argc, char **argv) {
                 case 'm': manifest_path = optarg; break;
                 case 'f': fingerprints = true; break;
                 case 'P': packs = true; break;
+                case 'D': deltas = true; break;
+                case 'L':
+                        if (cadu_parse_uint(optarg, 1, 19, &delta_level) < 0)
+                                return cadu_usage_error("make", "invalid --delta-level '%s' (1..19)", optarg);
+                        break;
                 case 'C': compatible = optarg; break;
                 case 'V': version = optarg; break;
                 case 'N': image_name = optarg; break;
@@ -279,6 +300,8 @@ int cadu_cmd_make(int argc, char **argv) {
                 return cadu_usage_error("make", "--manifest and --encrypt-key: write the manifest with cadu manifest");
         if (key_path && packs)
                 return cadu_usage_error("make", "--packs: packs are not encrypted; not with --encrypt-key");
+        if (key_path && deltas)
+                return cadu_usage_error("make", "--deltas: delta files and sketches are not encrypted; not with --encrypt-key");
         if (key_path && fingerprints)
                 return cadu_usage_error("make", "--fingerprints writes plaintext chunk hashes: not with --encrypt-key");
         _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
@@ -295,6 +318,9 @@ int cadu_cmd_make(int argc, char **argv) {
                         return cadu_error_errno(-ENOMEM, "make");
                 store_path = default_store;
         }
+
+        if (deltas && cadu_location_is_url(store_path))
+                return cadu_error("make --deltas needs a directory store, not %s", store_path);
 
         _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -316,7 +342,7 @@ int cadu_cmd_make(int argc, char **argv) {
         if (key_path && (r = cadu_cmd_wrap_store(&store, &key)) < 0)
                 return cadu_error_errno(r, "cannot open store %s", store_path);
 
-        maker m = { .store = store, .level = (int)level, .key = key_path ? &key : NULL };
+        maker m = { .store = store, .level = (int)level, .key = key_path ? &key : NULL, .deltas = deltas };
         if (fingerprints && !(m.fps = malloc(1024 * sizeof(cadu_fp)))) {
                 cadu_store_free(store);
                 return cadu_error_errno(-ENOMEM, "make");
@@ -358,6 +384,12 @@ int cadu_cmd_make(int argc, char **argv) {
                                  (unsigned long long)size, (unsigned long long)total);
         else if ((r = write_index(&m, index_path)) < 0)
                 ret = cadu_error_errno(r, "writing index %s", index_path);
+        /* Deltas before packs: a pack holds each chunk's smallest entry. */
+        else if (deltas && (ret = cadu_make_deltas_step(&(cadu_make_deltas_params){
+                                    .store_path = store_path, .store = store, .digest = digest,
+                                    .level = (int)delta_level, .threads = (unsigned)threads },
+                            m.idx, (const uint8_t (*)[CADU_DIGEST_SIZE])m.new_ids, m.n_new)))
+                ;
         else if (packs && (ret = make_packs(store_path, index_path, m.idx)))
                 ;
         else if (manifest_path && (ret = write_manifest(manifest_path, compatible, version, image_name, slot_class,
@@ -380,6 +412,7 @@ int cadu_cmd_make(int argc, char **argv) {
         }
         cadu_index_free(m.idx);
         free(m.fps);
+        free(m.new_ids);
         cadu_store_free(store);
         return ret;
 }
