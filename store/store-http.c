@@ -905,11 +905,20 @@ typedef struct range_slot {
         bool busy;
 } range_slot;
 
-/* Queue the request of a planned job (lock held). */
-static int range_submit_locked(http_store *h, range_slot *rs, const char *relpath) {
+/* Queue the request of a planned job (lock held), without the ranges
+ * delivered already (by an earlier request of the same ranges that was
+ * refused halfway). 1 when nothing was left to ask. */
+static int range_submit_locked(http_store *h, range_slot *rs, const char *relpath, const bool *delivered) {
+        bool any = false;
         int r = range_job_alloc(&rs->job);
         if (r < 0)
                 return r;
+        for (size_t k = 0; k < rs->job.last - rs->job.first; k++) {
+                rs->job.done[k] = rs->job.delivered[k] = delivered[rs->job.first + k];
+                any = any || !delivered[rs->job.first + k];
+        }
+        if (!any)
+                return 1;
         rs->req = (http_request) {
                 .kind = HTTP_GET,
                 .job = &rs->job,
@@ -934,15 +943,16 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
         range_call call = { .r = r, .n = n, .total = BYTERANGES_TOTAL_UNKNOWN };
         size_t window, next = 0, inflight = 0, redo_first = 0, redo_last = 0;
         range_slot *slots;
+        bool *delivered;                /* of all ranges of the call */
         int ret = 0;
 
         if (!h || strlen(relpath) > CADU_STORE_RELPATH_MAX)
                 return -EINVAL;
         slots = calloc(h->max_transfers, sizeof(*slots));
-        if (!slots)
-                return -ENOMEM;
-        if (pthread_cond_init(&call.cond, NULL) != 0) {
+        delivered = calloc(n, sizeof(*delivered));
+        if (!slots || !delivered || pthread_cond_init(&call.cond, NULL) != 0) {
                 free(slots);
+                free(delivered);
                 return -ENOMEM;
         }
         call.lock = &h->lock;
@@ -978,18 +988,22 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                                    range_model_max_gap(&h->model, window), window);
                         if (rs->job.multi && h->multi_ranges == RANGE_UNKNOWN && inflight > 0)
                                 break;          /* a first multi-range request goes alone */
-                        int k = range_submit_locked(h, rs, relpath);
+                        int k = range_submit_locked(h, rs, relpath, delivered);
                         if (k < 0) {
                                 range_job_free(&rs->job);
                                 ret = k;
                                 break;
                         }
-                        inflight++;
-                        woke = true;
                         if (redo)
                                 redo_first = rs->job.last;
                         else
                                 next = rs->job.last;
+                        if (k > 0) {
+                                range_job_free(&rs->job);
+                                continue;
+                        }
+                        inflight++;
+                        woke = true;
                 }
                 if (woke) {
                         pthread_mutex_unlock(&h->lock);
@@ -1009,6 +1023,7 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                                 if (!j->done[k] || j->delivered[k])
                                         continue;
                                 j->delivered[k] = true;
+                                delivered[j->first + k] = true;
                                 progress = true;
                                 size_t len = (size_t) r[j->first + k].len;
                                 h->stats.range_bytes += len;
@@ -1051,6 +1066,7 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
         pthread_mutex_unlock(&h->lock);
         pthread_cond_destroy(&call.cond);
         free(slots);
+        free(delivered);
         return ret;
 }
 

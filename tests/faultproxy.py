@@ -36,6 +36,9 @@ Range requests (a "Range: bytes=..." header) are answered like nginx does
   range-short     Content-Range as asked, half the body (length to match)
   range-long      Content-Range as asked, the body and one byte more
   range-multipart a multipart/byteranges answer to a single range
+  range-drop      send half of the answer, then close the connection
+  range-drop-first  range-drop for the first request of a path, then as
+                  multi-first
   multi-overlap   multipart with the first part sent twice
   multi-short     multipart with a part one byte shorter than its header says
   multi-missing   multipart without its last part
@@ -108,7 +111,7 @@ RANGE_TOTALS = [0]
 def range_answer(mode, ranges, body):
     """(status, headers, payload) answering ranges of body in mode."""
     size = len(body)
-    if len(ranges) == 1 or mode in ("multi-first", "range-totals"):
+    if len(ranges) == 1 or mode in ("multi-first", "range-totals", "range-drop-first"):
         a, b = ranges[0]
         total = size
         if mode == "range-start":
@@ -288,9 +291,17 @@ class Handler(socketserver.StreamRequestHandler):
             self.head(416, "Range Not Satisfiable", [("Content-Range", f"bytes */{len(body)}"), ("Content-Length", 0)])
             return keep
         if ranges:
-            status, hdrs, payload = range_answer(mode, ranges, body)
+            with LOCK:
+                first = COUNTS.get(path) == 1
+            drop = mode == "range-drop" or (mode == "range-drop-first" and first)
+            status, hdrs, payload = range_answer("pass" if drop else mode, ranges, body)
             log(conn, method, path, f"range {headers['range']} {mode if bad else 'ok'}", headers)
             self.head(status, "Partial Content", hdrs + [("Content-Length", len(payload))])
+            if drop:
+                # A clean close (not RST), so that all sent arrives.
+                self.send(payload[: len(payload) // 2])
+                self.connection.shutdown(socket.SHUT_WR)
+                return False
             if method != "HEAD":
                 self.send(payload)
             return keep

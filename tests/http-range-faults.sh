@@ -60,6 +60,24 @@ expect_fail 1 "$E: Content-Range names another file length" \
         $TOOL --max-transfers 1 ranges "$FP_URL" packs/p.capack "$P" "0+10,200000+10"
 [ "$(stat_of requests "$T/.err")" -eq 3 ] || fail "range-totals: $(cat "$T/.err")"
 
+# A connection dropped in the middle of a multipart answer is retried, for
+# the ranges not yet complete only.
+faultproxy_start range-drop --root "$T/www" --ranges --mode range-drop --count 1
+$TOOL ranges "$FP_URL" packs/p.capack "$P" "$MANY" >"$T/out" 2>"$T/st" || fail "range-drop: $(cat "$T/st")"
+[ "$(stat_of retries "$T/st")" -eq 1 ] || fail "range-drop: $(cat "$T/st")"
+grep -q "range bytes=20000-22999,100000-106999 ok" "$FP_LOG" || fail "the retry asked again for a complete range: $(cat "$FP_LOG")"
+
+# ... and when the retry is answered with its first range only (no
+# multi-range support after all), the ranges not yet delivered are asked
+# again one span per request, and none is delivered twice.
+faultproxy_start range-drop-first --root "$T/www" --mode range-drop-first
+$TOOL --max-transfers 1 ranges "$FP_URL" packs/p.capack "$P" "$MANY" >"$T/out" 2>"$T/st" ||
+        fail "range-drop-first: $(cat "$T/st")"
+[ "$(stat_of range_bytes "$T/st")" -eq 15000 ] || fail "range-drop-first: $(cat "$T/st")"
+grep -q "^2 GET /packs/p.capack range bytes=20000-22999,100000-106999 " "$FP_LOG" ||
+        fail "the retry asked again for a complete range: $(cat "$FP_LOG")"
+if tail -n +2 "$FP_LOG" | grep -q "range bytes=1000-"; then fail "a delivered range was asked again: $(cat "$FP_LOG")"; fi
+
 # A 200 instead of a 206 (Range ignored): -ENOTSUP, the body not read.
 head -c 30000000 /dev/urandom >"$T/www/packs/big.capack"
 faultproxy_start ignore --root "$T/www"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "byteranges-case.h"
+#include "../byteranges-case.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
