@@ -32,6 +32,8 @@ static const char extract_help[] =
         "  -j, --threads N         worker threads (default: CPUs, +8 for network stores)\n"
         "  -K, --key-file FILE     the store key of an encrypted index and its stores\n"
         "                          (doc/encryption.md)\n"
+        "      --max-download BYTES  refuse, before writing anything, when the chunks\n"
+        "                          to fetch (pack index included) need more (K/M/G)\n"
         "  -q, --quiet             no progress and no summary\n"
         "      --json              progress and statistics as JSON lines on stdout\n"
         "  -h, --help              show this help\n\n"
@@ -72,6 +74,33 @@ static void print_source(const char *name, const char *location, const cadu_sour
         fputc('\n', stderr);
 }
 
+void cadu_print_extract_plan(const cadu_extract_plan *p) {
+        if (cadu_json) {
+                printf("{\"pack_index\":%s,\"index_bytes\":%llu,\"pack_chunks\":%llu,\"pack_bytes\":%llu,"
+                       "\"delta_chunks\":%llu,\"delta_bytes\":%llu,\"range_requests\":%llu,\"file_chunks\":%llu,"
+                       "\"file_bytes\":%llu,\"files_bound\":%s,\"total_bytes\":%llu,\"requests\":%llu}",
+                       p->pack_index ? "true" : "false", (unsigned long long)p->index_bytes,
+                       (unsigned long long)p->pack_chunks, (unsigned long long)p->pack_bytes,
+                       (unsigned long long)p->delta_chunks, (unsigned long long)p->delta_bytes,
+                       (unsigned long long)p->range_requests, (unsigned long long)p->file_chunks,
+                       (unsigned long long)p->file_bytes, p->files_bound ? "true" : "false",
+                       (unsigned long long)p->total_bytes, (unsigned long long)p->requests);
+                return;
+        }
+        char a[32], b[32], c[32], d[32], e[32];
+        fprintf(stderr, "  download: %s%s in %llu requests", p->files_bound ? "at most " : "",
+                cadu_format_bytes(p->total_bytes, a), (unsigned long long)p->requests);
+        if (p->pack_index)
+                fprintf(stderr, ": pack index %s, %llu chunks as %s and %llu deltas as %s in %llu range requests, ",
+                        cadu_format_bytes(p->index_bytes, b), (unsigned long long)p->pack_chunks,
+                        cadu_format_bytes(p->pack_bytes, c), (unsigned long long)p->delta_chunks,
+                        cadu_format_bytes(p->delta_bytes, d), (unsigned long long)p->range_requests);
+        else
+                fputs(": ", stderr);
+        fprintf(stderr, "%llu per-chunk files (%s%s)\n", (unsigned long long)p->file_chunks,
+                p->files_bound ? "at most " : "", cadu_format_bytes(p->file_bytes, e));
+}
+
 void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, const cadu_extract_stats *st) {
         if (cadu_json) {
                 bool first = true;
@@ -88,7 +117,11 @@ void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, c
                         print_source_json("cache", o->cache->location, &st->cache, NULL, &first);
                 for (size_t k = 0; k < o->nstores; k++)
                         print_source_json("store", o->stores[k]->location, &st->stores[k], o->stores[k], &first);
-                printf("]}\n");
+                print_source_json("pack", "", &st->packed, NULL, &first);
+                print_source_json("delta", "", &st->deltas, NULL, &first);
+                printf("],\"downloaded\":%llu,\"plan\":", (unsigned long long)st->downloaded);
+                cadu_print_extract_plan(&st->plan);
+                printf("}\n");
                 return;
         }
         if (cadu_quiet)
@@ -105,6 +138,10 @@ void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, c
                 print_source("cache", o->cache->location, &st->cache, NULL);
         for (size_t k = 0; k < o->nstores; k++)
                 print_source("store", o->stores[k]->location, &st->stores[k], o->stores[k]);
+        print_source("packs", NULL, &st->packed, NULL);
+        print_source("deltas", NULL, &st->deltas, NULL);
+        if (st->plan.requests)
+                cadu_print_extract_plan(&st->plan);
 }
 
 int cadu_cmd_extract(int argc, char **argv) {
@@ -115,6 +152,7 @@ int cadu_cmd_extract(int argc, char **argv) {
                 { "in-place", no_argument, NULL, 'i' },
                 { "threads", required_argument, NULL, 'j' },
                 { "key-file", required_argument, NULL, 'K' },
+                { "max-download", required_argument, NULL, 'M' },
                 { "help", no_argument, NULL, 'h' },
                 CADU_STOREOPTS_LONG_OPTIONS,
                 {}
@@ -126,7 +164,7 @@ int cadu_cmd_extract(int argc, char **argv) {
         const char *cache_dir = NULL, *key_path = NULL;
         _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
         bool in_place = false, encrypted = false;
-        uint64_t threads = 0;
+        uint64_t threads = 0, max_download = 0;
         int c, r;
 
         if (!store_locs || !seeds)
@@ -138,6 +176,10 @@ int cadu_cmd_extract(int argc, char **argv) {
                 case 'C': cache_dir = optarg; break;
                 case 'i': in_place = true; break;
                 case 'K': key_path = optarg; break;
+                case 'M':
+                        if (cadu_parse_size(optarg, &max_download) < 0 || !max_download)
+                                return cadu_usage_error("extract", "invalid --max-download '%s'", optarg);
+                        break;
                 case 'j':
                         if (cadu_parse_uint(optarg, 1, 256, &threads) < 0)
                                 return cadu_usage_error("extract", "invalid --threads '%s' (1..256)", optarg);
@@ -171,6 +213,7 @@ int cadu_cmd_extract(int argc, char **argv) {
         const char *why = NULL;
         cadu_buf ibuf = CADU_BUF_INIT;
         _cleanup_free_ char *fetch_err = NULL;
+        uint8_t index_sha[CADU_DIGEST_SIZE];
         r = cadu_fetch(index_path, &so.opts, (size_t)2 << 30, &ibuf, &fetch_err);
         if (r == 0 && (c = cadu_cmd_open_index(index_path, key_path ? &key : NULL, &ibuf, &encrypted)) != 0) {
                 cadu_buf_free(&ibuf);
@@ -178,6 +221,8 @@ int cadu_cmd_extract(int argc, char **argv) {
         }
         if (r == 0)
                 r = cadu_index_parse(ibuf.data, ibuf.len, &idx, &why);
+        if (r == 0)
+                r = cadu_digest(CADU_DIGEST_SHA256, ibuf.data, ibuf.len, index_sha);
         cadu_buf_free(&ibuf);
         if (r < 0) {
                 if (why) {
@@ -224,6 +269,8 @@ int cadu_cmd_extract(int argc, char **argv) {
                 .out_path = out,
                 .in_place = in_place,
                 .threads = (unsigned)threads,
+                .index_sha = encrypted ? NULL : index_sha,     /* packs are plain files */
+                .max_download = max_download,
                 .progress = cadu_extract_progress_out,
                 .seed_progress = cadu_extract_progress_seed,
                 .userdata = &prog,
@@ -232,9 +279,12 @@ int cadu_cmd_extract(int argc, char **argv) {
         cadu_extract_progress_begin(&prog, "extract", cadu_index_size(idx));
         r = cadu_extract(&o, &st, &msg);
         cadu_extract_progress_end(&prog);
-        if (r < 0) {
+        if (r == -EDQUOT)
+                cadu_error("extracting %s: %s", index_path, msg ? msg : "over the download limit");
+        else if (r < 0)
                 cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
-                ret = r == -EFBIG ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);
+        if (r < 0) {
+                ret = r == -EFBIG ? CADU_EXIT_VERIFY : r == -EDQUOT ? CADU_EXIT_REFUSED : cadu_storeopts_exit_code(r);
         }
         else
                 cadu_print_extract_stats("extract", &o, &st);

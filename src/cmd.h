@@ -90,6 +90,9 @@ void cadu_json_string(FILE *f, const char *s);
  * shared by extract and install. */
 struct cadu_extract_opts;
 struct cadu_extract_stats;
+struct cadu_extract_plan;
+/* The download plan: JSON object (no newline) or text lines on stderr. */
+void cadu_print_extract_plan(const struct cadu_extract_plan *p);
 void cadu_print_extract_stats(const char *command, const struct cadu_extract_opts *o,
                               const struct cadu_extract_stats *st);
 

@@ -6,6 +6,8 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 
+#include "cadu-delta.h"
+#include "cadu-pack.h"
 #include "chunkfile.h"
 #include "extract.h"
 
@@ -24,7 +26,18 @@ typedef struct need {
         size_t first;                   /* first target chunk with this id; SIZE_MAX: empty slot */
         uint32_t cands;                 /* head of the candidate list, 0 = none */
         atomic_bool done;
+        bool deferred;                  /* waits for the network (packs) */
+        int8_t choice;                  /* entry of the pack index to fetch, -1: the per-chunk file */
+        uint8_t tried;                  /* entries that failed, bit by bit */
 } need;
+
+/* Every chunk of the seeds (not only those the target needs: delta bases
+ * mostly are not), sorted by id. */
+typedef struct seed_chunk {
+        uint8_t id[CADU_DIGEST_SIZE];
+        uint32_t seed, len;
+        uint64_t off;
+} seed_chunk;
 
 typedef struct zero_id {
         uint64_t size;
@@ -67,6 +80,17 @@ typedef struct extractor {
         int error;
         char *errmsg;
         uint8_t *zerobuf;
+        /* Packs. */
+        bool want_seedmap;              /* collect seedmap while loading seeds */
+        seed_chunk *seedmap;
+        size_t nseedmap, aseedmap;
+        cadu_pack_index *pi;            /* NULL: per-chunk files only */
+        cadu_store *pack_store;         /* the store that had the pack index */
+        bool defer;                     /* chunks for the network wait in deferred[] */
+        size_t *deferred;
+        size_t ndeferred, adeferred;
+        uint64_t index_bytes;           /* size of the pack index fetched */
+        atomic_uint_fast64_t downloaded;
 } extractor;
 
 static void set_error(extractor *x, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -169,6 +193,37 @@ static int read_at(cadu_buf *b, int fd, size_t len, uint64_t off) {
         return (size_t)k == len ? 0 : -ENODATA;
 }
 
+/* Leave chunk i for the pack phase. */
+static int defer(extractor *x, size_t i, need *n, bool repeat) {
+        pthread_mutex_lock(&x->lock);
+        int r = CADU_ARRAY_GROW(x->deferred, x->adeferred, x->ndeferred, 256);
+        if (r == 0) {
+                x->deferred[x->ndeferred++] = i;
+                if (!repeat)
+                        n->deferred = true;
+        }
+        pthread_mutex_unlock(&x->lock);
+        if (r < 0)
+                set_error(x, r, "extract");
+        return r;
+}
+
+static void format_budget_error(extractor *x, uint64_t need_bytes, const char *what) {
+        set_error(x, -EDQUOT, "%s needs %llu bytes in all, more than the download limit of %llu bytes", what,
+                  (unsigned long long)need_bytes, (unsigned long long)x->o->max_download);
+}
+
+/* Count bytes fetched; past the budget is an error (the plan was within it,
+ * so only a fall back gets here). */
+static int count_download(extractor *x, uint64_t bytes) {
+        uint64_t total = atomic_fetch_add(&x->downloaded, bytes) + bytes;
+        if (x->o->max_download && total > x->o->max_download) {
+                format_budget_error(x, total, "falling back to per-chunk files");
+                return -EDQUOT;
+        }
+        return 0;
+}
+
 /* Produce target chunk i. Returns 0 or a negative errno (error already set). */
 static int produce(worker_ctx *w, size_t i, bool repeat) {
         extractor *x = w->x;
@@ -247,6 +302,8 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                 cadu_source_stats *ss = s == 0 ? &w->st.cache : &w->st.stores[s - 1];
                 if (!st)
                         continue;
+                if (s > 0 && x->defer)
+                        return defer(x, i, n, repeat);
                 for (int attempt = 0; attempt < (s == 0 ? 1 : 2); attempt++) {
                         r = cadu_store_get_chunk(st, x->idx->digest, it->id, len, x->idx->max, &w->raw, &w->chk);
                         if (r == -EBADMSG || r == -EFBIG) {
@@ -264,6 +321,8 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                         last_store = st;
                         continue;
                 }
+                if (s > 0 && (r = count_download(x, w->raw.len)) < 0)
+                        return r;
                 if ((r = write_out(w, w->chk.data, len, off)) < 0)
                         return r;
                 count(ss, len, w->raw.len);
@@ -353,6 +412,9 @@ static int plan(extractor *x) {
         for (size_t i = 0; i < cap; i++) {
                 x->table[i].first = SIZE_MAX;
                 x->table[i].cands = 0;
+                x->table[i].deferred = false;
+                x->table[i].choice = -1;
+                x->table[i].tried = 0;
                 atomic_init(&x->table[i].done, false);
         }
         /* First occurrences in order, then repeats in order. */
@@ -395,9 +457,33 @@ typedef struct seed_scan {
         uint32_t seed;
 } seed_scan;
 
+static int add_seedmap(extractor *x, const uint8_t id[CADU_DIGEST_SIZE], uint32_t seed, uint64_t off, uint64_t len) {
+        if (!x->want_seedmap)
+                return 0;
+        if (len > UINT32_MAX || CADU_ARRAY_GROW(x->seedmap, x->aseedmap, x->nseedmap, 1024) < 0)
+                return -ENOMEM;
+        seed_chunk *c = &x->seedmap[x->nseedmap++];
+        memcpy(c->id, id, CADU_DIGEST_SIZE);
+        c->seed = seed;
+        c->len = (uint32_t)len;
+        c->off = off;
+        return 0;
+}
+
+static int seed_chunk_cmp(const void *a, const void *b) {
+        return memcmp(a, b, CADU_DIGEST_SIZE);
+}
+
+static const seed_chunk *find_seed_chunk(const extractor *x, const uint8_t id[CADU_DIGEST_SIZE]) {
+        if (!x->nseedmap)
+                return NULL;
+        return bsearch(id, x->seedmap, x->nseedmap, sizeof(seed_chunk), seed_chunk_cmp);
+}
+
 static int scan_chunk(void *ud, const cadu_chunk_info *c) {
         seed_scan *s = ud;
-        return add_cand(s->x, c->id, s->seed, &c->fp, c->offset);
+        int r = add_seedmap(s->x, c->id, s->seed, c->offset, c->len);
+        return r < 0 ? r : add_cand(s->x, c->id, s->seed, &c->fp, c->offset);
 }
 
 static void scan_progress(void *ud, uint64_t done) {
@@ -450,7 +536,9 @@ static int load_seed(extractor *x, uint32_t k) {
                         fps = NULL;
                 for (size_t i = 0; usable && i < si->n; i++)
                         if ((r = add_cand(x, si->items[i].id, k, fps ? &fps[i] : NULL,
-                                          cadu_index_chunk_offset(si, i))) < 0)
+                                          cadu_index_chunk_offset(si, i))) < 0 ||
+                            (r = add_seedmap(x, si->items[i].id, k, cadu_index_chunk_offset(si, i),
+                                             cadu_index_chunk_size(si, i))) < 0)
                                 break;
                 cadu_index_free(si);
                 if (r < 0) {
@@ -514,6 +602,399 @@ static int open_output(extractor *x) {
         return r == -ENOTSUP ? 0 : r;  /* character devices: no size to check */
 }
 
+/* ---- packs ---- */
+
+/* Fetch and parse the release's pack index from the first store that has
+ * one. Without one (or when a store fails to deliver it), per-chunk files. */
+static int load_pack_index(extractor *x) {
+        const cadu_extract_opts *o = x->o;
+        char rel[CADU_PACK_PATH_MAX];
+        cadu_buf b = CADU_BUF_INIT;
+        cadu_pack_path(o->index_sha, CADU_PACKIDX_SUFFIX, rel);
+        for (size_t s = 0; s < o->nstores && !x->pi; s++) {
+                int r = cadu_store_get_file(o->stores[s], rel, cadu_pack_index_max_size(x->idx), &b);
+                if (r < 0)
+                        continue;       /* absent, or not deliverable: that store's chunk files */
+                x->downloaded += b.len;
+                x->index_bytes += b.len;
+                if (cadu_pack_index_parse(b.data, b.len, x->idx, o->index_sha, &x->pi, NULL) == 0)
+                        x->pack_store = o->stores[s];
+        }
+        cadu_buf_free(&b);
+        return 0;
+}
+
+/* Can the bases of entry e be read once the local sources are written? */
+static bool bases_available(extractor *x, const cadu_pack_entry *e) {
+        for (uint32_t b = 0; b < e->nbases; b++) {
+                const uint8_t *id = x->pi->base_ids[e->bases + b];
+                if (find_seed_chunk(x, id))
+                        continue;
+                need *n = lookup(x, id);
+                if (n->first == SIZE_MAX || n->deferred)
+                        return false;
+        }
+        return true;
+}
+
+/* The cheapest entry of chunk pos not tried yet whose bases are available,
+ * or -1. */
+static int choose_entry(extractor *x, const need *n) {
+        const cadu_pack_index *pi = x->pi;
+        int best = -1;
+        uint64_t best_len = UINT64_MAX;
+        if (!pi || x->pack_store == NULL)
+                return -1;
+        for (size_t e = pi->first[n->first]; e < pi->first[n->first + 1]; e++) {
+                int k = (int)(e - pi->first[n->first]);
+                if (n->tried & (1u << k) || pi->entries[e].len >= best_len || !bases_available(x, &pi->entries[e]))
+                        continue;
+                best = k;
+                best_len = pi->entries[e].len;
+        }
+        return best;
+}
+
+/* The size of chunk pos's chunk file when the pack index knows it, else the
+ * largest it can be (*bound set). */
+static uint64_t chunk_file_size(extractor *x, size_t pos, bool *bound) {
+        const cadu_pack_index *pi = x->pi;
+        for (size_t e = pi ? pi->first[pos] : 0; pi && e < pi->first[pos + 1]; e++)
+                if (!pi->entries[e].nbases)
+                        return pi->entries[e].len;
+        *bound = true;
+        return cadu_chunk_max_raw((size_t)cadu_index_chunk_size(x->idx, pos));
+}
+
+typedef struct fetch_item {
+        uint32_t pack;
+        uint64_t off, len;
+        size_t pos;                     /* first occurrence in the index */
+        bool done;
+} fetch_item;
+
+static int fetch_item_cmp(const void *a, const void *b) {
+        const fetch_item *x = a, *y = b;
+        if (x->pack != y->pack)
+                return x->pack < y->pack ? -1 : 1;
+        return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Choose a source for every chunk marked deferred (first occurrences) and
+ * sum up the plan. With items, also list the pack entries to fetch
+ * (malloc'ed, sorted by pack and offset). */
+static int make_plan(extractor *x, cadu_extract_plan *p, fetch_item **items, size_t *nitems) {
+        fetch_item *it = NULL;
+        size_t n = 0, a = 0;
+        *p = (cadu_extract_plan){ .pack_index = x->pi != NULL, .index_bytes = x->index_bytes };
+        for (size_t k = 0; k < x->nunique; k++) {
+                size_t i = x->order[k];
+                need *nd = lookup(x, x->idx->items[i].id);
+                if (!nd->deferred)
+                        continue;
+                nd->choice = (int8_t)choose_entry(x, nd);
+                if (nd->choice < 0) {
+                        p->file_chunks++;
+                        p->file_bytes += chunk_file_size(x, i, &p->files_bound);
+                        continue;
+                }
+                const cadu_pack_entry *e = &x->pi->entries[x->pi->first[i] + (size_t)nd->choice];
+                if (e->nbases) {
+                        p->delta_chunks++;
+                        p->delta_bytes += e->len;
+                } else {
+                        p->pack_chunks++;
+                        p->pack_bytes += e->len;
+                }
+                if (CADU_ARRAY_GROW(it, a, n, 256) < 0) {
+                        free(it);
+                        return -ENOMEM;
+                }
+                it[n++] = (fetch_item){ .pack = e->pack, .off = e->off, .len = e->len, .pos = i };
+        }
+        if (n)
+                qsort(it, n, sizeof(*it), fetch_item_cmp);
+        for (size_t k = 0; k < n; k++)
+                if (k == 0 || it[k].pack != it[k - 1].pack || it[k].off != it[k - 1].off + it[k - 1].len)
+                        p->range_requests++;
+        p->total_bytes = p->index_bytes + p->pack_bytes + p->delta_bytes + p->file_bytes;
+        p->requests = (x->pi ? 1 : 0) + p->range_requests + p->file_chunks;
+        if (items) {
+                *items = it;
+                *nitems = n;
+        } else
+                free(it);
+        return 0;
+}
+
+/* Where base id of size bytes can be read: a seed, or the output (a chunk
+ * of the release written already). -ENOENT if nowhere. */
+static int locate_base(extractor *x, const uint8_t id[CADU_DIGEST_SIZE], uint64_t size, int *fd, uint64_t *off) {
+        const seed_chunk *sc = find_seed_chunk(x, id);
+        if (sc && sc->len == size) {
+                *fd = x->seeds[sc->seed].fd;
+                *off = sc->off;
+                return 0;
+        }
+        need *n = lookup(x, id);
+        if (n->first == SIZE_MAX || n->deferred || cadu_index_chunk_size(x->idx, n->first) != size || x->o->dry_run)
+                return -ENOENT;
+        *fd = x->out.fd;
+        *off = cadu_index_chunk_offset(x->idx, n->first);
+        return 0;
+}
+
+/* Turn a fetched entry (chunk file, or delta file when is_delta) of chunk
+ * pos into the chunk and write it. 0; -EBADMSG/-ENOENT/... when this source
+ * failed (the next one is tried); a write error is set and returned as
+ * -ECANCELED. */
+static int apply_entry(worker_ctx *w, size_t pos, bool is_delta, const uint8_t *data, size_t len) {
+        extractor *x = w->x;
+        const cadu_index_item *it = &x->idx->items[pos];
+        const size_t clen = (size_t)cadu_index_chunk_size(x->idx, pos);
+        int r;
+        if (!is_delta)
+                r = cadu_chunk_decode(data, len, clen, &w->chk);
+        else {
+                /* The bases are read now, into one buffer, and let go after:
+                 * each is a chunk of a seed or of this release, of the size
+                 * the delta states (so memory is bounded by what the device
+                 * knows, not by what the delta claims). */
+                cadu_delta_info info;
+                cadu_delta_base bases[CADU_DELTA_MAX_BASES];
+                int fds[CADU_DELTA_MAX_BASES];
+                uint64_t offs[CADU_DELTA_MAX_BASES], total = 0;
+                r = cadu_delta_parse(data, len, &info);
+                if (r == 0 && (memcmp(info.target_id, it->id, CADU_DIGEST_SIZE) || info.target_size != clen))
+                        r = -EBADMSG;
+                for (size_t b = 0; r == 0 && b < info.nbases; b++) {
+                        r = locate_base(x, info.base_ids[b], info.base_sizes[b], &fds[b], &offs[b]);
+                        total += info.base_sizes[b];
+                }
+                w->buf.len = 0;
+                if (r == 0)
+                        r = cadu_buf_reserve(&w->buf, (size_t)total);
+                for (size_t b = 0, at = 0; r == 0 && b < info.nbases; b++) {
+                        size_t bl = (size_t)info.base_sizes[b];
+                        ssize_t k = cadu_pread_full(fds[b], w->buf.data + at, bl, offs[b]);
+                        r = k < 0 ? (int)k : (size_t)k == bl ? 0 : -ENODATA;
+                        bases[b] = (cadu_delta_base){ w->buf.data + at, bl };
+                        at += bl;
+                }
+                if (r == 0)
+                        r = cadu_delta_decode(data, len, bases, info.nbases, clen, &w->chk);
+        }
+        if (r == 0 && w->chk.len != clen)
+                r = -EBADMSG;
+        if (r == 0)
+                r = verify(x, w->chk.data, clen, it->id);
+        if (r < 0) {
+                (is_delta ? &w->st.deltas : &w->st.packed)->rejected++;
+                return r;
+        }
+        if (!x->o->dry_run && write_out(w, w->chk.data, clen, cadu_index_chunk_offset(x->idx, pos)) < 0)
+                return -ECANCELED;
+        count(is_delta ? &w->st.deltas : &w->st.packed, clen, len);
+        lookup(x, it->id)->deferred = false;
+        return 0;
+}
+
+typedef struct range_ctx {
+        worker_ctx *w;
+        fetch_item *items;
+} range_ctx;
+
+static int range_cb(void *ud, size_t i, const uint8_t *data, size_t len) {
+        range_ctx *c = ud;
+        extractor *x = c->w->x;
+        fetch_item *f = &c->items[i];
+        need *n = lookup(x, x->idx->items[f->pos].id);
+        const cadu_pack_entry *e = &x->pi->entries[x->pi->first[f->pos] + (size_t)n->choice];
+        f->done = true;
+        if (count_download(x, len) < 0)
+                return -EDQUOT;
+        int r = apply_entry(c->w, f->pos, e->nbases > 0, data, len);
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0)
+                n->tried |= (uint8_t)(1u << n->choice);
+        return 0;
+}
+
+/* Without range support: a delta as its own file, if that works. */
+static void fetch_delta_file(worker_ctx *w, size_t pos, const cadu_pack_entry *e) {
+        extractor *x = w->x;
+        char rel[CADU_DELTA_PATH_MAX];
+        if (cadu_delta_path(x->idx->items[pos].id, (const uint8_t(*)[CADU_DIGEST_SIZE])x->pi->base_ids[e->bases],
+                            e->nbases, rel) < 0 ||
+            cadu_store_get_file(x->pack_store, rel, (size_t)cadu_pack_entry_max_len(x->idx, e->nbases), &w->raw) < 0 ||
+            count_download(x, w->raw.len) < 0)
+                return;
+        (void)apply_entry(w, pos, true, w->raw.data, w->raw.len);
+}
+
+/* The pack phase: fetch the deferred chunks' chosen entries, then their
+ * next choices, until none is left to try; what remains deferred goes to
+ * the per-chunk files. Returns 0 or an error already set. */
+static int fetch_packs(worker_ctx *w) {
+        extractor *x = w->x;
+        bool ranges = true;
+        for (unsigned round = 0; round <= CADU_PACK_MAX_ENTRIES && !x->error; round++) {
+                fetch_item *items = NULL;
+                size_t nitems = 0;
+                cadu_extract_plan p;
+                int r = make_plan(x, &p, &items, &nitems);
+                if (r < 0) {
+                        set_error(x, r, "planning the download");
+                        return r;
+                }
+                uint64_t want = x->downloaded + p.pack_bytes + p.delta_bytes + p.file_bytes;
+                if (x->o->max_download && want > x->o->max_download) {
+                        free(items);
+                        format_budget_error(x, want,
+                                            round ? "falling back to other sources" : "the download");
+                        return -EDQUOT;
+                }
+                if (!nitems) {
+                        free(items);
+                        return 0;
+                }
+                if (x->o->dry_run) {
+                        /* Planning only: count what would come from packs. */
+                        for (size_t k = 0; k < nitems; k++) {
+                                need *n = lookup(x, x->idx->items[items[k].pos].id);
+                                bool delta = x->pi->entries[x->pi->first[items[k].pos] + (size_t)n->choice].nbases;
+                                count(delta ? &w->st.deltas : &w->st.packed,
+                                      cadu_index_chunk_size(x->idx, items[k].pos), items[k].len);
+                                n->deferred = false;
+                        }
+                        free(items);
+                        return 0;
+                }
+                for (size_t k = 0; k < nitems && !x->error;) {
+                        size_t end = k;
+                        while (end < nitems && items[end].pack == items[k].pack)
+                                end++;
+                        if (ranges) {
+                                char rel[CADU_PACK_PATH_MAX];
+                                _cleanup_free_ cadu_range *rg = malloc((end - k) * sizeof(cadu_range));
+                                if (!rg) {
+                                        set_error(x, -ENOMEM, "extract");
+                                        break;
+                                }
+                                for (size_t j = k; j < end; j++)
+                                        rg[j - k] = (cadu_range){ items[j].off, items[j].len };
+                                cadu_pack_path(x->pi->packs[items[k].pack].id, CADU_PACK_SUFFIX, rel);
+                                range_ctx rc = { w, items + k };
+                                r = cadu_store_get_ranges(x->pack_store, rel, rg, end - k, range_cb, &rc);
+                                if (r == -ENOTSUP)
+                                        ranges = false;
+                                if (r == -ECANCELED || r == -EDQUOT)
+                                        break;  /* error set */
+                        }
+                        /* Not delivered: a delta as its own file, else (and
+                         * after any other failure) the per-chunk file. */
+                        for (size_t j = k; j < end; j++) {
+                                if (items[j].done)
+                                        continue;
+                                need *n = lookup(x, x->idx->items[items[j].pos].id);
+                                const cadu_pack_entry *e = &x->pi->entries[x->pi->first[items[j].pos] + (size_t)n->choice];
+                                if (!ranges && e->nbases)
+                                        fetch_delta_file(w, items[j].pos, e);
+                                if (n->deferred)
+                                        n->tried = 0xff;
+                        }
+                        k = end;
+                }
+                free(items);
+        }
+        return x->error;
+}
+
+/* Run the workers over x->order[0..x->norder) (first occurrences before
+ * x->nunique). Returns 0 or an error (set). */
+static int run_pool(extractor *x, worker_ctx *ws, size_t nw) {
+        pthread_t *tids = calloc(nw, sizeof(*tids));
+        size_t started;
+        int r;
+        if (!tids) {
+                set_error(x, -ENOMEM, "extract");
+                return -ENOMEM;
+        }
+        x->next = 0;
+        for (started = 1; started < nw; started++)
+                if ((r = -pthread_create(&tids[started], NULL, run_worker, &ws[started])) < 0) {
+                        set_error(x, r, "starting threads");
+                        break;
+                }
+        run_worker(&ws[0]);
+        for (size_t i = 1; i < started; i++)
+                pthread_join(tids[i], NULL);
+        free(tids);
+        return x->error;
+}
+
+/* Before anything is written: which chunks no local source has (seeds are
+ * taken at their index's word here), and what fetching them costs. */
+static int preplan(extractor *x, worker_ctx *w, cadu_extract_plan *p) {
+        const cadu_extract_opts *o = x->o;
+        int r;
+        for (size_t k = 0; k < x->nunique; k++) {
+                size_t i = x->order[k];
+                const cadu_index_item *it = &x->idx->items[i];
+                size_t len = (size_t)cadu_index_chunk_size(x->idx, i);
+                need *n = lookup(x, it->id);
+                if (is_zero_id(x, it->id, len) || n->cands)
+                        continue;
+                if (x->check_existing && read_at(&w->buf, x->out.fd, len, cadu_index_chunk_offset(x->idx, i)) == 0 &&
+                    verify(x, w->buf.data, len, it->id) == 0)
+                        continue;
+                if (o->cache && o->cache->ops->has(o->cache, it->id) > 0)
+                        continue;
+                n->deferred = true;
+        }
+        r = make_plan(x, p, NULL, NULL);
+        for (size_t k = 0; k < x->nunique; k++) {
+                need *n = lookup(x, x->idx->items[x->order[k]].id);
+                n->deferred = false;
+                n->tried = 0;
+        }
+        if (r < 0) {
+                set_error(x, r, "planning the download");
+                return r;
+        }
+        if (o->max_download && p->total_bytes > o->max_download) {
+                set_error(x, -EDQUOT, "the download needs %s%llu bytes, more than the limit of %llu bytes",
+                          p->files_bound ? "up to " : "", (unsigned long long)p->total_bytes,
+                          (unsigned long long)o->max_download);
+                return -EDQUOT;
+        }
+        return 0;
+}
+
+/* After the pack phase: the chunks still missing (first occurrences) and
+ * the repeats left waiting, for the per-chunk path. */
+static size_t requeue_deferred(extractor *x) {
+        size_t nf = 0, n = 0;
+        for (size_t k = 0; k < x->ndeferred; k++) {
+                size_t i = x->deferred[k];
+                need *nd = lookup(x, x->idx->items[i].id);
+                if (nd->first == i && nd->deferred) {
+                        nd->done = false;
+                        x->order[nf++] = i;
+                }
+        }
+        n = nf;
+        for (size_t k = 0; k < x->ndeferred; k++) {
+                size_t i = x->deferred[k];
+                if (lookup(x, x->idx->items[i].id)->first != i)
+                        x->order[n++] = i;
+        }
+        x->nunique = nf;
+        x->norder = n;
+        return n;
+}
+
 int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errmsg) {
         extractor x = {
                 .o = o,
@@ -524,8 +1005,7 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
         };
         uint64_t start = cadu_now_ns();
         worker_ctx *ws = NULL;
-        pthread_t *tids = NULL;
-        size_t nw = 0, started = 0;
+        size_t nw = 0;
         int r;
 
         *st = (cadu_extract_stats){ 0 };
@@ -544,9 +1024,12 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                 set_error(&x, r, "planning");
                 goto done;
         }
+        x.want_seedmap = o->index_sha && o->nstores;
         for (size_t k = 0; k < o->nseeds; k++)
                 if (load_seed(&x, (uint32_t)k) < 0)
                         goto done;
+        if (x.nseedmap)
+                qsort(x.seedmap, x.nseedmap, sizeof(seed_chunk), seed_chunk_cmp);
         if (!o->dry_run && open_output(&x) < 0)
                 goto done;
 
@@ -563,8 +1046,7 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                         }
         }
         ws = calloc(nw, sizeof(*ws));
-        tids = calloc(nw, sizeof(*tids));
-        if (!ws || !tids) {
+        if (!ws) {
                 set_error(&x, -ENOMEM, "extract");
                 goto done;
         }
@@ -578,21 +1060,31 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                         goto join;
                 }
         }
-        for (started = 1; started < nw; started++)
-                if ((r = -pthread_create(&tids[started], NULL, run_worker, &ws[started])) < 0) {
-                        set_error(&x, r, "starting threads");
-                        break;
-                }
-        run_worker(&ws[0]);
+        if (o->index_sha && o->nstores)
+                load_pack_index(&x);
+        if ((x.pi || o->max_download || o->dry_run) && preplan(&x, &ws[0], &st->plan) < 0)
+                goto join;
+        /* 1. Local sources (the network waits when there are packs),
+         * 2. packs, 3. per-chunk files for what is left. */
+        x.defer = x.pi != NULL;
+        if (run_pool(&x, ws, nw) < 0)
+                goto join;
+        if (x.defer) {
+                if (fetch_packs(&ws[0]) < 0)
+                        goto join;
+                x.defer = false;
+                if (requeue_deferred(&x) && run_pool(&x, ws, nw) < 0)
+                        goto join;
+        }
 join:
-        for (size_t i = 1; i < started; i++)
-                pthread_join(tids[i], NULL);
-        for (size_t i = 0; i < nw; i++) {
+        for (size_t i = 0; i < nw && ws; i++) {
                 merge(&st->in_place, &ws[i].st.in_place);
                 merge(&st->zero, &ws[i].st.zero);
                 merge(&st->duplicate, &ws[i].st.duplicate);
                 merge(&st->cache, &ws[i].st.cache);
                 merge(&st->missing, &ws[i].st.missing);
+                merge(&st->packed, &ws[i].st.packed);
+                merge(&st->deltas, &ws[i].st.deltas);
                 for (size_t k = 0; k < o->nseeds && ws[i].st.seeds; k++)
                         merge(&st->seeds[k], &ws[i].st.seeds[k]);
                 for (size_t k = 0; k < o->nstores && ws[i].st.stores; k++)
@@ -620,14 +1112,19 @@ done:
         }
         st->total_bytes = cadu_index_size(o->index);
         st->total_chunks = o->index->n;
+        st->downloaded = x.downloaded;
         st->seconds = (double)(cadu_now_ns() - start) / 1e9;
+        cadu_chunk_codec_release();
+        cadu_delta_codec_release();
         free(ws);
-        free(tids);
         free(x.seeds);
         free(x.table);
         free(x.cands);
         free(x.order);
         free(x.zerobuf);
+        free(x.seedmap);
+        free(x.deferred);
+        cadu_pack_index_free(x.pi);
         *errmsg = x.errmsg;
         return x.error;
 }

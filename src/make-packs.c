@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "cadu-delta.h"
 #include "cadu-pack.h"
 #include "make-packs.h"
 
@@ -160,6 +161,67 @@ static int cand_cmp(const void *a, const void *b) {
         return (x->nbases > 0) - (y->nbases > 0);      /* a tie goes to the chunk file */
 }
 
+/* Add the delta files of target id (STORE/deltas/<4hex>/<hex>-*.cadelta)
+ * to nc, keeping the CADU_PACK_MAX_ENTRIES - 1 smallest (a pack index entry
+ * list always keeps room for the chunk file). */
+static int collect_deltas(packer *p, newchunk *nc, const uint8_t *id) {
+        char hex[2 * CADU_DIGEST_SIZE + 1];
+        _cleanup_free_ char *dir = NULL;
+        cadu_hex_encode(id, CADU_DIGEST_SIZE, hex);
+        if (asprintf(&dir, "%s/deltas/%.4s", p->store_dir, hex) < 0)
+                return -ENOMEM;
+        DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : fail(p, -errno, "cannot read %s", dir);
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+                if (l != 64 + 1 + 16 + strlen(CADU_DELTA_SUFFIX) || memcmp(de->d_name, hex, 64) != 0 ||
+                    de->d_name[64] != '-' || strcmp(de->d_name + 81, CADU_DELTA_SUFFIX) != 0)
+                        continue;
+                cand c = { .pack = -1 };
+                cadu_delta_info info;
+                if (asprintf(&c.path, "%s/%s", dir, de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                uint8_t *raw = NULL;
+                size_t len;
+                r = cadu_read_file(c.path, (size_t)cadu_pack_entry_max_len(p->idx, CADU_PACK_MAX_BASES), &raw, &len);
+                if (r == 0)
+                        r = cadu_delta_parse(raw, len, &info);
+                free(raw);
+                if (r == 0 && (memcmp(info.target_id, id, CADU_DIGEST_SIZE) != 0 ||
+                               len > cadu_pack_entry_max_len(p->idx, (uint32_t)info.nbases)))
+                        r = -EBADMSG;
+                if (r < 0) {
+                        r = fail(p, r, "delta file %s", c.path);
+                        free(c.path);
+                        break;
+                }
+                c.len = len;
+                c.nbases = (uint32_t)info.nbases;
+                memcpy(c.bases, info.base_ids, sizeof(c.bases[0]) * info.nbases);
+                cand *nn = realloc(nc->cands, (nc->n + 1) * sizeof(cand));
+                if (!nn) {
+                        free(c.path);
+                        r = -ENOMEM;
+                        break;
+                }
+                nc->cands = nn;
+                nc->cands[nc->n++] = c;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        /* The chunk file is cands[0]; keep the smallest deltas after it. */
+        qsort(nc->cands + 1, nc->n - 1, sizeof(cand), cand_cmp);
+        while (nc->n > CADU_PACK_MAX_ENTRIES)
+                free(nc->cands[--nc->n].path);
+        return 0;
+}
+
 /* The files that can serve chunk pos, smallest first. */
 static int collect(packer *p, size_t pos) {
         const uint8_t *id = p->idx->items[pos].id;
@@ -184,6 +246,9 @@ static int collect(packer *p, size_t pos) {
                 return fail(p, -EBADMSG, "chunk file %s: %lld bytes", nc->cands[0].path, (long long)st.st_size);
         nc->cands[0].len = (uint64_t)st.st_size;
         nc->cands[0].pack = -1;
+        int r = collect_deltas(p, nc, id);
+        if (r < 0)
+                return r;
         qsort(nc->cands, nc->n, sizeof(cand), cand_cmp);
         return 0;
 }
