@@ -24,6 +24,8 @@
  *   delta-size = 123
  *   delta-sha256 = <64 hex>
  *   delta-source-sha256 = <64 hex> sha256 of the image the delta applies to
+ *   store-key = <32 hex>           optional: id of the key the index and store
+ *                                  are encrypted with (doc/encryption.md)
  *
  * The signature is a detached CMS SignedData (DER) over the manifest bytes,
  * the same as `openssl cms -sign -binary -outform DER -nosmimecap`.
@@ -59,6 +61,8 @@
 /* Largest image (and delta) size a manifest may name: 1 PiB. */
 #define CADU_MANIFEST_MAX_IMAGE_SIZE (UINT64_C(1) << 50)
 #define CADU_MANIFEST_MAX_IMAGES 64
+/* The id of a store key (doc/encryption.md), 32 hex digits in a manifest. */
+#define CADU_MANIFEST_KEY_ID_SIZE 16
 
 /* Every string is malloc'ed and owned by the manifest. Optional strings are
  * NULL when absent; when delta is NULL the other delta fields are zero. */
@@ -75,6 +79,11 @@ typedef struct cadu_manifest_image {
         uint64_t delta_size;
         uint8_t delta_sha256[CADU_DIGEST_SIZE];
         uint8_t delta_source_sha256[CADU_DIGEST_SIZE];
+        /* store-key: the index and the store are encrypted under the store
+         * key with this id (doc/encryption.md); index-size and index-sha256
+         * pin the plaintext index. */
+        bool encrypted;
+        uint8_t store_key[CADU_MANIFEST_KEY_ID_SIZE];
 } cadu_manifest_image;
 
 typedef struct cadu_manifest {
@@ -188,6 +197,13 @@ int cadu_manifest_image_from_files(cadu_manifest_image *img, const char *manifes
                                    const char *name, const char *slot_class,
                                    const char *image_path, const char *index_path,
                                    const char *store, char **ret_error);
+/* The same with the index's content given (index_path is what the manifest
+ * names): an encrypted index is pinned by its plaintext. */
+int cadu_manifest_image_from_data(cadu_manifest_image *img, const char *manifest_path,
+                                  const char *name, const char *slot_class,
+                                  const char *image_path, const char *index_path,
+                                  const uint8_t *index_data, size_t index_len,
+                                  const char *store, char **ret_error);
 /* Add an rdiff delta (inside the manifest's directory) that turns the image
  * source_image_path into img's image. */
 int cadu_manifest_image_set_delta(cadu_manifest_image *img, const char *manifest_path,

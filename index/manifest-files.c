@@ -195,14 +195,31 @@ int cadu_manifest_image_from_files(cadu_manifest_image *img, const char *manifes
                                    const char *name, const char *slot_class,
                                    const char *image_path, const char *index_path,
                                    const char *store, char **ret_error) {
-        cadu_manifest_image n = { .size = 0 };
         uint8_t *buf = NULL;
         size_t len;
+        if (ret_error)
+                *ret_error = NULL;
+        if (!img || !manifest_path || !name || !slot_class || !image_path || !index_path)
+                return -EINVAL;
+        int r = cadu_read_file(index_path, (size_t)1 << 31, &buf, &len);
+        if (r < 0)
+                return fail(ret_error, r, "%s: %s", index_path, strerror(-r));
+        r = cadu_manifest_image_from_data(img, manifest_path, name, slot_class, image_path, index_path, buf, len,
+                                          store, ret_error);
+        free(buf);
+        return r;
+}
+
+int cadu_manifest_image_from_data(cadu_manifest_image *img, const char *manifest_path,
+                                  const char *name, const char *slot_class,
+                                  const char *image_path, const char *index_path,
+                                  const uint8_t *buf, size_t len, const char *store, char **ret_error) {
+        cadu_manifest_image n = { .size = 0 };
         int r;
 
         if (ret_error)
                 *ret_error = NULL;
-        if (!img || !manifest_path || !name || !slot_class || !image_path || !index_path)
+        if (!img || !manifest_path || !name || !slot_class || !image_path || !index_path || (!buf && len))
                 return -EINVAL;
         n.name = strdup(name);
         n.slot_class = strdup(slot_class);
@@ -231,11 +248,6 @@ int cadu_manifest_image_from_files(cadu_manifest_image *img, const char *manifes
                 r = fail(ret_error, -EINVAL, "%s: an image must be 1 byte to 1 PiB", image_path);
                 goto fail;
         }
-        r = cadu_read_file(index_path, (size_t)1 << 31, &buf, &len);
-        if (r < 0) {
-                r = fail(ret_error, r, "%s: %s", index_path, strerror(-r));
-                goto fail;
-        }
         n.index_size = len;
         r = cadu_digest(CADU_DIGEST_SHA256, buf, len, n.index_sha256);
         if (r < 0)
@@ -248,11 +260,9 @@ int cadu_manifest_image_from_files(cadu_manifest_image *img, const char *manifes
                 free(why);
                 goto fail;
         }
-        free(buf);
         *img = n;
         return 0;
 fail:
-        free(buf);
         cadu_manifest_image_clear(&n);
         return r;
 }

@@ -26,6 +26,7 @@ enum {
         K_FORMAT, K_COMPATIBLE, K_VERSION, K_EXPIRES, K_DESCRIPTION,
         K_CLASS, K_SIZE, K_SHA256, K_INDEX, K_INDEX_SIZE, K_INDEX_SHA256, K_STORE,
         K_DELTA, K_DELTA_SIZE, K_DELTA_SHA256, K_DELTA_SOURCE_SHA256,
+        K_STORE_KEY,
         K_COUNT
 };
 
@@ -50,6 +51,7 @@ static const struct {
         [K_DELTA_SIZE]          = { "delta-size", true, false },
         [K_DELTA_SHA256]        = { "delta-sha256", true, false },
         [K_DELTA_SOURCE_SHA256] = { "delta-source-sha256", true, false },
+        [K_STORE_KEY]           = { "store-key", true, false },
 };
 #define DELTA_KEYS (1u << K_DELTA | 1u << K_DELTA_SIZE | 1u << K_DELTA_SHA256 | 1u << K_DELTA_SOURCE_SHA256)
 
@@ -551,6 +553,12 @@ static int set_value(parser *p, int k, const char *v) {
                 return set_sha256(p, img->delta_sha256, key, v);
         case K_DELTA_SOURCE_SHA256:
                 return set_sha256(p, img->delta_source_sha256, key, v);
+        case K_STORE_KEY:
+                if (strlen(v) != 2 * CADU_MANIFEST_KEY_ID_SIZE || strspn(v, "0123456789abcdef") != strlen(v) ||
+                    cadu_hex_decode(v, img->store_key, CADU_MANIFEST_KEY_ID_SIZE) < 0)
+                        return perr(p, p->line, "invalid store-key '%.80s': must be 32 lower-case hex digits", v);
+                img->encrypted = true;
+                return 0;
         }
         return -EINVAL;
 }
@@ -727,6 +735,11 @@ int cadu_manifest_format(const cadu_manifest *m, char **ret, size_t *ret_len, ch
                 put_sha256(f, "index-sha256", img->index_sha256);
                 if (img->store)
                         fprintf(f, "store = %s\n", img->store);
+                if (img->encrypted) {
+                        char hex[2 * CADU_MANIFEST_KEY_ID_SIZE + 1];
+                        cadu_hex_encode(img->store_key, CADU_MANIFEST_KEY_ID_SIZE, hex);
+                        fprintf(f, "store-key = %s\n", hex);
+                }
                 if (img->delta) {
                         fprintf(f, "delta = %s\ndelta-size = %llu\n", img->delta,
                                 (unsigned long long)img->delta_size);

@@ -28,6 +28,8 @@ typedef struct maker {
         size_t afps;
         int level;
         const cadu_crypt_key *key;      /* --encrypt-key: the index is sealed too */
+        uint8_t *plain_index;           /* then its plaintext, for the manifest */
+        size_t plain_len;
         cadu_progress prog;
         atomic_uint_fast64_t new_chunks, new_bytes, new_compressed;
         uint8_t (*new_ids)[CADU_DIGEST_SIZE];   /* with --deltas: chunks new to the store, in order */
@@ -94,6 +96,11 @@ static int write_index(maker *m, const char *path) {
                 if (r == 0)
                         r = cadu_write_file_atomic(path, sealed.data, sealed.len);
                 cadu_buf_free(&sealed);
+                if (r == 0) {
+                        m->plain_index = b;
+                        m->plain_len = len;
+                        b = NULL;
+                }
                 return r;
         }
         if (r < 0 || (r = cadu_write_file_atomic(path, b, len)) < 0 || !m->afps)
@@ -135,7 +142,8 @@ static void make_progress(void *ud, uint64_t done) {
 /* A single-image release manifest beside the index (cadu manifest writes
  * multi-image ones). */
 static int write_manifest(const char *path, const char *compatible, const char *version, const char *name,
-                          const char *slot_class, const char *image, const char *index_path, const char *store) {
+                          const char *slot_class, const char *image, const char *index_path, const char *store,
+                          const maker *mk) {
         _cleanup_free_ char *err = NULL, *text = NULL, *base = NULL;
         cadu_manifest_image img = { 0 };
         size_t len;
@@ -157,7 +165,14 @@ static int write_manifest(const char *path, const char *compatible, const char *
         m->compatible = strdup(compatible);
         m->version = strdup(version);
         int r = !m->compatible || !m->version ? -ENOMEM : 0;
-        if (r == 0)
+        if (r == 0 && mk->key) {
+                /* Pinned by its plaintext; the manifest names the key. */
+                _Static_assert(CADU_MANIFEST_KEY_ID_SIZE == CADU_CRYPT_KEY_ID_SIZE, "key id sizes");
+                r = cadu_manifest_image_from_data(&img, path, name, slot_class, image, index_path, mk->plain_index,
+                                                  mk->plain_len, store, &err);
+                img.encrypted = true;
+                memcpy(img.store_key, mk->key->id, CADU_CRYPT_KEY_ID_SIZE);
+        } else if (r == 0)
                 r = cadu_manifest_image_from_files(&img, path, name, slot_class, image, index_path, store, &err);
         if (r == 0)
                 r = cadu_manifest_add_image(m, &img, &err);
@@ -296,8 +311,6 @@ int cadu_cmd_make(int argc, char **argv) {
                 return cadu_usage_error("make", "--manifest needs --compatible and --version");
         if (!manifest_path && (compatible || version || image_name))
                 return cadu_usage_error("make", "--compatible, --version and --image-name go with --manifest");
-        if (key_path && manifest_path)
-                return cadu_usage_error("make", "--manifest and --encrypt-key: write the manifest with cadu manifest");
         if (key_path && packs)
                 return cadu_usage_error("make", "--packs: packs are not encrypted; not with --encrypt-key");
         if (key_path && deltas)
@@ -393,7 +406,7 @@ int cadu_cmd_make(int argc, char **argv) {
         else if (packs && (ret = make_packs(store_path, index_path, m.idx)))
                 ;
         else if (manifest_path && (ret = write_manifest(manifest_path, compatible, version, image_name, slot_class,
-                                                        image, index_path, store_path)))
+                                                        image, index_path, store_path, &m)))
                 ;
         else {
                 double secs = (double)(cadu_now_ns() - start) / 1e9;
@@ -413,6 +426,7 @@ int cadu_cmd_make(int argc, char **argv) {
         cadu_index_free(m.idx);
         free(m.fps);
         free(m.new_ids);
+        free(m.plain_index);
         cadu_store_free(store);
         return ret;
 }
