@@ -33,6 +33,7 @@
 #include "cadu-rdiff.h"
 #include "cadu-store.h"
 #include "cmd.h"
+#include "cmd-crypt.h"
 #include "config.h"
 #include "extract.h"
 #include "slotstate.h"
@@ -57,6 +58,8 @@ typedef struct installer {
         char manifest_sha[2 * CADU_DIGEST_SIZE + 1];
         bool allow_downgrade;
         bool if_newer;                  /* an older or equal version is "nothing to do" */
+        bool has_key;                   /* key-file in [store] */
+        cadu_crypt_key key;
 } installer;
 
 static void event(const char *phase, const char *image, const char *detail) {
@@ -172,6 +175,30 @@ static int read_back(const char *path, const cadu_index *idx, uint8_t out[CADU_D
         return r;
 }
 
+/* An encrypted image (store-key in the manifest): the device's key must be
+ * the one named; the index is decrypted in place. 0 or an exit code. */
+static int decrypt_index(installer *in, const cadu_manifest_image *img, const char *index_loc, cadu_buf *ib) {
+        char want[2 * CADU_CRYPT_KEY_ID_SIZE + 1], have[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
+        bool encrypted;
+        cadu_crypt_key_id_hex(img->store_key, want);
+        if (!in->has_key) {
+                cadu_error("image %s is encrypted with store key %s, and %s names no key-file", img->name, want,
+                           in->cfg->path);
+                return CADU_EXIT_REFUSED;
+        }
+        if (memcmp(in->key.id, img->store_key, CADU_CRYPT_KEY_ID_SIZE) != 0) {
+                cadu_crypt_key_id_hex(in->key.id, have);
+                cadu_error("image %s is encrypted with store key %s; this device holds key %s", img->name, want,
+                           have);
+                return CADU_EXIT_REFUSED;
+        }
+        if (!cadu_crypt_index_is(ib->data, ib->len)) {
+                cadu_error("index %s: not encrypted, but the manifest names store key %s", index_loc, want);
+                return CADU_EXIT_VERIFY;
+        }
+        return cadu_cmd_open_index(index_loc, &in->key, ib, &encrypted);
+}
+
 /* Fetch the image's index and check it against its pins; find out whether
  * its rdiff delta applies to the booted slot and, if so, check the delta
  * against its pins too. 0 or an exit code; nothing is written. */
@@ -186,6 +213,8 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
         }
         free(err);
         err = NULL;
+        if (img->encrypted && (r = decrypt_index(in, img, index_loc, &p->ib)) != 0)
+                return r;
         r = cadu_manifest_check_index_data(img, p->ib.data, p->ib.len, &p->idx, &err);
         if (r == 0 && cadu_index_size(p->idx) != img->size) {
                 r = -EBADMSG;
@@ -311,6 +340,11 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, const c
                 }
                 nstores++;
         }
+        for (size_t i = 0; img->encrypted && i < nstores; i++)
+                if ((r = cadu_cmd_wrap_store(&stores[i], &in->key)) < 0) {
+                        ret = cadu_error_errno(r, "store of %s", img->name);
+                        goto out;
+                }
         if (in->cfg->cache_dir && (r = cadu_store_open_dir(in->cfg->cache_dir, true, &cache)) < 0) {
                 ret = cadu_error_errno(r, "cache %s", in->cfg->cache_dir);
                 goto out;
@@ -494,6 +528,11 @@ int cadu_cmd_install(int argc, char **argv) {
                 in.so.opts.insecure = cf->insecure;
         }
 
+        if (cf->key_file) {
+                if ((ret = cadu_cmd_load_key("key-file", cf->key_file, &in.key)) != 0)
+                        goto out;
+                in.has_key = true;
+        }
         if ((r = cadu_state_lock(cf->state_dir, &in.lock_fd)) < 0) {
                 ret = r == -EBUSY ? cadu_error("another cadu is changing the slots (%s is locked)", cf->state_dir)
                                   : cadu_error_errno(r, "state directory %s", cf->state_dir);
@@ -734,6 +773,7 @@ out:
         cadu_manifest_free(in.m);
         cadu_boot_free(in.boot);
         cadu_config_free(in.cfg);
+        cadu_crypt_key_clear(&in.key);
         cadu_storeopts_done(&in.so);
         cadu_storeopts_done(&cli);
         if (in.lock_fd >= 0)

@@ -10,6 +10,7 @@
 
 #include "cadu-manifest.h"
 #include "cadu-util.h"
+#include "cmd-crypt.h"
 #include "cmd.h"
 
 /* Map a library result to an exit code: verification failures, policy
@@ -61,12 +62,15 @@ static const char manifest_help[] =
         "      --delta NAME:DELTA:SOURCE_IMAGE\n"
         "                             an rdiff delta turning SOURCE_IMAGE into image\n"
         "                             NAME; repeatable\n"
+        "      --key-file FILE        the store key of encrypted indexes: they are\n"
+        "                             pinned by their plaintext and the manifest names\n"
+        "                             the key (doc/encryption.md)\n"
         "  -q, --quiet                no summary\n"
         "      --json                 the result as JSON on stdout\n"
         "  -h, --help                 show this help\n";
 
 int cadu_cmd_manifest(int argc, char **argv) {
-        enum { O_COMPATIBLE = 0x100, O_VERSION, O_EXPIRES, O_DESCRIPTION, O_IMAGE, O_DELTA };
+        enum { O_COMPATIBLE = 0x100, O_VERSION, O_EXPIRES, O_DESCRIPTION, O_IMAGE, O_DELTA, O_KEY_FILE };
         static const struct option options[] = {
                 { "compatible", required_argument, NULL, O_COMPATIBLE },
                 { "version", required_argument, NULL, O_VERSION },
@@ -74,10 +78,12 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 { "description", required_argument, NULL, O_DESCRIPTION },
                 { "image", required_argument, NULL, O_IMAGE },
                 { "delta", required_argument, NULL, O_DELTA },
+                { "key-file", required_argument, NULL, O_KEY_FILE },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        const char *compatible = NULL, *version = NULL, *description = NULL;
+        const char *compatible = NULL, *version = NULL, *description = NULL, *key_path = NULL;
+        _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
         _cleanup_free_ char **image_specs = calloc((size_t)argc, sizeof(char *));
         _cleanup_free_ char **delta_specs = calloc((size_t)argc, sizeof(char *));
         size_t n_images = 0, n_deltas = 0;
@@ -103,6 +109,7 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 case O_DESCRIPTION: description = optarg; break;
                 case O_IMAGE: image_specs[n_images++] = optarg; break;
                 case O_DELTA: delta_specs[n_deltas++] = optarg; break;
+                case O_KEY_FILE: key_path = optarg; break;
                 case 'h':
                         fputs(manifest_help, stdout);
                         return CADU_EXIT_OK;
@@ -121,6 +128,8 @@ int cadu_cmd_manifest(int argc, char **argv) {
         if (n_images > CADU_MANIFEST_MAX_IMAGES)
                 return cadu_usage_error("manifest", "at most %d images", CADU_MANIFEST_MAX_IMAGES);
         const char *out = argv[optind];
+        if (key_path && (c = cadu_cmd_load_key("--key-file", key_path, &key)) != 0)
+                return c;
 
         cadu_manifest *m = cadu_manifest_new();
         cadu_manifest_image *imgs = calloc(n_images, sizeof(*imgs));
@@ -161,7 +170,30 @@ int cadu_cmd_manifest(int argc, char **argv) {
                                                image_specs[i]);
                         goto finish;
                 }
-                r = cadu_manifest_image_from_files(&imgs[i], out, f[0], f[1], f[2], f[3], f[4], &err);
+                if (key_path) {
+                        /* Encrypted indexes are pinned by their plaintext. */
+                        cadu_buf ib = CADU_BUF_INIT;
+                        bool encrypted = false;
+                        r = cadu_fetch(f[3], NULL, (size_t)1 << 31, &ib, NULL);
+                        if (r < 0) {
+                                cadu_buf_free(&ib);
+                                ret = cadu_error_errno(r, "image %s: %s", f[0], f[3]);
+                                goto finish;
+                        }
+                        if (cadu_crypt_index_is(ib.data, ib.len) &&
+                            (ret = cadu_cmd_open_index(f[3], &key, &ib, &encrypted)) != 0) {
+                                cadu_buf_free(&ib);
+                                goto finish;
+                        }
+                        r = cadu_manifest_image_from_data(&imgs[i], out, f[0], f[1], f[2], f[3], ib.data, ib.len, f[4],
+                                                          &err);
+                        cadu_buf_free(&ib);
+                        if (r == 0 && encrypted) {
+                                imgs[i].encrypted = true;
+                                memcpy(imgs[i].store_key, key.id, CADU_MANIFEST_KEY_ID_SIZE);
+                        }
+                } else
+                        r = cadu_manifest_image_from_files(&imgs[i], out, f[0], f[1], f[2], f[3], f[4], &err);
                 if (r < 0) {
                         ret = report(r, err, "image %s", f[0]);
                         goto finish;
@@ -317,6 +349,34 @@ int cadu_cmd_sign(int argc, char **argv) {
 
 /* ---- cadu verify ---- */
 
+/* The index of an image with store-key: decrypted with the key named, then
+ * checked against the pins of its plaintext. 0 or an exit code. */
+static int verify_encrypted_index(const cadu_manifest_image *img, const char *index, const cadu_crypt_key *k,
+                                  char **err) {
+        char want[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
+        cadu_buf ib = CADU_BUF_INIT;
+        bool encrypted;
+        cadu_crypt_key_id_hex(img->store_key, want);
+        if (!k) {
+                cadu_error("image %s: index %s is encrypted (store key %s): give --key-file", img->name, index, want);
+                return CADU_EXIT_USAGE;
+        }
+        /* The plaintext pins bound the file: names and overhead at most
+         * double it. */
+        int r = cadu_fetch(index, NULL, (size_t)2 * img->index_size + 4096, &ib, NULL);
+        if (r < 0) {
+                cadu_buf_free(&ib);
+                return report(r, NULL, "image %s: index %s", img->name, index);
+        }
+        int ret = cadu_crypt_index_is(ib.data, ib.len) ? cadu_cmd_open_index(index, k, &ib, &encrypted)
+                                                        : (cadu_error("image %s: index %s is not encrypted, but the manifest names store key %s",
+                                                                      img->name, index, want), CADU_EXIT_VERIFY);
+        if (ret == 0 && (r = cadu_manifest_check_index_data(img, ib.data, ib.len, NULL, err)) < 0)
+                ret = report(r, *err, "image %s: index %s", img->name, index);
+        cadu_buf_free(&ib);
+        return ret;
+}
+
 static const char verify_help[] =
         "Usage: cadu verify [OPTIONS] MANIFEST [SIGNATURE]\n\n"
         "Verify MANIFEST and its detached CMS signature (default MANIFEST.sig):\n"
@@ -335,13 +395,15 @@ static const char verify_help[] =
         "      --allow-downgrade        accept a version that is not newer\n"
         "      --class CLASS            the device's slot classes (repeatable): require\n"
         "                               exactly one image for each and no other\n"
+        "      --key-file FILE          the store key of encrypted images: their indexes\n"
+        "                               are decrypted and checked (doc/encryption.md)\n"
         "  -q, --quiet                  no OK line\n"
         "      --json                   the result as JSON on stdout\n"
         "  -h, --help                   show this help\n\n"
         "Exit status: 0 verified, 3 signature or digest failure, 4 refused by policy.\n";
 
 int cadu_cmd_verify(int argc, char **argv) {
-        enum { O_CA = 0x100, O_SIGNER, O_CODESIGN, O_COMPATIBLE, O_INSTALLED, O_DOWNGRADE, O_CLASS };
+        enum { O_CA = 0x100, O_SIGNER, O_CODESIGN, O_COMPATIBLE, O_INSTALLED, O_DOWNGRADE, O_CLASS, O_KEY_FILE };
         static const struct option options[] = {
                 { "ca", required_argument, NULL, O_CA },
                 { "signer", required_argument, NULL, O_SIGNER },
@@ -350,9 +412,12 @@ int cadu_cmd_verify(int argc, char **argv) {
                 { "installed-version", required_argument, NULL, O_INSTALLED },
                 { "allow-downgrade", no_argument, NULL, O_DOWNGRADE },
                 { "class", required_argument, NULL, O_CLASS },
+                { "key-file", required_argument, NULL, O_KEY_FILE },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
+        const char *key_path = NULL;
+        _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
         _cleanup_free_ const char **cas = calloc((size_t)argc, sizeof(char *));
         _cleanup_free_ const char **classes = calloc((size_t)argc, sizeof(char *));
         size_t n_classes = 0;
@@ -376,6 +441,7 @@ int cadu_cmd_verify(int argc, char **argv) {
                         break;
                 case O_DOWNGRADE: allow_downgrade = true; break;
                 case O_CLASS: classes[n_classes++] = optarg; break;
+                case O_KEY_FILE: key_path = optarg; break;
                 case 'h':
                         fputs(verify_help, stdout);
                         return CADU_EXIT_OK;
@@ -396,6 +462,8 @@ int cadu_cmd_verify(int argc, char **argv) {
                 sig_path = NULL;
         if (!sig_path)
                 return cadu_error_errno(-ENOMEM, "verify");
+        if (key_path && (c = cadu_cmd_load_key("--key-file", key_path, &key)) != 0)
+                return c;
 
         _cleanup_free_ uint8_t *data = NULL, *sig = NULL;
         _cleanup_free_ char *err = NULL, *signer = NULL;
@@ -426,7 +494,10 @@ int cadu_cmd_verify(int argc, char **argv) {
                 const cadu_manifest_image *img = &m->images[i];
                 _cleanup_free_ char *index = NULL, *delta = NULL;
                 r = cadu_manifest_resolve(path, img->index, &index);
-                if (r >= 0)
+                if (r >= 0 && img->encrypted) {
+                        if ((ret = verify_encrypted_index(img, index, key_path ? &key : NULL, &err)) != 0)
+                                goto finish;
+                } else if (r >= 0)
                         r = cadu_manifest_check_index_file(img, index, NULL, &err);
                 if (r < 0) {
                         ret = report(r, err, "%s: image %s: index %s", path, img->name, index ? index : img->index);

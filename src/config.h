@@ -57,6 +57,7 @@ typedef struct cadu_config {
         char **urls;                    /* NULL-terminated, in order; may be empty */
         size_t n_urls;
         char *cache_dir;
+        char *key_file;                 /* store key of encrypted releases (doc/encryption.md) */
         char *ca_file;
         char *client_cert;
         char *client_key;
