@@ -173,6 +173,16 @@ int cadu_store_get_file(cadu_store *s, const char *relpath, size_t max, cadu_buf
  * given) may receive a malloc'ed description of a network failure. */
 int cadu_fetch(const char *location, const cadu_store_options *opts, size_t max, cadu_buf *out, char **errmsg);
 
+/* Whether two http(s) URLs have the same origin (scheme, host and port, the
+ * default port filled in). cadu follows redirects itself and sends the
+ * configured headers and client certificate only to the origin of the URL
+ * it was given, never to a redirect target elsewhere. */
+bool cadu_url_same_origin(const char *a, const char *b);
+/* Whether a redirect from URL from to URL to may be followed as hop number
+ * hops: -ELOOP beyond max hops, -EPROTONOSUPPORT for another scheme than
+ * http(s) or from https down to http; else 0. */
+int cadu_redirect_check(const char *from, const char *to, unsigned hops, unsigned max);
+
 /* ---- HTTP(S) store extras (store/store-http.c) ---- */
 
 /* Counters of one HTTP(S) store since it was opened. */

@@ -2,6 +2,10 @@
 /* Whole small files (manifests, signatures, indexes, deltas) from a path or
  * an http(s) URL, with the stores' TLS and authentication options. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -23,12 +27,46 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud) {
         return cadu_buf_append(s->b, p, len) < 0 ? 0 : len;
 }
 
+bool cadu_url_same_origin(const char *a, const char *b) {
+        char *part[2][3] = { { NULL } };
+        const char *url[2] = { a, b };
+        bool same = true;
+        for (int i = 0; i < 2; i++) {
+                CURLU *u = curl_url();
+                if (!u || curl_url_set(u, CURLUPART_URL, url[i], 0) != CURLUE_OK ||
+                    curl_url_get(u, CURLUPART_SCHEME, &part[i][0], 0) != CURLUE_OK ||
+                    curl_url_get(u, CURLUPART_HOST, &part[i][1], 0) != CURLUE_OK ||
+                    curl_url_get(u, CURLUPART_PORT, &part[i][2], CURLU_DEFAULT_PORT) != CURLUE_OK)
+                        same = false;
+                curl_url_cleanup(u);
+        }
+        for (int k = 0; k < 3; k++) {
+                if (same && (!part[0][k] || !part[1][k] || strcasecmp(part[0][k], part[1][k]) != 0))
+                        same = false;
+                curl_free(part[0][k]);
+                curl_free(part[1][k]);
+        }
+        return same;
+}
+
+int cadu_redirect_check(const char *from, const char *to, unsigned hops, unsigned max) {
+        if (hops > max)
+                return -ELOOP;
+        if (strncmp(to, "https://", 8) != 0 && (strncmp(to, "http://", 7) != 0 || !strncmp(from, "https://", 8)))
+                return -EPROTONOSUPPORT;
+        return 0;
+}
+
 static int fetch_url(const char *url, const cadu_store_options *o, size_t max, cadu_buf *out, char **errmsg) {
         static const cadu_store_options none = { 0 };
         char errbuf[CURL_ERROR_SIZE] = "";
         struct curl_slist *headers = NULL;
         long status = 0;
         int r = -EIO;
+        /* Redirects are followed here, not by libcurl, which would send the
+         * configured headers and client certificate to any host. */
+        char *cur = NULL;
+        unsigned hops = 0;
 
         if (!o)
                 o = &none;
@@ -44,22 +82,23 @@ static int fetch_url(const char *url, const cadu_store_options *o, size_t max, c
                 headers = n;
         }
         unsigned attempts = (o->retries ? o->retries : 5) + 1;
+        unsigned max_redirects = o->max_redirects ? o->max_redirects : 5;
         for (unsigned a = 0; a < attempts; a++) {
                 sink s = { out, max, false };
+                bool origin = !cur || cadu_url_same_origin(url, cur);
                 out->len = 0;
                 errbuf[0] = 0;
                 curl_easy_reset(e);
-                curl_easy_setopt(e, CURLOPT_URL, url);
+                curl_easy_setopt(e, CURLOPT_URL, cur ? cur : url);
                 curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
                 curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
                 curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
                 curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
                 curl_easy_setopt(e, CURLOPT_USERAGENT, "cadu/" PACKAGE_VERSION);
-                curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-                curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-                curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)(o->max_redirects ? o->max_redirects : 5));
+                /* Configured headers and the client certificate only for
+                 * the configured origin. */
+                curl_easy_setopt(e, CURLOPT_HTTPHEADER, origin ? headers : NULL);
                 curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-                curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, strncmp(url, "https:", 6) ? "http,https" : "https");
                 curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)(o->connect_timeout_s ? o->connect_timeout_s : 15));
                 curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
                 curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(o->low_speed_time_s ? o->low_speed_time_s : 30));
@@ -68,15 +107,39 @@ static int fetch_url(const char *url, const cadu_store_options *o, size_t max, c
                 curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
                 if (o->ca_file)
                         curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
-                if (o->client_cert)
+                if (o->client_cert && origin)
                         curl_easy_setopt(e, CURLOPT_SSLCERT, o->client_cert);
-                if (o->client_key)
+                if (o->client_key && origin)
                         curl_easy_setopt(e, CURLOPT_SSLKEY, o->client_key);
                 if (o->rate_limit)
                         curl_easy_setopt(e, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)o->rate_limit);
                 CURLcode c = curl_easy_perform(e);
                 status = 0;
                 curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+                char *loc = NULL;
+                if (c == CURLE_OK && (status == 301 || status == 302 || status == 303 || status == 307 ||
+                                      status == 308) &&
+                    curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc) {
+                        r = cadu_redirect_check(cur ? cur : url, loc, ++hops, max_redirects);
+                        if (r < 0) {
+                                if (r == -ELOOP)
+                                        snprintf(errbuf, sizeof(errbuf), "more than %u redirects", max_redirects);
+                                else
+                                        snprintf(errbuf, sizeof(errbuf),
+                                                 "redirect to %.120s refused (to http(s) only, never from https to http)",
+                                                 loc);
+                                break;
+                        }
+                        char *n = strdup(loc);
+                        if (!n) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(cur);
+                        cur = n;
+                        a--;            /* a hop, not an attempt */
+                        continue;
+                }
                 if (c == CURLE_OK && status == 200) {
                         r = 0;
                         break;
@@ -120,6 +183,7 @@ static int fetch_url(const char *url, const cadu_store_options *o, size_t max, c
                         r = asprintf(errmsg, "GET %s: HTTP %ld", url, status) < 0 ? -ENOMEM : r;
         }
 out:
+        free(cur);
         curl_slist_free_all(headers);
         curl_easy_cleanup(e);
         return r;

@@ -72,6 +72,8 @@ typedef struct http_request {
         size_t max_raw;
         cadu_buf *out;                  /* GET: the caller's buffer */
         unsigned attempts;              /* transfers started */
+        unsigned hops;                  /* redirects followed */
+        char redirect[4096];            /* where the last redirect pointed, or "" */
         uint64_t not_before_ns;         /* backoff before the next attempt */
         int result;
         bool done;
@@ -109,6 +111,7 @@ struct http_store {
         uint8_t recent[64][CADU_DIGEST_SIZE];   /* worker only: ids delivered lately */
         size_t recent_next;
         unsigned max_transfers, retries;
+        unsigned max_redirects;
         uint64_t stall_ns;              /* low-speed timeout */
         uint64_t deadline_ns;           /* absolute (cadu_now_ns), 0 = none */
         uint64_t deadline_s;
@@ -489,13 +492,19 @@ static int start_transfer(http_store *h, http_slot *s, http_request *req) {
         }
 
         memcpy(s->url + h->base_len + 1, req->path, strlen(req->path) + 1);
-        if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK)
+        if (curl_easy_setopt(e, CURLOPT_URL, req->redirect[0] ? req->redirect : s->url) != CURLE_OK)
                 return -ENOMEM;
         bool again = req->attempts > 1;
         for (size_t i = 0; i < CADU_ELEMENTSOF(h->recent) && !again && req->kind == HTTP_GET && !req->job && !req->is_file;
              i++)
                 again = !memcmp(h->recent[i], req->id, CADU_DIGEST_SIZE);
-        (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, again ? h->headers_nocache : h->headers);
+        /* Redirects are followed here, not by libcurl (which sends custom
+         * headers and the client certificate to any host): the configured
+         * headers and client certificate go only to the store's origin. */
+        bool origin = !req->redirect[0] || cadu_url_same_origin(h->base_url, req->redirect);
+        (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, !origin ? NULL : again ? h->headers_nocache : h->headers);
+        (void) curl_easy_setopt(e, CURLOPT_SSLCERT, origin ? h->client_cert : NULL);
+        (void) curl_easy_setopt(e, CURLOPT_SSLKEY, origin ? h->client_key : NULL);
         (void) curl_easy_setopt(e, CURLOPT_RANGE, req->job ? req->job->hdr : NULL);
         (void) curl_easy_setopt(e, CURLOPT_NOPROGRESS, req->job ? 0L : 1L);
         if (req->job) {
@@ -580,7 +589,41 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
                 h->n_paused--;
         }
 
-        if (s->stalled) {
+        /* A redirect: the same request again, to where it points. */
+        char *loc = NULL;
+        int redirect_r = 0;
+        if (rc == CURLE_OK && !s->stalled && !s->too_big && !s->oom &&
+            (code == 301 || code == 302 || code == 303 || code == 307 || code == 308) &&
+            curl_easy_getinfo(s->easy, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc) {
+                redirect_r = cadu_redirect_check(req->redirect[0] ? req->redirect : s->url, loc, req->hops + 1,
+                                                 h->max_redirects);
+                if (redirect_r == 0 && strlen(loc) >= sizeof(req->redirect))
+                        redirect_r = -ENAMETOOLONG;
+                if (redirect_r == 0) {
+                        memcpy(req->redirect, loc, strlen(loc) + 1);
+                        req->hops++;
+                        req->attempts--;        /* a hop, not an attempt */
+                        pthread_mutex_lock(&h->lock);
+                        h->stats.requests++;
+                        h->stats.connections += (uint64_t) CADU_MAX(nconn, 0L);
+                        h->stats.bytes_received += (uint64_t) CADU_MAX(body, (curl_off_t) 0) +
+                                                   (uint64_t) CADU_MAX(header_size, 0L);
+                        req->not_before_ns = 0;
+                        req->next = h->queue;
+                        h->queue = req;
+                        pthread_mutex_unlock(&h->lock);
+                        return;
+                }
+        }
+
+        if (redirect_r == -ELOOP) {
+                o = (outcome) { -ELOOP, false, false, code };
+                snprintf(detail, sizeof(detail), "more than %u redirects", h->max_redirects);
+        } else if (redirect_r < 0) {
+                o = (outcome) { redirect_r == -ENAMETOOLONG ? -EPROTO : -EPROTONOSUPPORT, false, false, code };
+                snprintf(detail, sizeof(detail), "redirect to %.200s refused (%s)", loc,
+                         redirect_r == -ENAMETOOLONG ? "URL too long" : "to http(s) only, never from https to http");
+        } else if (s->stalled) {
                 o = (outcome) { -ETIMEDOUT, true, false, code };
                 snprintf(detail, sizeof(detail), "nothing received for %" PRIu64 " s", (uint64_t) (h->stall_ns / 1000000000ULL));
         } else if (s->too_big) {
@@ -1172,11 +1215,10 @@ static int dup_file_option(const char *path, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, bool https) {
+static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o) {
         CURL *e = curl_easy_init();
         CURLcode c = CURLE_OK;
         unsigned connect_timeout = o->connect_timeout_s ? o->connect_timeout_s : DEFAULT_CONNECT_TIMEOUT_S;
-        unsigned redirects = o->max_redirects ? o->max_redirects : DEFAULT_MAX_REDIRECTS;
 
         if (!e)
                 return -ENOMEM;
@@ -1201,15 +1243,13 @@ static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, 
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_SHARE, h->share);
         SET(CURLOPT_USERAGENT, "cadu/" PACKAGE_VERSION);
-        SET(CURLOPT_FOLLOWLOCATION, 1L);
-        SET(CURLOPT_MAXREDIRS, (long) redirects);
+        /* Redirects: followed by finish_transfer(), never from https down to
+         * plain http (cadu_redirect_check). */
+        SET(CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
-        /* Never follow an https store down to plain http. */
-        SET(CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
 #else
         SET(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
-        SET(CURLOPT_REDIR_PROTOCOLS, (long) (https ? CURLPROTO_HTTPS : CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
         SET(CURLOPT_CONNECTTIMEOUT, (long) connect_timeout);
         /* No CURLOPT_LOW_SPEED_*: the worker itself cuts off transfers that
@@ -1222,10 +1262,6 @@ static int setup_easy(http_store *h, http_slot *s, const cadu_store_options *o, 
         SET(CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
         if (h->ca_file)
                 SET(CURLOPT_CAINFO, h->ca_file);
-        if (h->client_cert)
-                SET(CURLOPT_SSLCERT, h->client_cert);
-        if (h->client_key)
-                SET(CURLOPT_SSLKEY, h->client_key);
 #undef SET
         if (c == CURLE_OUT_OF_MEMORY)
                 return -ENOMEM;
@@ -1236,7 +1272,6 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
         static const cadu_store_options defaults = { 0 };
         const cadu_store_options *o = opts ? opts : &defaults;
         http_store *h;
-        bool https;
         int r;
 
         if (!ret)
@@ -1252,7 +1287,6 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
                                 return -EINVAL;
         if (o->client_key && !o->client_cert)
                 return -EINVAL;
-        https = !strncmp(url, "https://", 8);
 
         pthread_once(&curl_once, curl_init_once);
         if (curl_init_result != CURLE_OK)
@@ -1264,6 +1298,7 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
         h->base.ops = &http_ops;
         pthread_mutex_init(&h->lock, NULL);
         h->max_transfers = o->max_transfers ? o->max_transfers : DEFAULT_MAX_TRANSFERS;
+        h->max_redirects = o->max_redirects ? o->max_redirects : DEFAULT_MAX_REDIRECTS;
         range_model_init(&h->model);
         h->retries = o->retries == CADU_STORE_RETRIES_NONE ? 0 : o->retries ? o->retries : DEFAULT_RETRIES;
         h->stall_ns = (uint64_t) (o->low_speed_time_s ? o->low_speed_time_s : DEFAULT_LOW_SPEED_TIME_S) * 1000000000ULL;
@@ -1346,7 +1381,7 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
         if (!h->slots)
                 goto fail;
         for (size_t i = 0; i < h->max_transfers; i++) {
-                r = setup_easy(h, &h->slots[i], o, https);
+                r = setup_easy(h, &h->slots[i], o);
                 if (r < 0)
                         goto fail;
         }

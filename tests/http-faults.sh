@@ -141,7 +141,7 @@ faultproxy_start redirect --upstream "$HTTP_URL" --mode redirect
 get_ok "one redirect"
 faultproxy_start loop --root "$T/www" --mode redirect-loop
 expect_fail 1 "error: ELOOP: get: GET .*[Rr]edirect" $TOOL get "$FP_URL/store" "$id"
-want_stat requests 1 "$T/.err"
+want_stat requests 6 "$T/.err"   # 5 redirects followed, the 6th refused; not retried
 expect_fail 1 "error: ELOOP" $TOOL --max-redirects 2 get "$FP_URL/store" "$id"
 faultproxy_start ftp --root "$T/www" --mode redirect-ftp
 expect_fail 1 "error: EPROTONOSUPPORT: get: GET .*" $TOOL get "$FP_URL/store" "$id"
