@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * boot-env.c - bootloader environment transactions: the U-Boot backend
- * (libubootenv) and the plain-file backend.
+ * (libubootenv) and the plain-file backend; EFI Boot Guard's is in
+ * boot-ebg.c.
  *
  * Both backends load every variable into one list kept here; changes are
  * recorded in that list and applied in cadu_boot_store() with a single
@@ -73,16 +74,18 @@ static void uboot_release(cadu_boot *b) {
 }
 
 int cadu_boot_new(const cadu_boot_options *o, cadu_boot **ret) {
-        if (!o || !ret || !o->path || !*o->path ||
-            (o->backend != CADU_BOOT_UBOOT && o->backend != CADU_BOOT_FILE) ||
+        if (!o || !ret || (o->backend != CADU_BOOT_EBG && (!o->path || !*o->path)) ||
+            (o->backend != CADU_BOOT_UBOOT && o->backend != CADU_BOOT_FILE && o->backend != CADU_BOOT_EBG) ||
             o->max_attempts > CADU_BOOT_ATTEMPTS_MAX)
                 return -EINVAL;
+        if (o->backend == CADU_BOOT_EBG && !cadu_boot_have_ebg())
+                return -EOPNOTSUPP;
         cadu_boot *b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
         b->backend = o->backend;
         b->max_attempts = o->max_attempts ? o->max_attempts : CADU_BOOT_ATTEMPTS_DEFAULT;
-        b->path = strdup(o->path);
+        b->path = strdup(o->path ? o->path : "EFI Boot Guard");
         if (!b->path) {
                 free(b);
                 return -ENOMEM;
@@ -264,6 +267,8 @@ int cadu_boot_load(cadu_boot *b) {
         uboot_release(b);
         vars_clear(b);
         b->loaded = false;
+        if (b->backend == CADU_BOOT_EBG)
+                return boot_ebg_load(b);
         return b->backend == CADU_BOOT_UBOOT ? uboot_load(b) : file_load(b);
 }
 
@@ -279,6 +284,10 @@ int cadu_boot_set(cadu_boot *b, const char *name, const char *value) {
                 return -EINVAL;
         if (!b->loaded)
                 return -ESTALE;
+        if (b->backend == CADU_BOOT_EBG) {
+                boot_detail(b, "EFI Boot Guard: cadu keeps no variables there (cannot set %.64s)", name);
+                return -EOPNOTSUPP;
+        }
         boot_var *v = var_find(b, name);
         if (!v) {
                 if (!value)
@@ -305,6 +314,8 @@ int cadu_boot_set(cadu_boot *b, const char *name, const char *value) {
 bool cadu_boot_dirty(const cadu_boot *b) {
         if (!b)
                 return false;
+        if (b->backend == CADU_BOOT_EBG)
+                return b->ebg[0].changed || b->ebg[1].changed;
         for (size_t i = 0; i < b->n_vars; i++)
                 if (b->vars[i].changed)
                         return true;
@@ -324,9 +335,12 @@ int cadu_boot_store(cadu_boot *b) {
         b->detail[0] = 0;
         if (!cadu_boot_dirty(b))
                 return 0;
-        int r = b->backend == CADU_BOOT_UBOOT ? uboot_store(b) : file_store(b);
+        int r = b->backend == CADU_BOOT_EBG ? boot_ebg_store(b)
+                : b->backend == CADU_BOOT_UBOOT ? uboot_store(b) : file_store(b);
         if (r < 0)
                 return r;
+        if (b->backend == CADU_BOOT_EBG)
+                return cadu_boot_load(b);
         for (size_t i = 0; i < b->n_vars; i++)
                 b->vars[i].changed = false;
         /* libubootenv does not advance its notion of the current redundant

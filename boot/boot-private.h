@@ -16,6 +16,14 @@ typedef struct boot_var {
         bool changed;           /* to be written by the next store */
 } boot_var;
 
+/* CADU_BOOT_EBG: one EFI Boot Guard environment, as read and as to be written. */
+typedef struct boot_ebg_env {
+        unsigned index;                 /* libebgenv's config partition number */
+        unsigned revision, ustate, in_progress;
+        char kernelfile[256], kernelparams[256];
+        bool changed;
+} boot_ebg_env;
+
 struct cadu_boot {
         cadu_boot_backend backend;
         char *path;
@@ -25,8 +33,18 @@ struct cadu_boot {
         boot_var *vars;
         size_t n_vars;
         char detail[512];
+        boot_ebg_env ebg[2];            /* CADU_BOOT_EBG: the environments of A and B */
+        char describe[640];
 };
 
 void boot_detail(cadu_boot *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* CADU_BOOT_EBG (boot-ebg.c; without libebgenv they return -EOPNOTSUPP). */
+int boot_ebg_load(cadu_boot *b);
+int boot_ebg_store(cadu_boot *b);
+int boot_ebg_state(cadu_boot *b, cadu_boot_state *ret);
+/* The scheme operations of cadu-boot.h on Boot Guard's environments. */
+typedef enum boot_op { BOOT_OP_TRIAL, BOOT_OP_GOOD, BOOT_OP_RESET, BOOT_OP_BAD, BOOT_OP_ROLLBACK } boot_op;
+int boot_ebg_op(cadu_boot *b, boot_op op, char slot);
 
 #endif

@@ -30,6 +30,8 @@ int cadu_boot_state_get(cadu_boot *b, cadu_boot_state *ret) {
         if (!b->loaded)
                 return -ESTALE;
         b->detail[0] = 0;
+        if (b->backend == CADU_BOOT_EBG)
+                return boot_ebg_state(b, ret);
         cadu_boot_state s = { .order = "" };
         const char *o = cadu_boot_get(b, "BOOT_ORDER");
         if (!o || !*o)
@@ -111,11 +113,15 @@ static int check_slot(cadu_boot *b, char slot) {
 
 int cadu_boot_trial(cadu_boot *b, char slot) {
         int r = check_slot(b, slot);
+        if (r == 0 && b->backend == CADU_BOOT_EBG)
+                return boot_ebg_op(b, BOOT_OP_TRIAL, slot);
         return r < 0 ? r : put(b, slot, slot, 1);
 }
 
 int cadu_boot_mark_good(cadu_boot *b, char slot) {
         int r = check_slot(b, slot);
+        if (r == 0 && b->backend == CADU_BOOT_EBG)
+                return boot_ebg_op(b, BOOT_OP_GOOD, slot);
         return r < 0 ? r : put(b, slot, slot, b->max_attempts);
 }
 
@@ -123,6 +129,8 @@ int cadu_boot_reset_attempts(cadu_boot *b, char slot) {
         int r = check_slot(b, slot);
         if (r < 0)
                 return r;
+        if (b->backend == CADU_BOOT_EBG)
+                return boot_ebg_op(b, BOOT_OP_RESET, slot);
         cadu_boot_state s;
         r = cadu_boot_state_get(b, &s);
         if (r < 0)
@@ -133,6 +141,8 @@ int cadu_boot_reset_attempts(cadu_boot *b, char slot) {
 
 int cadu_boot_mark_bad(cadu_boot *b, char slot) {
         int r = check_slot(b, slot);
+        if (r == 0 && b->backend == CADU_BOOT_EBG)
+                return boot_ebg_op(b, BOOT_OP_BAD, slot);
         return r < 0 ? r : put(b, cadu_boot_other(slot), slot, 0);
 }
 
@@ -140,6 +150,8 @@ int cadu_boot_rollback(cadu_boot *b, char booted) {
         int r = check_slot(b, booted);
         if (r < 0)
                 return r;
+        if (b->backend == CADU_BOOT_EBG)
+                return boot_ebg_op(b, BOOT_OP_ROLLBACK, booted);
         char other = cadu_boot_other(booted);
         return put(b, other, other, b->max_attempts);
 }

@@ -18,6 +18,14 @@
  *        - CADU_BOOT_FILE: a plain "NAME=VALUE" text file (one variable a
  *          line, '#' comments), replaced atomically (temporary file, fsync,
  *          rename). For tests and for devices without U-Boot.
+ *        - CADU_BOOT_EBG: EFI Boot Guard's two environments (BGENV.DAT on
+ *          two FAT configuration partitions that libebgenv finds by probing
+ *          the block devices), when built with libebgenv. It has no
+ *          variables of cadu's: the scheme functions below act on Boot
+ *          Guard's revision, ustate and in_progress of the environment of
+ *          each slot instead (doc/bootloader.md), and cadu_boot_store()
+ *          writes each changed environment once, the one that becomes the
+ *          latest last.
  *
  *   2. The A/B scheme on top of the variables (RAUC style, see
  *      doc/bootloader.md and tools/uboot-boot.cmd):
@@ -47,11 +55,16 @@
 typedef enum cadu_boot_backend {
         CADU_BOOT_UBOOT,
         CADU_BOOT_FILE,
+        CADU_BOOT_EBG,
 } cadu_boot_backend;
+
+/* Whether this build has the CADU_BOOT_EBG backend (libebgenv). */
+bool cadu_boot_have_ebg(void);
 
 typedef struct cadu_boot_options {
         cadu_boot_backend backend;
-        /* CADU_BOOT_UBOOT: path of fw_env.config; CADU_BOOT_FILE: the variable file. */
+        /* CADU_BOOT_UBOOT: path of fw_env.config; CADU_BOOT_FILE: the
+         * variable file; CADU_BOOT_EBG: unused (may be NULL). */
         const char *path;
         /* Attempts set by mark-good, rollback and reset (1..9); 0 means 3. */
         unsigned max_attempts;
@@ -60,13 +73,17 @@ typedef struct cadu_boot_options {
 typedef struct cadu_boot cadu_boot;
 
 /* A handle for the environment described by o (strings are copied).
- * -EINVAL for a bad option, -ENOMEM. Nothing is read yet. */
+ * -EINVAL for a bad option, -EOPNOTSUPP for CADU_BOOT_EBG in a build
+ * without libebgenv, -ENOMEM. Nothing is read yet. */
 int cadu_boot_new(const cadu_boot_options *o, cadu_boot **ret);
 
 /* Read every variable. Errors: -ENOENT (fw_env.config or the variable file is
  * missing), -EINVAL (fw_env.config is invalid or names a missing device),
  * -EBADMSG (no copy of the environment has a valid CRC, or the variable file
- * is malformed), -EIO and other read errors. Calling it again re-reads. */
+ * is malformed), -EIO and other read errors. Calling it again re-reads.
+ * CADU_BOOT_EBG: -ENODEV when libebgenv does not find exactly two
+ * configuration partitions, -EBADMSG when an environment has no valid CRC or
+ * its kernelparams do not name its slot (cadu.slot=A or B). */
 int cadu_boot_load(cadu_boot *b);
 
 /* Replace the variables of b by those in data (len bytes) in the file
@@ -98,6 +115,12 @@ int cadu_boot_store(cadu_boot *b);
  * operations (an install's downloads and writes) call this between their
  * environment transactions. No-op for the file backend. */
 void cadu_boot_unlock(cadu_boot *b);
+
+/* The bootloader's own view of slot's boot state, one line, for status:
+ * for CADU_BOOT_EBG "config partition #1: revision 7, ustate 2 (TESTING),
+ * in_progress 0, kernel C:BOOT1:linux.efi"; NULL for the other backends,
+ * whose state is the variables. Valid until the next call on b. */
+const char *cadu_boot_describe(cadu_boot *b, char slot);
 
 /* Explanation of the last failure of load, store or the scheme functions
  * ("" when there is none). Valid until the next call on b. */

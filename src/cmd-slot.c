@@ -58,11 +58,15 @@ static cadu_slot_state summarise(cadu_slot_state acc, cadu_slot_state s, bool fi
 }
 
 static const char *bootloader_name(const cadu_config *cfg) {
-        return cfg->bootloader == CADU_BOOT_UBOOT ? "U-Boot environment" : "bootloader file";
+        return cfg->bootloader == CADU_BOOT_UBOOT ? "U-Boot environment"
+               : cfg->bootloader == CADU_BOOT_EBG ? "EFI Boot Guard environments"
+                                                  : "bootloader file";
 }
 
 static const char *bootloader_path(const cadu_config *cfg) {
-        return cfg->bootloader == CADU_BOOT_UBOOT ? cfg->fw_env_config : cfg->bootloader_file;
+        return cfg->bootloader == CADU_BOOT_UBOOT ? cfg->fw_env_config
+               : cfg->bootloader == CADU_BOOT_EBG ? "on the configuration partitions"
+                                                  : cfg->bootloader_file;
 }
 
 /* One error line for a failure of the boot library. */
@@ -276,7 +280,8 @@ static int status_json(slotcmd *c, char next, char pending, char failed, const c
         const cadu_config *cfg = c->cfg;
         fputs("{", stdout);
         json_opt_string("compatible", cfg->compatible, true);
-        json_opt_string("bootloader", cfg->bootloader == CADU_BOOT_UBOOT ? "uboot" : "file", true);
+        json_opt_string("bootloader", cfg->bootloader == CADU_BOOT_UBOOT ? "uboot"
+                                      : cfg->bootloader == CADU_BOOT_EBG ? "efibootguard" : "file", true);
         json_opt_string("environment", bootloader_path(cfg), true);
         json_opt_slot("booted", c->booted, true);
         json_opt_string("booted_from", c->booted ? c->booted_from : NULL, true);
@@ -292,9 +297,11 @@ static int status_json(slotcmd *c, char next, char pending, char failed, const c
         fputs("\"slots\":[", stdout);
         for (int s = 0; s < 2; s++) {
                 char slot = s ? 'B' : 'A';
-                printf("%s{\"slot\":\"%c\",\"state\":\"%s\",\"attempts_left\":%u,\"booted\":%s,\"images\":[",
+                printf("%s{\"slot\":\"%c\",\"state\":\"%s\",\"attempts_left\":%u,\"booted\":%s,",
                        s ? "," : "", slot, cadu_slot_state_name(c->state[s]), c->bs.left[s],
                        c->booted == slot ? "true" : "false");
+                json_opt_string("bootloader_state", cadu_boot_describe(c->boot, slot), true);
+                fputs("\"images\":[", stdout);
                 for (size_t k = 0; k < cfg->n_classes; k++) {
                         cadu_slot_info info;
                         if (cadu_slot_info_read(cfg->state_dir, cfg->classes[k].name, slot, &info) < 0)
@@ -347,6 +354,9 @@ static int status_text(slotcmd *c, char next, char pending, char failed, const c
                 char slot = s ? 'B' : 'A';
                 printf("slot %c:      %s, %u attempt%s left%s\n", slot, cadu_slot_state_name(c->state[s]),
                        c->bs.left[s], c->bs.left[s] == 1 ? "" : "s", c->booted == slot ? ", booted" : "");
+                const char *native = cadu_boot_describe(c->boot, slot);
+                if (native)
+                        printf("  %-10s %s\n", "bootloader", native);
                 for (size_t k = 0; k < cfg->n_classes; k++) {
                         cadu_slot_info info;
                         char when[64];

@@ -386,8 +386,13 @@ static int parse_key(parser *p, const char *k, size_t kn, const char *v, size_t 
                         *(cadu_boot_backend *)field = CADU_BOOT_UBOOT;
                 else if (vn == 4 && !memcmp(v, "file", 4))
                         *(cadu_boot_backend *)field = CADU_BOOT_FILE;
-                else
-                        return fail(p, p->line, "invalid %s '%s' (expected uboot or file)", kd->name,
+                else if (vn == 12 && !memcmp(v, "efibootguard", 12)) {
+                        if (!cadu_boot_have_ebg())
+                                return fail(p, p->line, "'%s = efibootguard': this cadu was built without "
+                                                        "EFI Boot Guard support (libebgenv)", kd->name);
+                        *(cadu_boot_backend *)field = CADU_BOOT_EBG;
+                } else
+                        return fail(p, p->line, "invalid %s '%s' (expected uboot, file or efibootguard)", kd->name,
                                     excerpt(v, vn, ex));
                 return 0;
         }
@@ -531,7 +536,9 @@ const cadu_config_class *cadu_config_find_class(const cadu_config *c, const char
 cadu_boot_options cadu_config_boot_options(const cadu_config *c) {
         return (cadu_boot_options){
                 .backend = c->bootloader,
-                .path = c->bootloader == CADU_BOOT_FILE ? c->bootloader_file : c->fw_env_config,
+                .path = c->bootloader == CADU_BOOT_FILE    ? c->bootloader_file
+                        : c->bootloader == CADU_BOOT_UBOOT ? c->fw_env_config
+                                                           : NULL,
                 .max_attempts = c->max_attempts,
         };
 }

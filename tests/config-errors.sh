@@ -50,7 +50,7 @@ EOT
 
 good
 sed -i 's/^bootloader = file$/bootloader = grub/' "$C"
-expect_fail 2 "^cadu: $C:3: invalid bootloader 'grub' \(expected uboot or file\)$" "$CADU" status -c "$C"
+expect_fail 2 "^cadu: $C:3: invalid bootloader 'grub' \(expected uboot, file or efibootguard\)$" "$CADU" status -c "$C"
 good
 echo "max-attempts = 3" >>"$C"
 expect_fail 2 "^cadu: $C:14: unknown key 'max-attempts' in \[trust\]$" "$CADU" status -c "$C"

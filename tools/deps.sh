@@ -11,7 +11,8 @@ pkgs="build-essential autoconf automake pkg-config
       libzstd-dev libssl-dev libcurl4-openssl-dev libxxhash-dev libubootenv-dev check
       libubootenv-tool casync rdiff nginx openssl python3 zstd e2fsprogs time util-linux procps
       curl bc swupdate cpio u-boot-qemu u-boot-tools dosfstools mtools
-      systemd rauc dbus squashfs-tools"
+      systemd rauc dbus squashfs-tools
+      efibootguard libebgenv-dev"
 backports_pkgs="qemu-system-arm"
 BACKPORTS="deb http://deb.debian.org/debian bookworm-backports main"
 missing=""
