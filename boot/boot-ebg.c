@@ -25,6 +25,10 @@
  * revision, and a slot has 1 attempt when INSTALLED, none when TESTING,
  * FAILED, revision 0 or in_progress, and max_attempts when OK.
  *
+ * cadu's own variables (cadu_boot_get/set: only those of boot_ebg_vars, the
+ * rollback floor) are Boot Guard user variables, written to both
+ * environments and read from the one with the higher revision that has them.
+ *
  * libebgenv's ebg_env_* API opens only the latest environment (or makes
  * the oldest a copy of it), so both environments are reached through the
  * bgenv_* functions the library exports for its own tools (bg_setenv,
@@ -37,6 +41,9 @@
 #include <string.h>
 
 #include "boot-private.h"
+
+/* The rollback floor (CADU_MIN_VERSION_VAR of src/cmd.h). */
+const char *const boot_ebg_vars[BOOT_EBG_N_VARS] = { "cadu_min_version" };
 
 enum { USTATE_OK, USTATE_INSTALLED, USTATE_TESTING, USTATE_FAILED, USTATE_UNKNOWN };
 static const char *const ustate_names[] = { "OK", "INSTALLED", "TESTING", "FAILED", "UNKNOWN" };
@@ -178,6 +185,12 @@ static int read_env(cadu_boot *b, unsigned idx, boot_ebg_env *e) {
                 r = get_string(h, "kernelfile", e->kernelfile);
         if (r == 0)
                 r = get_string(h, "kernelparams", e->kernelparams);
+        ebgenv_t ctx = { .bgenv = h };
+        for (size_t k = 0; r == 0 && k < BOOT_EBG_N_VARS; k++) {
+                char buf[EBG_STRING_MAX + 1] = "";
+                if (ebg_env_get(&ctx, (char *)boot_ebg_vars[k], buf) == 0)
+                        memcpy(e->user[k], buf, EBG_STRING_MAX - 1);
+        }
         bgenv_close(h);
         if (r < 0)
                 boot_detail(b, "EFI Boot Guard: config partition #%u cannot be read", idx);
@@ -229,6 +242,13 @@ int boot_ebg_load(cadu_boot *b) {
         }
         for (unsigned i = 0; i < EBG_PARTS; i++)
                 b->ebg[s[i] == 'B'] = env[i];
+        for (size_t k = 0; k < BOOT_EBG_N_VARS; k++) {
+                const boot_ebg_env *hi = &b->ebg[b->ebg[1].revision > b->ebg[0].revision];
+                const boot_ebg_env *lo = hi == &b->ebg[0] ? &b->ebg[1] : &b->ebg[0];
+                const char *v = hi->user[k][0] ? hi->user[k] : lo->user[k];
+                if (*v && (r = boot_var_add(b, boot_ebg_vars[k], v)) < 0)
+                        return r;
+        }
         b->loaded = true;
         return 0;
 }
@@ -262,13 +282,25 @@ static int write_env(cadu_boot *b, char slot, const boot_ebg_env *want) {
                        (r = set_uint(h, "ustate", want->ustate)) < 0 ||
                        (r = set_uint(h, "in_progress", want->in_progress)) < 0))
                 boot_detail(b, "EFI Boot Guard: config partition #%u: a value was refused", want->index);
+        ebgenv_t ctx = { .bgenv = h };
+        for (size_t i = 0; r == 0 && i < b->n_vars; i++) {
+                boot_var *v = &b->vars[i];
+                if (!v->changed)
+                        continue;
+                r = v->value ? ebg_env_set(&ctx, v->name, v->value)
+                             : ebg_env_set_ex(&ctx, v->name, USERVAR_TYPE_DELETED, (uint8_t *)"", 1);
+                if (r != 0) {
+                        boot_detail(b, "EFI Boot Guard: config partition #%u: user variable %s was refused",
+                                    want->index, v->name);
+                        r = r < 0 ? r : -r;
+                }
+        }
         if (r < 0) {
                 bgenv_close(h);
                 bgenv_finalize();
                 return r;
         }
         /* Computes the CRC, writes, closes h and finalizes the library. */
-        ebgenv_t ctx = { .bgenv = h };
         if (ebg_env_close(&ctx) != 0) {
                 boot_detail(b, "EFI Boot Guard: writing the environment of config partition #%u failed",
                             want->index);
@@ -282,9 +314,12 @@ int boot_ebg_store(cadu_boot *b) {
          * power loss in between leaves it as it was, and the first write
          * never makes a slot the latest. */
         int first = b->ebg[0].revision > b->ebg[1].revision ? 1 : 0;
+        bool vars = false;
+        for (size_t i = 0; i < b->n_vars; i++)
+                vars = vars || b->vars[i].changed;
         for (int k = 0; k < 2; k++) {
                 int i = k ? !first : first;
-                if (!b->ebg[i].changed)
+                if (!b->ebg[i].changed && !vars)
                         continue;
                 int r = write_env(b, i ? 'B' : 'A', &b->ebg[i]);
                 if (r < 0)

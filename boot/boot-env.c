@@ -65,6 +65,10 @@ static int var_add(cadu_boot *b, const char *name, size_t name_len, const char *
         return 0;
 }
 
+int boot_var_add(cadu_boot *b, const char *name, const char *value) {
+        return var_add(b, name, strlen(name), value, strlen(value));
+}
+
 static void uboot_release(cadu_boot *b) {
         if (!b->ctx)
                 return;
@@ -285,8 +289,17 @@ int cadu_boot_set(cadu_boot *b, const char *name, const char *value) {
         if (!b->loaded)
                 return -ESTALE;
         if (b->backend == CADU_BOOT_EBG) {
-                boot_detail(b, "EFI Boot Guard: cadu keeps no variables there (cannot set %.64s)", name);
-                return -EOPNOTSUPP;
+                bool known = false;
+                for (size_t i = 0; i < BOOT_EBG_N_VARS; i++)
+                        known = known || !strcmp(name, boot_ebg_vars[i]);
+                if (!known) {
+                        boot_detail(b, "EFI Boot Guard: cadu keeps no variable %.64s there", name);
+                        return -EOPNOTSUPP;
+                }
+                if (value && strlen(value) > 254) {
+                        boot_detail(b, "EFI Boot Guard: the value of %.64s is longer than 254 bytes", name);
+                        return -ENOSPC;
+                }
         }
         boot_var *v = var_find(b, name);
         if (!v) {
@@ -314,8 +327,8 @@ int cadu_boot_set(cadu_boot *b, const char *name, const char *value) {
 bool cadu_boot_dirty(const cadu_boot *b) {
         if (!b)
                 return false;
-        if (b->backend == CADU_BOOT_EBG)
-                return b->ebg[0].changed || b->ebg[1].changed;
+        if (b->backend == CADU_BOOT_EBG && (b->ebg[0].changed || b->ebg[1].changed))
+                return true;
         for (size_t i = 0; i < b->n_vars; i++)
                 if (b->vars[i].changed)
                         return true;

@@ -16,11 +16,17 @@ typedef struct boot_var {
         bool changed;           /* to be written by the next store */
 } boot_var;
 
+/* CADU_BOOT_EBG: cadu's own variables, kept as Boot Guard user variables
+ * in both environments (values up to 254 bytes). */
+#define BOOT_EBG_N_VARS 1
+extern const char *const boot_ebg_vars[BOOT_EBG_N_VARS];
+
 /* CADU_BOOT_EBG: one EFI Boot Guard environment, as read and as to be written. */
 typedef struct boot_ebg_env {
         unsigned index;                 /* libebgenv's config partition number */
         unsigned revision, ustate, in_progress;
         char kernelfile[256], kernelparams[256];
+        char user[BOOT_EBG_N_VARS][256];/* "" when unset */
         bool changed;
 } boot_ebg_env;
 
@@ -40,6 +46,7 @@ struct cadu_boot {
 void boot_detail(cadu_boot *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* CADU_BOOT_EBG (boot-ebg.c; without libebgenv they return -EOPNOTSUPP). */
+int boot_var_add(cadu_boot *b, const char *name, const char *value);
 int boot_ebg_load(cadu_boot *b);
 int boot_ebg_store(cadu_boot *b);
 int boot_ebg_state(cadu_boot *b, cadu_boot_state *ret);

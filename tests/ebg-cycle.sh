@@ -57,6 +57,13 @@ expect_ebg B 3 2 0
 expect_ebg B 3 0 0
 expect_ebg A 2 0 0
 
+# The rollback floor is a Boot Guard user variable in both environments.
+for s in A B; do
+        [ "$(bg_printenv -p "$(ebg_part $s)" -r -o user 2>/dev/null)" = cadu_min_version=2.0.0 ] ||
+                fail "slot $s's environment lacks the floor: $(bg_printenv -p "$(ebg_part $s)" -r -o user 2>&1)"
+done
+expect_fail 4 'older than' "$CADU" install -c "$CONF" "$T/v1/update.manifest"
+
 # B stays.
 for i in 1 2; do
         ebg_boot
