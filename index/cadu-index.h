@@ -60,6 +60,12 @@ int cadu_index_append(cadu_index *idx, uint64_t end, const uint8_t id[CADU_DIGES
 int cadu_index_parse(const uint8_t *buf, size_t len, cadu_index **ret, const char **reason);
 /* Read and parse a file (at most 2 GiB). Errors as cadu_index_parse, or -errno. */
 int cadu_index_read(const char *path, cadu_index **ret, const char **reason);
+/* Largest index file cadu reads: 2 GiB (50 million chunks). */
+#define CADU_INDEX_FILE_MAX ((size_t)2 << 30)
+/* Largest index file that can describe an image of image_size bytes (every
+ * chunk holds at least a byte), at most CADU_INDEX_FILE_MAX: the read cap
+ * for a seed's index. */
+size_t cadu_index_file_max(uint64_t image_size);
 
 /* Serialise into a malloc'ed buffer. */
 int cadu_index_serialize(const cadu_index *idx, uint8_t **ret, size_t *ret_len);

@@ -140,10 +140,17 @@ fail:
 int cadu_index_read(const char *path, cadu_index **ret, const char **reason) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
-        int r = cadu_read_file(path, (size_t)2 << 30, &buf, &len);
+        int r = cadu_read_file(path, CADU_INDEX_FILE_MAX, &buf, &len);
         if (r < 0)
                 return r;
         return cadu_index_parse(buf, len, ret, reason);
+}
+
+size_t cadu_index_file_max(uint64_t image_size) {
+        uint64_t chunks_max = (CADU_INDEX_FILE_MAX - CADU_CAIBX_OVERHEAD) / CADU_CAIBX_ITEM_SIZE;
+        if (image_size >= chunks_max)
+                return CADU_INDEX_FILE_MAX;
+        return CADU_CAIBX_OVERHEAD + (size_t)image_size * CADU_CAIBX_ITEM_SIZE;
 }
 
 int cadu_index_serialize(const cadu_index *idx, uint8_t **ret, size_t *ret_len) {

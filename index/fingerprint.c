@@ -50,7 +50,10 @@ int cadu_fp_parse(const uint8_t *b, size_t len, const uint8_t index_sha[CADU_DIG
 int cadu_fp_read(const char *path, const uint8_t index_sha[CADU_DIGEST_SIZE], size_t n, cadu_fp **ret) {
         _cleanup_free_ uint8_t *b = NULL;
         size_t len;
-        int r = cadu_read_file(path, FP_HEADER + (size_t)128 * 1024 * 1024, &b, &len);
+        /* The sidecar of an index of n chunks has exactly this size. */
+        if (n > (SIZE_MAX - FP_HEADER) / CADU_FP_SIZE)
+                return -EFBIG;
+        int r = cadu_read_file(path, FP_HEADER + n * CADU_FP_SIZE, &b, &len);
         if (r < 0)
                 return r;
         return cadu_fp_parse(b, len, index_sha, n, ret);

@@ -65,7 +65,11 @@ int cadu_manifest_check_file(const char *path, uint64_t size,
         if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != size)
                 return fail(ret_error, -EBADMSG, "size mismatch: %llu bytes, the manifest pins %llu",
                             (unsigned long long)st.st_size, (unsigned long long)size);
-        int r = cadu_sha256_file(path, d, &got);
+        /* At most a byte beyond the pin is read (a device or a growing file). */
+        int r = cadu_sha256_file_max(path, size, d, &got);
+        if (r == -EFBIG)
+                return fail(ret_error, -EBADMSG, "larger than the %llu bytes the manifest pins",
+                            (unsigned long long)size);
         if (r < 0)
                 return r;
         if (got != size)
@@ -187,7 +191,7 @@ static int relative_to_manifest(const char *manifest_path, const char *file, cha
 static int hash_file(const char *path, uint8_t d[CADU_DIGEST_SIZE], uint64_t *size, char **ret_error) {
         int r = cadu_sha256_file(path, d, size);
         if (r < 0)
-                return fail(ret_error, r, "%s: %s", path, strerror(-r));
+                return fail(ret_error, r, "%s: %s", path, cadu_errstr(r));
         return 0;
 }
 
@@ -203,7 +207,7 @@ int cadu_manifest_image_from_files(cadu_manifest_image *img, const char *manifes
                 return -EINVAL;
         int r = cadu_read_file(index_path, (size_t)1 << 31, &buf, &len);
         if (r < 0)
-                return fail(ret_error, r, "%s: %s", index_path, strerror(-r));
+                return fail(ret_error, r, "%s: %s", index_path, cadu_errstr(r));
         r = cadu_manifest_image_from_data(img, manifest_path, name, slot_class, image_path, index_path, buf, len,
                                           store, ret_error);
         free(buf);

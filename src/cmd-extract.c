@@ -214,7 +214,7 @@ int cadu_cmd_extract(int argc, char **argv) {
         cadu_buf ibuf = CADU_BUF_INIT;
         _cleanup_free_ char *fetch_err = NULL;
         uint8_t index_sha[CADU_DIGEST_SIZE];
-        r = cadu_fetch(index_path, &so.opts, (size_t)2 << 30, &ibuf, &fetch_err);
+        r = cadu_fetch(index_path, &so.opts, CADU_INDEX_FILE_MAX, &ibuf, &fetch_err);
         if (r == 0 && (c = cadu_cmd_open_index(index_path, key_path ? &key : NULL, &ibuf, &encrypted)) != 0) {
                 cadu_buf_free(&ibuf);
                 return c;

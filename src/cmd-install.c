@@ -206,7 +206,13 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
         _cleanup_free_ char *index_loc = NULL, *err = NULL, *delta = NULL;
         int r = cadu_manifest_resolve(in->location, img->index, &index_loc);
         if (r == 0)
-                r = cadu_fetch(index_loc, &in->so.opts, (size_t)1 << 30, &p->ib, &err);
+                r = cadu_fetch(index_loc, &in->so.opts, (size_t)img->index_size, &p->ib, &err);
+        if (r == -EFBIG) {
+                /* Not a byte beyond the signed pin is read. */
+                cadu_error("index %s: larger than the %llu bytes the manifest pins", index_loc,
+                           (unsigned long long)img->index_size);
+                return CADU_EXIT_VERIFY;
+        }
         if (r < 0) {
                 cadu_error("index %s: %s", index_loc ? index_loc : img->index, err ? err : cadu_strerror(r));
                 return cadu_storeopts_exit_code(r);
@@ -269,10 +275,12 @@ static int install_delta(installer *in, const cadu_manifest_image *img, const ch
                 return 0;
         event("patch", img->name, delta);
         _cleanup_close_ int bfd = open(src_dev, O_RDONLY | O_CLOEXEC);
-        _cleanup_close_ int dfd = open(delta, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int dfd = cadu_open_untrusted(delta, 0);
         _cleanup_close_ int ofd = open(dst_dev, O_RDWR | O_CLOEXEC);
         uint64_t bsize = 0;
-        if (bfd < 0 || dfd < 0 || ofd < 0)
+        if (dfd < 0)
+                return cadu_error_errno(dfd, "delta %s", delta);
+        if (bfd < 0 || ofd < 0)
                 return cadu_error_errno(-errno, "patching %s from %s", dst_dev, src_dev);
         if ((r = cadu_fd_size(bfd, &bsize)) < 0)
                 return cadu_error_errno(r, "slot %s", src_dev);

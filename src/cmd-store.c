@@ -259,8 +259,11 @@ static int survey_one(void *ud, size_t i, unsigned w) {
                 char path[CADU_CHUNK_PATH_MAX];
                 struct stat st;
                 cadu_chunk_path(e->id, path);
-                if (fstatat(sv->rootfd, path, &st, 0) < 0)
+                /* A symlink or FIFO squatting the name is not the chunk. */
+                if (fstatat(sv->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         r = errno == ENOENT ? 0 : -errno;
+                else if (!S_ISREG(st.st_mode))
+                        r = 0;
                 else {
                         e->raw_size = (uint64_t)st.st_size;
                         r = 1;
@@ -1422,9 +1425,9 @@ static void mirror_progress(void *ud) {
 
 /* Copy a file atomically (streamed: deltas can be large). */
 static int copy_file(const char *from, const char *to) {
-        _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int in = cadu_open_untrusted(from, 0);
         if (in < 0)
-                return -errno;
+                return in;
         _cleanup_free_ char *dir = NULL;
         int r = cadu_dirname(to, &dir);
         if (r < 0 || (r = cadu_mkdir_p(dir)) < 0)

@@ -12,7 +12,7 @@ const char *cadu_strerror(int r) {
         case EBADMSG: return "corrupt, or does not match its digest";
         case EFBIG: return "larger than allowed";
         case ENOENT: return "not found";
-        default: return strerror(-r);
+        default: return cadu_errstr(r);
         }
 }
 

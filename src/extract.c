@@ -501,9 +501,9 @@ static int load_seed(extractor *x, uint32_t k) {
         const cadu_index *t = x->idx;
         int r;
 
-        src->fd = open(sd->path, O_RDONLY | O_CLOEXEC);
+        src->fd = cadu_open_untrusted(sd->path, CADU_OPEN_BLOCK);
         if (src->fd < 0) {
-                r = -errno;
+                r = src->fd;
                 set_error(x, r, "cannot open seed %s", sd->path);
                 return r;
         }
@@ -520,7 +520,8 @@ static int load_seed(extractor *x, uint32_t k) {
                 _cleanup_free_ cadu_fp *fps = NULL;
                 uint8_t isha[CADU_DIGEST_SIZE];
                 size_t ilen;
-                r = cadu_read_file(sd->index_path, (size_t)2 << 30, &ibuf, &ilen);
+                /* An index of a longer image than the seed could not be used. */
+                r = cadu_read_file(sd->index_path, cadu_index_file_max(src->size), &ibuf, &ilen);
                 if (r == 0)
                         r = cadu_index_parse(ibuf, ilen, &si, &why);
                 if (r < 0) {

@@ -18,13 +18,15 @@ static int dir_get(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], size_t max
         char path[CADU_CHUNK_PATH_MAX];
         struct stat st;
         cadu_chunk_path(id, path);
-        _cleanup_close_ int fd = openat(d->dfd, path, O_RDONLY | O_CLOEXEC);
+        /* Only a regular file is a chunk: a FIFO would block, a device feed
+         * endless bytes, a symlink squatting the name point anywhere. */
+        _cleanup_close_ int fd = cadu_open_untrusted_at(d->dfd, path, CADU_OPEN_NOFOLLOW);
+        if (fd == -CADU_ENOTREG || fd == -EISDIR)
+                return -EBADMSG;
         if (fd < 0)
-                return errno == ENOENT ? -ENOENT : -errno;
+                return fd;
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
         if ((uint64_t)st.st_size > max_raw)
                 return -EFBIG;
         out->len = 0;
@@ -58,8 +60,11 @@ static int dir_has(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE]) {
         dir_store *d = (dir_store *)s;
         char path[CADU_CHUNK_PATH_MAX];
         cadu_chunk_path(id, path);
-        if (faccessat(d->dfd, path, F_OK, 0) == 0)
-                return 1;
+        struct stat st;
+        /* Anything but a regular file under the name (a symlink, a FIFO) is
+         * not the chunk: a put() replaces it. */
+        if (fstatat(d->dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return S_ISREG(st.st_mode);
         return errno == ENOENT ? 0 : -errno;
 }
 
@@ -98,21 +103,21 @@ static int dir_put(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void
 }
 
 /* Open a file below the store for reading: a regular file, never a FIFO or
- * device that could block or feed endless bytes (O_NONBLOCK for the open
- * itself, then an fstat() check), its size in *size. */
+ * device that could block or feed endless bytes (cadu_open_untrusted_at),
+ * its size in *size. */
 static int dir_open_file(dir_store *d, const char *relpath, uint64_t *size) {
         struct stat st;
-        int fd = openat(d->dfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        int fd = cadu_open_untrusted_at(d->dfd, relpath, 0);
+        if (fd == -ENOENT || fd == -ENOTDIR)
+                return -ENOENT;
+        if (fd == -CADU_ENOTREG || fd == -EISDIR)
+                return -EBADMSG;
         if (fd < 0)
-                return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;
+                return fd;
         if (fstat(fd, &st) < 0) {
                 int r = -errno;
                 close(fd);
                 return r;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                close(fd);
-                return -EBADMSG;
         }
         *size = (uint64_t)st.st_size;
         return fd;

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -69,8 +71,36 @@ ssize_t cadu_pread_full(int fd, void *buf, size_t n, uint64_t off);
 int cadu_write_full(int fd, const void *buf, size_t n);
 int cadu_pwrite_full(int fd, const void *buf, size_t n, uint64_t off);
 
+/* ---- untrusted paths: never block, never a device where a file is meant ----
+ *
+ * A path named by a manifest, found on release media or in a store may be a
+ * FIFO (an open or read that blocks forever), a socket, or a symlink to
+ * /dev/zero (endless bytes). cadu_open_untrusted() opens it with O_NONBLOCK
+ * and O_NOCTTY, so that the open itself returns at once, then checks with
+ * fstat() what it got: a regular file, or with CADU_OPEN_BLOCK also a block
+ * device (an image, a slot or a seed). Anything else is closed again and
+ * refused with -CADU_ENOTREG ("not a regular file") or, when a block device
+ * would have done, -CADU_ENOTREGBLK ("not a regular file or block device");
+ * a directory is -EISDIR. With CADU_OPEN_NOFOLLOW a symlink as the last
+ * component is refused the same way (a symlink squatting a chunk's name is
+ * not the chunk). O_NONBLOCK is cleared before returning: reads behave as
+ * usual. Returns the fd (O_RDONLY | O_CLOEXEC) or -errno. */
+#define CADU_ENOTREG EMEDIUMTYPE
+#define CADU_ENOTREGBLK ENOTBLK
+#define CADU_OPEN_BLOCK 1u
+#define CADU_OPEN_NOFOLLOW 2u
+int cadu_open_untrusted_at(int dirfd, const char *path, unsigned flags);
+/* strerror() that also names CADU_ENOTREG and CADU_ENOTREGBLK. */
+const char *cadu_errstr(int r);
+static inline int cadu_open_untrusted(const char *path, unsigned flags) {
+        return cadu_open_untrusted_at(AT_FDCWD, path, flags);
+}
+
 /* Read a whole (small) file, or everything readable from fd (a pipe too),
- * into a NUL-terminated malloc'ed buffer; more than max bytes is -EFBIG. */
+ * into a NUL-terminated malloc'ed buffer. Never reads more than max + 1
+ * bytes: more than max is -EFBIG as soon as the byte beyond max arrives
+ * (an endless source costs at most max bytes of memory). cadu_read_file()
+ * opens path with cadu_open_untrusted() (a regular file only). */
 int cadu_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len);
 int cadu_read_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len);
 
@@ -127,8 +157,11 @@ int cadu_digest_update(cadu_digest_ctx *c, const void *data, size_t n);
 int cadu_digest_final(cadu_digest_ctx *c, uint8_t out[CADU_DIGEST_SIZE]);
 cadu_digest_ctx *cadu_digest_free(cadu_digest_ctx *c);
 
-/* sha256 of a whole file (streamed); hex optional (65 bytes). */
+/* sha256 of a whole file or block device (streamed, opened with
+ * cadu_open_untrusted(CADU_OPEN_BLOCK)). The _max variant stops with -EFBIG
+ * at the first byte beyond max. */
 int cadu_sha256_file(const char *path, uint8_t out[CADU_DIGEST_SIZE], uint64_t *ret_size);
+int cadu_sha256_file_max(const char *path, uint64_t max, uint8_t out[CADU_DIGEST_SIZE], uint64_t *ret_size);
 
 /* ---- output files that are never half-written under their final name ---- */
 

@@ -112,24 +112,71 @@ int cadu_fd_size(int fd, uint64_t *ret) {
         return -ENOTSUP;
 }
 
+const char *cadu_errstr(int r) {
+        switch (-r) {
+        case CADU_ENOTREG: return "not a regular file";
+        case CADU_ENOTREGBLK: return "not a regular file or block device";
+        default: return strerror(-r);
+        }
+}
+
+int cadu_open_untrusted_at(int dirfd, const char *path, unsigned flags) {
+        int oflags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+        if (flags & CADU_OPEN_NOFOLLOW)
+                oflags |= O_NOFOLLOW;
+        int refuse = flags & CADU_OPEN_BLOCK ? -CADU_ENOTREGBLK : -CADU_ENOTREG;
+        int fd = openat(dirfd, path, oflags);
+        if (fd < 0) {
+                if (errno == ELOOP && (flags & CADU_OPEN_NOFOLLOW)) {
+                        /* ELOOP is also a loop of symlinks further up the
+                         * path: only a symlink right here is not a file. */
+                        struct stat st;
+                        if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                                return refuse;
+                        errno = ELOOP;
+                }
+                return -errno;
+        }
+        struct stat st;
+        int r = fstat(fd, &st) < 0 ? -errno : 0;
+        if (r == 0 && S_ISDIR(st.st_mode))
+                r = -EISDIR;
+        else if (r == 0 && !S_ISREG(st.st_mode) && !(S_ISBLK(st.st_mode) && (flags & CADU_OPEN_BLOCK)))
+                r = refuse;
+        if (r == 0 && fcntl(fd, F_SETFL, O_RDONLY) < 0)
+                r = -errno;
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
 int cadu_read_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len) {
+        /* The buffer grows by doubling up to max + 1 bytes (the one that
+         * tells a file of exactly max bytes from a larger one); a regular
+         * file's size picks the first allocation. */
+        size_t limit = max < SIZE_MAX - 1 ? max + 1 : SIZE_MAX - 1;
         size_t cap = 4096, len = 0;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+                cap = (size_t)CADU_MIN((uint64_t)st.st_size + 1, (uint64_t)limit);
+        cap = CADU_MIN(cap, limit);
         uint8_t *buf = cadu_malloc_io(cap + 1);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
                 if (len == cap) {
-                        if (cap > max || cap > SIZE_MAX / 4) {
-                                free(buf);
-                                return -EFBIG;
-                        }
+                        if (cap >= limit)
+                                break;
+                        size_t ncap = cap <= limit / 2 ? 2 * cap : limit;
                         void *nb = buf;
-                        if (cadu_realloc_io(&nb, len, 2 * cap + 1) < 0) {
+                        if (cadu_realloc_io(&nb, len, ncap + 1) < 0) {
                                 free(buf);
                                 return -ENOMEM;
                         }
                         buf = nb;
-                        cap *= 2;
+                        cap = ncap;
                 }
                 ssize_t k = cadu_read_full(fd, buf + len, cap - len);
                 if (k < 0) {
@@ -152,9 +199,9 @@ int cadu_read_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len) {
 }
 
 int cadu_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = cadu_open_untrusted(path, 0);
         if (fd < 0)
-                return -errno;
+                return fd;
         return cadu_read_fd(fd, max, ret, ret_len);
 }
 
@@ -323,9 +370,13 @@ cadu_digest_ctx *cadu_digest_free(cadu_digest_ctx *c) {
 }
 
 int cadu_sha256_file(const char *path, uint8_t out[CADU_DIGEST_SIZE], uint64_t *ret_size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        return cadu_sha256_file_max(path, UINT64_MAX, out, ret_size);
+}
+
+int cadu_sha256_file_max(const char *path, uint64_t max, uint8_t out[CADU_DIGEST_SIZE], uint64_t *ret_size) {
+        _cleanup_close_ int fd = cadu_open_untrusted(path, CADU_OPEN_BLOCK);
         if (fd < 0)
-                return -errno;
+                return fd;
         cadu_digest_ctx *c = cadu_digest_new(CADU_DIGEST_SHA256);
         if (!c)
                 return -ENOMEM;
@@ -334,7 +385,8 @@ int cadu_sha256_file(const char *path, uint8_t out[CADU_DIGEST_SIZE], uint64_t *
         uint64_t total = 0;
         int r = buf ? 0 : -ENOMEM;
         while (r == 0) {
-                ssize_t k = cadu_read_full(fd, buf, bufsz);
+                size_t want = max - total < bufsz ? (size_t)(max - total) + 1 : bufsz;
+                ssize_t k = cadu_read_full(fd, buf, want);
                 if (k < 0) {
                         r = (int)k;
                         break;
@@ -342,6 +394,10 @@ int cadu_sha256_file(const char *path, uint8_t out[CADU_DIGEST_SIZE], uint64_t *
                 if (k == 0)
                         break;
                 total += (uint64_t)k;
+                if (total > max) {
+                        r = -EFBIG;
+                        break;
+                }
                 r = cadu_digest_update(c, buf, (size_t)k);
         }
         if (r == 0)
