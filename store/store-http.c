@@ -663,11 +663,13 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         h->stats.bytes_received += (uint64_t) CADU_MAX(body, (curl_off_t) 0) + (uint64_t) CADU_MAX(header_size, 0L);
         if (req->job)
                 h->stats.range_requests++;
+        /* The cost model learns the round trip from every answer (even a
+         * refused or failed one: the server answered), throughput from
+         * successful bodies. */
+        if (code > 0 && t_start > t_pre)
+                range_model_rtt(&h->model, (uint64_t) (t_start - t_pre) * 1000);
         if (o.error >= 0) {
                 if (req->kind == HTTP_GET) {
-                        /* The cost model learns from every answer. */
-                        if (t_start > t_pre)
-                                range_model_rtt(&h->model, (uint64_t) (t_start - t_pre) * 1000);
                         if (t_total > t_start && body > 0)
                                 range_model_throughput(&h->model, (uint64_t) body, (uint64_t) (t_total - t_start) * 1000);
                 }

@@ -22,9 +22,16 @@ static uint64_t smooth(uint64_t old, uint64_t sample, unsigned *samples) {
         return old - old / 4 + sample / 4;
 }
 
+/* The round trip is the smallest time seen since the store was opened: an
+ * answer's first byte also waits for the server and, on a busy link, behind
+ * the bytes of the other transfers in flight. That queueing is latency, not
+ * lost capacity (the link stays busy), and counting it would make gaps look
+ * cheaper the more of them are merged. */
 void range_model_rtt(range_model *m, uint64_t ns) {
-        if (ns > 0)
-                m->rtt_ns = smooth(m->rtt_ns, ns, &m->rtt_samples);
+        if (ns == 0)
+                return;
+        if (m->rtt_samples++ == 0 || ns < m->rtt_ns)
+                m->rtt_ns = ns;
 }
 
 void range_model_throughput(range_model *m, uint64_t bytes, uint64_t ns) {

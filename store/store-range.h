@@ -41,7 +41,8 @@ typedef enum range_support {
 
 /* Cost model: a gap between two ranges is worth fetching (and dropping) when
  * receiving it takes less time than another request's round trip:
- * gap / throughput < rtt. Measured from completed transfers. */
+ * gap / throughput < rtt. Measured from completed transfers; throughput is
+ * that of one transfer (with several in flight, a share of the link). */
 typedef struct range_model {
         uint64_t rtt_ns;
         uint64_t bps;                   /* bytes per second of one transfer */
@@ -52,7 +53,9 @@ typedef struct range_model {
 /* Throughput is only measured on bodies at least this large. */
 #define RANGE_MODEL_MIN_BODY ((uint64_t)64 << 10)
 void range_model_init(range_model *m);
-/* A request's time from sent to first byte of the answer. */
+/* A round trip measured: a request's time from sent to the first byte of
+ * its answer (not a TCP handshake: with a proxy, that is the proxy's). The
+ * model keeps the smallest. */
 void range_model_rtt(range_model *m, uint64_t ns);
 /* bytes of a body received in ns, after its first byte. */
 void range_model_throughput(range_model *m, uint64_t bytes, uint64_t ns);

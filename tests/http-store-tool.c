@@ -10,6 +10,8 @@
  *           fetch every chunk of the local store DIR ROUNDS times from
  *           THREADS threads (each thread starting at a different place),
  *           verify each (decode + digest) and compare with DIR's file
+ *   http-store-tool [STORE-OPTIONS] fetch-split URL DIR THREADS
+ *           the same, every chunk once, shared among THREADS threads
  *   http-store-tool [STORE-OPTIONS] verify URL ID TRIES    cadu_store_get_chunk() until the
  *           chunk verifies, at most TRIES times; prints the attempts made
  *   http-store-tool [STORE-OPTIONS] open URL               just open and close
@@ -74,7 +76,7 @@ typedef struct job {
         cadu_digest_type digest;
         uint8_t (*ids)[CADU_DIGEST_SIZE];
         char **files;
-        size_t n, start;
+        size_t n, start, step;
         unsigned rounds;
         int result;
         char what[160];
@@ -109,7 +111,7 @@ static void *fetch_thread(void *userdata) {
         size_t want_len = 0;
 
         for (unsigned round = 0; round < j->rounds && j->result == 0; round++)
-                for (size_t k = 0; k < j->n; k++) {
+                for (size_t k = 0; k < j->n && (j->step == 1 || j->start + k < j->n); k += j->step) {
                         size_t i = (j->start + k) % j->n;
                         int r = cadu_store_get_chunk(j->store, j->digest, j->ids[i], 0, 128 << 20, &raw, &out);
                         if (r == -EBADMSG) {
@@ -282,7 +284,7 @@ int main(int argc, char **argv) {
                         return r;
         }
         if (argc - optind < 2) {
-                fprintf(stderr, "usage: http-store-tool [OPTIONS] get|has|fetch-all|open URL ...\n");
+                fprintf(stderr, "usage: http-store-tool [OPTIONS] get|has|fetch-all|fetch-split|verify|file|ranges|open URL ...\n");
                 return 2;
         }
         const char *cmd = argv[optind], *url = argv[optind + 1];
@@ -389,13 +391,14 @@ int main(int argc, char **argv) {
                         free(chk.seen);
                         free(rs);
                 }
-        } else if (!strcmp(cmd, "fetch-all") && argc - optind == 5) {
+        } else if ((!strcmp(cmd, "fetch-all") && argc - optind == 5) || (!strcmp(cmd, "fetch-split") && argc - optind == 4)) {
+                bool split = !strcmp(cmd, "fetch-split");
                 char **files = NULL;
                 uint8_t (*ids)[CADU_DIGEST_SIZE] = NULL;
                 size_t n = 0;
                 uint64_t threads, rounds;
                 if (cadu_parse_uint(argv[optind + 3], 1, 256, &threads) < 0 ||
-                    cadu_parse_uint(argv[optind + 4], 1, 1000, &rounds) < 0) {
+                    (split ? (rounds = 1, 0) : cadu_parse_uint(argv[optind + 4], 1, 1000, &rounds)) < 0) {
                         fprintf(stderr, "bad THREADS or ROUNDS\n");
                         ret = 2;
                         goto out;
@@ -414,7 +417,8 @@ int main(int argc, char **argv) {
                         abort();
                 for (size_t i = 0; i < threads; i++) {
                         jobs[i] = (job) { .store = s, .ids = ids, .files = files, .n = n,
-                                          .start = i * n / threads, .rounds = (unsigned) rounds };
+                                          .start = split ? i : i * n / threads, .step = split ? threads : 1,
+                                          .rounds = (unsigned) rounds };
                         if (pthread_create(&tids[i], NULL, fetch_thread, &jobs[i]) != 0)
                                 abort();
                 }

@@ -169,8 +169,10 @@ START_TEST(cost_model) {
         range_model_rtt(&m, 100000000);                 /* 100 ms */
         range_model_throughput(&m, 10 << 20, 1000000000); /* 10 MiB/s */
         ck_assert_uint_eq(range_model_max_gap(&m, UINT64_MAX), 1048576);
-        range_model_rtt(&m, 20000000);                  /* smoothed: 80 ms */
-        ck_assert_uint_eq(m.rtt_ns, 80000000);
+        range_model_rtt(&m, 20000000);                  /* the smallest */
+        ck_assert_uint_eq(m.rtt_ns, 20000000);
+        range_model_rtt(&m, 1000000000);                /* queued behind others */
+        ck_assert_uint_eq(m.rtt_ns, 20000000);
         range_model_throughput(&m, 1000, 1000000);      /* too small to count */
         ck_assert_uint_eq(m.bps, 10 << 20);
         ck_assert_uint_eq(range_window(8), 2 << 20);
