@@ -59,6 +59,9 @@ typedef struct installer {
         bool allow_downgrade;
         bool if_newer;                  /* an older or equal version is "nothing to do" */
         bool has_key;                   /* key-file in [store] */
+        bool dry_run;                   /* show the plan, change nothing */
+        uint64_t max_download;          /* 0: no limit */
+        uint64_t downloaded;            /* by the images installed so far */
         cadu_crypt_key key;
 } installer;
 
@@ -308,8 +311,10 @@ static int install_delta(installer *in, const cadu_manifest_image *img, const ch
         return 1;
 }
 
+/* Write the image's chunks to dst_dev, or with plan (not NULL) only plan
+ * them into *plan. */
 static int install_chunks(installer *in, const cadu_manifest_image *img, const cadu_index *idx,
-                          const char *src_dev, const char *dst_dev) {
+                          const char *src_dev, const char *dst_dev, cadu_extract_plan *plan) {
         _cleanup_free_ char *seed_idx = NULL, *img_store = NULL, *msg = NULL;
         cadu_seed seed = { .path = src_dev };
         struct stat st;
@@ -367,6 +372,9 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, const c
                 .nstores = nstores,
                 .out_path = dst_dev,
                 .in_place = true,
+                .index_sha = img->encrypted ? NULL : img->index_sha256,        /* packs are plain files */
+                .max_download = in->max_download ? in->max_download - CADU_MIN(in->downloaded, in->max_download - 1) : 0,
+                .plan_only = plan != NULL,
                 .progress = cadu_extract_progress_out,
                 .seed_progress = cadu_extract_progress_seed,
                 .userdata = &xp,
@@ -374,10 +382,26 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, const c
         cadu_extract_stats est;
         char what[128];
         snprintf(what, sizeof(what), "install %s", img->name);
-        cadu_extract_progress_begin(&xp, what, img->size);
+        if (!plan)
+                cadu_extract_progress_begin(&xp, what, img->size);
+        else
+                o.progress = NULL, o.seed_progress = NULL;
         r = cadu_extract(&o, &est, &msg);
-        cadu_extract_progress_end(&xp);
-        if (r < 0) {
+        if (!plan)
+                cadu_extract_progress_end(&xp);
+        if (plan)
+                *plan = est.plan;       /* (the install fetches the pack index again) */
+        else
+                in->downloaded += est.downloaded;
+        if (r == -EDQUOT) {
+                cadu_error("writing %s to slot %c (%s): %s", img->name, in->target, dst_dev, msg);
+                ret = CADU_EXIT_REFUSED;
+        } else if (r < 0 && plan) {
+                cadu_error("planning %s: %s: %s", img->name, msg ? msg : "failed", cadu_strerror(r));
+                ret = cadu_storeopts_exit_code(r);
+        } else if (plan)
+                ;
+        else if (r < 0) {
                 cadu_error("writing %s to slot %c (%s): %s: %s", img->name, in->target, dst_dev,
                            msg ? msg : "failed", cadu_strerror(r));
                 ret = r == -EBADMSG || r == -EFBIG ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);
@@ -390,6 +414,41 @@ out:
         free(stores);
         cadu_store_free(cache);
         return ret;
+}
+
+/* What the install will download, image by image (an applicable rdiff delta
+ * lies on local media: nothing), shown with --dry-run; refused above
+ * max-download before anything is written. 0 or an exit code. */
+static int plan_download(installer *in) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < in->m->n_images; i++) {
+                const cadu_manifest_image *img = &in->m->images[i];
+                const cadu_config_class *cls = cadu_config_find_class(in->cfg, img->slot_class);
+                const char *src = cls->device[cadu_boot_slot_index(in->booted)];
+                const char *dst = cls->device[cadu_boot_slot_index(in->target)];
+                cadu_extract_plan p = { 0 };
+                int ret;
+                if (!in->prep[i].delta && (ret = install_chunks(in, img, in->prep[i].idx, src, dst, &p)))
+                        return ret;
+                total += p.total_bytes;
+                if (cadu_json) {
+                        printf("{\"event\":\"plan\",\"image\":");
+                        cadu_json_string(stdout, img->name);
+                        printf(",\"rdiff_delta\":%s,\"plan\":", in->prep[i].delta ? "true" : "false");
+                        cadu_print_extract_plan(&p);
+                        printf("}\n");
+                } else if (!cadu_quiet) {
+                        fprintf(stderr, "plan %s: %s\n", img->name,
+                                in->prep[i].delta ? "its rdiff delta from the running slot, on local media" : "chunks");
+                        if (!in->prep[i].delta)
+                                cadu_print_extract_plan(&p);
+                }
+        }
+        if (in->max_download && total > in->max_download)
+                return cadu_error("refusing %s: the download needs %llu bytes, more than the limit of %llu bytes",
+                                  in->location, (unsigned long long)total, (unsigned long long)in->max_download),
+                       CADU_EXIT_REFUSED;
+        return 0;
 }
 
 static int install_image(installer *in, const cadu_manifest_image *img, const prepared *p) {
@@ -411,7 +470,7 @@ static int install_image(installer *in, const cadu_manifest_image *img, const pr
                 return ret;
         if (ret == 0) {
                 event("write", img->name, dst);
-                if ((ret = install_chunks(in, img, idx, src, dst)))
+                if ((ret = install_chunks(in, img, idx, src, dst, NULL)))
                         return ret;
         }
         ret = 0;
@@ -464,6 +523,11 @@ static const char install_help[] =
         "      --allow-downgrade   accept a version not newer than the installed one\n"
         "      --if-newer          succeed without installing when the version is\n"
         "                          not newer than the installed one (for pollers)\n"
+        "      --dry-run           verify the release and show what it would download\n"
+        "                          (bytes and requests by source); change nothing\n"
+        "      --max-download BYTES  refuse, before writing anything, when the\n"
+        "                          download needs more (K/M/G; default: max-download\n"
+        "                          in [store] of the configuration)\n"
         "  -q, --quiet             no progress and no summary\n"
         "      --json              progress events and statistics as JSON on stdout\n"
         "  -h, --help              show this help\n\n"
@@ -474,6 +538,8 @@ int cadu_cmd_install(int argc, char **argv) {
                 { "config", required_argument, NULL, 'c' },
                 { "allow-downgrade", no_argument, NULL, 'D' },
                 { "if-newer", no_argument, NULL, 'N' },
+                { "dry-run", no_argument, NULL, 'n' },
+                { "max-download", required_argument, NULL, 'M' },
                 { "help", no_argument, NULL, 'h' },
                 CADU_STOREOPTS_LONG_OPTIONS,
                 {}
@@ -491,6 +557,13 @@ int cadu_cmd_install(int argc, char **argv) {
                 case 'c': config_path = optarg; break;
                 case 'D': in.allow_downgrade = true; break;
                 case 'N': in.if_newer = true; break;
+                case 'n': in.dry_run = true; break;
+                case 'M':
+                        if (cadu_parse_size(optarg, &in.max_download) < 0 || !in.max_download) {
+                                cadu_storeopts_done(&cli);
+                                return cadu_usage_error("install", "invalid --max-download '%s'", optarg);
+                        }
+                        break;
                 case CADU_STOREOPT_FIRST ... CADU_STOREOPT_LAST:
                         if ((r = cadu_storeopts_parse(&cli, "install", c, optarg)) != 0) {
                                 cadu_storeopts_done(&cli);
@@ -536,6 +609,8 @@ int cadu_cmd_install(int argc, char **argv) {
                 in.so.opts.insecure = cf->insecure;
         }
 
+        if (!in.max_download)
+                in.max_download = cf->max_download;
         if (cf->key_file) {
                 if ((ret = cadu_cmd_load_key("key-file", cf->key_file, &in.key)) != 0)
                         goto out;
@@ -714,6 +789,12 @@ int cadu_cmd_install(int argc, char **argv) {
         for (size_t i = 0; i < in.m->n_images; i++)
                 if ((ret = prepare_image(&in, &in.m->images[i], &in.prep[i])))
                         goto out;
+        if ((in.dry_run || in.max_download) && (ret = plan_download(&in)) != 0)
+                goto out;
+        if (in.dry_run) {
+                event("done", NULL, "dry run: nothing written");
+                goto out;
+        }
 
         if (resume)
                 event("resume", NULL, "continuing an interrupted install");

@@ -81,6 +81,7 @@ static const key keys[] = {
         { SEC_STORE, "header", K_HEADER, F(headers), F(n_headers), 0, 0 },
         { SEC_STORE, "max-transfers", K_UINT, F(max_transfers), 0, 1, 64 },
         { SEC_STORE, "rate-limit", K_SIZE, F(rate_limit), 0, 0, 0 },
+        { SEC_STORE, "max-download", K_SIZE, F(max_download), 0, 0, 0 },
         { SEC_STORE, "retries", K_UINT, F(retries), 0, 0, 100 },
         { SEC_STORE, "timeout", K_UINT, F(timeout), 0, 1, 3600 },
         { SEC_STORE, "insecure", K_BOOL, F(insecure), 0, 0, 0 },

@@ -65,6 +65,7 @@ typedef struct cadu_config {
         size_t n_headers;
         unsigned max_transfers;
         uint64_t rate_limit;            /* bytes per second, 0 = unlimited */
+        uint64_t max_download;          /* bytes an install may fetch, 0 = unlimited */
         unsigned retries;               /* default 5, 0 = none */
         unsigned timeout;               /* seconds */
         bool insecure;

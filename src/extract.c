@@ -1031,7 +1031,11 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                         goto done;
         if (x.nseedmap)
                 qsort(x.seedmap, x.nseedmap, sizeof(seed_chunk), seed_chunk_cmp);
-        if (!o->dry_run && open_output(&x) < 0)
+        if (o->plan_only && o->in_place && o->out_path) {
+                /* Read only: what is there already need not be fetched. */
+                x.out.fd = open(o->out_path, O_RDONLY | O_CLOEXEC);
+                x.check_existing = x.out.fd >= 0;
+        } else if (!o->dry_run && !o->plan_only && open_output(&x) < 0)
                 goto done;
 
         /* Local sources are CPU and disk bound; network stores want several
@@ -1063,7 +1067,9 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
         }
         if (o->index_sha && o->nstores)
                 load_pack_index(&x);
-        if ((x.pi || o->max_download || o->dry_run) && preplan(&x, &ws[0], &st->plan) < 0)
+        if ((x.pi || o->max_download || o->dry_run || o->plan_only) && preplan(&x, &ws[0], &st->plan) < 0)
+                goto join;
+        if (o->plan_only)
                 goto join;
         /* 1. Local sources (the network waits when there are packs),
          * 2. packs, 3. per-chunk files for what is left. */
@@ -1097,7 +1103,7 @@ join:
                 cadu_buf_free(&ws[i].buf);
                 cadu_buf_free(&ws[i].chk);
         }
-        if (!x.error && !o->dry_run) {
+        if (!x.error && !o->dry_run && !o->plan_only) {
                 uint64_t total = cadu_index_size(x.idx);
                 if (!x.out.tmp && !x.out.is_dev && ftruncate(x.out.fd, (off_t)total) < 0)
                         set_error(&x, -errno, "resizing output %s", o->out_path);
@@ -1107,6 +1113,8 @@ join:
 done:
         if (x.out.path)
                 cadu_outfile_abort(&x.out);
+        else if (x.out.fd >= 0)
+                close(x.out.fd);        /* read only, for a plan */
         for (size_t k = 0; x.seeds && k < o->nseeds; k++) {
                 if (x.seeds[k].fd >= 0)
                         close(x.seeds[k].fd);

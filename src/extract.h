@@ -97,6 +97,9 @@ typedef struct cadu_extract_opts {
         unsigned threads;               /* 0: default */
         const uint8_t *index_sha;       /* sha256 of the index file: look for packs (NULL: never) */
         uint64_t max_download;          /* refuse plans above this many bytes (0: no limit) */
+        bool plan_only;                 /* only the plan (st->plan): nothing written, nothing
+                                         * fetched but the pack index; an existing out_path
+                                         * with in_place is read for chunks already there */
         void (*progress)(void *ud, uint64_t done, uint64_t total);
         /* Before any output: a seed without a usable index being read to
          * learn its chunks, done of total bytes (may be NULL). */
