@@ -11,6 +11,8 @@
  *   version = 1.4.0-rc.1           ordered (cadu_manifest_version_compare)
  *   expires = 2027-01-01T00:00:00Z optional, UTC
  *   description = ...              optional, UTF-8
+ *   key-envelope = update.keys     optional, with key-envelope-size and
+ *   key-envelope-sha256 = <64 hex> -sha256: the wrapped store key (CMS)
  *
  *   [image rootfs]                 one per image, at least one
  *   class = rootfs                 slot class the image is written to
@@ -93,6 +95,11 @@ typedef struct cadu_manifest {
         bool has_expires;
         int64_t expires;        /* seconds since the epoch, UTC */
         char *description;      /* or NULL */
+        /* key-envelope: the store key wrapped for the devices' certificates
+         * (doc/encryption.md); NULL when absent, then size and sha256 are 0. */
+        char *key_envelope;
+        uint64_t key_envelope_size;
+        uint8_t key_envelope_sha256[CADU_DIGEST_SIZE];
         size_t n_images;
         cadu_manifest_image *images;
 } cadu_manifest;

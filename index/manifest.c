@@ -26,7 +26,7 @@ enum {
         K_FORMAT, K_COMPATIBLE, K_VERSION, K_EXPIRES, K_DESCRIPTION,
         K_CLASS, K_SIZE, K_SHA256, K_INDEX, K_INDEX_SIZE, K_INDEX_SHA256, K_STORE,
         K_DELTA, K_DELTA_SIZE, K_DELTA_SHA256, K_DELTA_SOURCE_SHA256,
-        K_STORE_KEY,
+        K_STORE_KEY, K_KEY_ENVELOPE, K_KEY_ENVELOPE_SIZE, K_KEY_ENVELOPE_SHA256,
         K_COUNT
 };
 
@@ -52,8 +52,13 @@ static const struct {
         [K_DELTA_SHA256]        = { "delta-sha256", true, false },
         [K_DELTA_SOURCE_SHA256] = { "delta-source-sha256", true, false },
         [K_STORE_KEY]           = { "store-key", true, false },
+        [K_KEY_ENVELOPE]        = { "key-envelope", false, false },
+        [K_KEY_ENVELOPE_SIZE]   = { "key-envelope-size", false, false },
+        [K_KEY_ENVELOPE_SHA256] = { "key-envelope-sha256", false, false },
 };
 #define DELTA_KEYS (1u << K_DELTA | 1u << K_DELTA_SIZE | 1u << K_DELTA_SHA256 | 1u << K_DELTA_SOURCE_SHA256)
+#define ENVELOPE_KEYS (1u << K_KEY_ENVELOPE | 1u << K_KEY_ENVELOPE_SIZE | 1u << K_KEY_ENVELOPE_SHA256)
+#define ENVELOPE_MAX_SIZE (1024 * 1024)
 
 /* ---- values ---- */
 
@@ -267,6 +272,7 @@ cadu_manifest *cadu_manifest_free(cadu_manifest *m) {
         free(m->compatible);
         free(m->version);
         free(m->description);
+        free(m->key_envelope);
         free(m);
         return NULL;
 }
@@ -423,6 +429,10 @@ static int end_section(parser *p) {
                 if (keys[k].required && keys[k].image == (p->section == SEC_IMAGE) &&
                     !(p->seen & (1u << k)))
                         return perr(p, p->section_line, "%s lacks the key '%s'", title, keys[k].name);
+        if (p->section != SEC_IMAGE && (p->seen & ENVELOPE_KEYS) && (p->seen & ENVELOPE_KEYS) != ENVELOPE_KEYS)
+                return perr(p, p->section_line,
+                            "%s: a key envelope needs all of key-envelope, key-envelope-size and key-envelope-sha256",
+                            title);
         if (p->section == SEC_IMAGE && (p->seen & DELTA_KEYS) && (p->seen & DELTA_KEYS) != DELTA_KEYS)
                 return perr(p, p->section_line,
                             "%s: a delta needs all of delta, delta-size, delta-sha256 and delta-source-sha256",
@@ -524,6 +534,15 @@ static int set_value(parser *p, int k, const char *v) {
                 return 0;
         case K_DESCRIPTION:
                 return set_string(p, &m->description, key, v, description_problem(v));
+        case K_KEY_ENVELOPE:
+                return set_string(p, &m->key_envelope, key, v, path_problem(v));
+        case K_KEY_ENVELOPE_SIZE:
+                if (parse_dec(v, &u) < 0 || u < 1 || u > ENVELOPE_MAX_SIZE)
+                        return perr(p, p->line, "invalid key-envelope-size '%.80s': 1 to 1048576 bytes", v);
+                m->key_envelope_size = u;
+                return 0;
+        case K_KEY_ENVELOPE_SHA256:
+                return set_sha256(p, m->key_envelope_sha256, key, v);
         case K_CLASS:
                 return set_string(p, &img->slot_class, key, v, name_problem(v));
         case K_INDEX:
@@ -700,6 +719,10 @@ int cadu_manifest_format(const cadu_manifest *m, char **ret, size_t *ret_len, ch
                 return set_error(ret_error, "expires is out of range"), -EINVAL;
         if (m->description && (why = description_problem(m->description)))
                 return set_error(ret_error, "description: %s", why), -EINVAL;
+        if (m->key_envelope && (why = path_problem(m->key_envelope)))
+                return set_error(ret_error, "key-envelope %s", why), -EINVAL;
+        if (m->key_envelope && (m->key_envelope_size < 1 || m->key_envelope_size > ENVELOPE_MAX_SIZE))
+                return set_error(ret_error, "key-envelope-size must be 1 to 1048576 bytes"), -EINVAL;
         if (m->n_images == 0 || m->n_images > CADU_MANIFEST_MAX_IMAGES)
                 return set_error(ret_error, "a manifest needs 1 to %d images", CADU_MANIFEST_MAX_IMAGES), -EINVAL;
         for (size_t i = 0; i < m->n_images; i++) {
@@ -726,6 +749,11 @@ int cadu_manifest_format(const cadu_manifest *m, char **ret, size_t *ret_len, ch
                 fprintf(f, "expires = %s\n", when);
         if (m->description)
                 fprintf(f, "description = %s\n", m->description);
+        if (m->key_envelope) {
+                fprintf(f, "key-envelope = %s\nkey-envelope-size = %llu\n", m->key_envelope,
+                        (unsigned long long)m->key_envelope_size);
+                put_sha256(f, "key-envelope-sha256", m->key_envelope_sha256);
+        }
         for (size_t i = 0; i < m->n_images; i++) {
                 const cadu_manifest_image *img = &m->images[i];
                 fprintf(f, "\n[image %s]\nclass = %s\nsize = %llu\n", img->name, img->slot_class,

@@ -27,7 +27,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "cadu-boot.h"
+#include "cadu-envelope.h"
 #include "cadu-index.h"
 #include "cadu-manifest.h"
 #include "cadu-rdiff.h"
@@ -178,12 +181,76 @@ static int read_back(const char *path, const cadu_index *idx, uint8_t out[CADU_D
         return r;
 }
 
+/* The release's key envelope, checked against its pins and unwrapped with
+ * the device's certificate: the key must be the one img names. On success
+ * it becomes the installer's key. 0 or an exit code. */
+static int unwrap_key(installer *in, const cadu_manifest_image *img) {
+        _cleanup_free_ char *loc = NULL, *err = NULL;
+        _cleanup_free_ uint8_t *text = NULL;
+        cadu_buf env = CADU_BUF_INIT;
+        uint8_t secret[CADU_CRYPT_KEY_SIZE];
+        cadu_crypt_key k;
+        size_t len = 0;
+        int r = cadu_manifest_resolve(in->location, in->m->key_envelope, &loc);
+        if (r == 0)
+                r = cadu_fetch(loc, &in->so.opts, (size_t)in->m->key_envelope_size + 1, &env, &err);
+        if (r == -EFBIG) {
+                cadu_buf_free(&env);
+                cadu_error("key envelope %s: larger than the %llu bytes the manifest pins", loc,
+                           (unsigned long long)in->m->key_envelope_size);
+                return CADU_EXIT_VERIFY;
+        }
+        if (r < 0) {
+                cadu_buf_free(&env);
+                cadu_error("key envelope %s: %s", loc ? loc : in->m->key_envelope, err ? err : cadu_strerror(r));
+                return cadu_storeopts_exit_code(r);
+        }
+        r = cadu_manifest_check_data(env.data, env.len, in->m->key_envelope_size, in->m->key_envelope_sha256, &err);
+        if (r == 0) {
+                free(err);
+                err = NULL;
+                r = cadu_envelope_unwrap(env.data, env.len, in->cfg->recipient_cert, in->cfg->recipient_key,
+                                         CADU_CRYPT_KEY_FILE_MAX, &text, &len, &err);
+        }
+        cadu_buf_free(&env);
+        if (r < 0) {
+                cadu_error("key envelope %s: %s", loc, err ? err : cadu_strerror(r));
+                return r == -ENOKEY ? CADU_EXIT_REFUSED : r == -EINVAL ? CADU_EXIT_USAGE : CADU_EXIT_VERIFY;
+        }
+        r = cadu_crypt_key_parse(text, len, secret);
+        OPENSSL_cleanse(text, len);
+        if (r == 0)
+                r = cadu_crypt_key_derive(secret, &k);
+        OPENSSL_cleanse(secret, sizeof(secret));
+        if (r < 0) {
+                cadu_error("key envelope %s: the wrapped content is not a store key", loc);
+                return CADU_EXIT_VERIFY;
+        }
+        if (memcmp(k.id, img->store_key, CADU_CRYPT_KEY_ID_SIZE) != 0) {
+                char have[2 * CADU_CRYPT_KEY_ID_SIZE + 1], want[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
+                cadu_crypt_key_id_hex(k.id, have);
+                cadu_crypt_key_id_hex(img->store_key, want);
+                cadu_crypt_key_clear(&k);
+                cadu_error("key envelope %s wraps key %s, but image %s is encrypted with %s", loc, have, img->name,
+                           want);
+                return CADU_EXIT_VERIFY;
+        }
+        in->key = k;
+        in->has_key = true;
+        cadu_crypt_key_clear(&k);
+        return 0;
+}
+
 /* An encrypted image (store-key in the manifest): the device's key must be
  * the one named; the index is decrypted in place. 0 or an exit code. */
 static int decrypt_index(installer *in, const cadu_manifest_image *img, const char *index_loc, cadu_buf *ib) {
         char want[2 * CADU_CRYPT_KEY_ID_SIZE + 1], have[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
         bool encrypted;
+        int r;
         cadu_crypt_key_id_hex(img->store_key, want);
+        if ((!in->has_key || memcmp(in->key.id, img->store_key, CADU_CRYPT_KEY_ID_SIZE) != 0) && in->m->key_envelope &&
+            in->cfg->recipient_cert && in->cfg->recipient_key && (r = unwrap_key(in, img)) != 0)
+                return r;
         if (!in->has_key) {
                 cadu_error("image %s is encrypted with store key %s, and %s names no key-file", img->name, want,
                            in->cfg->path);

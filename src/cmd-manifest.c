@@ -5,9 +5,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
+#include "cadu-envelope.h"
 #include "cadu-manifest.h"
 #include "cadu-util.h"
 #include "cmd-crypt.h"
@@ -45,6 +49,71 @@ static int read_input(const char *what, const char *path, size_t max, uint8_t **
 
 /* ---- cadu manifest ---- */
 
+/* An envelope made elsewhere, beside OUT: its algorithms checked, pinned. */
+static int pin_envelope(cadu_manifest *m, const char *out, const char *path) {
+        _cleanup_free_ char *err = NULL, *dir = NULL;
+        _cleanup_free_ uint8_t *env = NULL;
+        size_t len;
+        int r = cadu_read_file(path, CADU_ENVELOPE_MAX_SIZE, &env, &len);
+        if (r < 0)
+                return cadu_error_errno(r, "key envelope %s", path);
+        if ((r = cadu_envelope_check(env, len, &err)) < 0) {
+                cadu_error("key envelope %s: %s", path, err ? err : cadu_strerror(r));
+                return CADU_EXIT_VERIFY;
+        }
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        /* It must lie beside OUT: the manifest names it relative to itself. */
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        if (cadu_dirname(out, &a) < 0 || cadu_dirname(path, &b) < 0)
+                return cadu_error_errno(-ENOMEM, "manifest");
+        char ra[PATH_MAX], rb[PATH_MAX];
+        if (!realpath(a, ra) || !realpath(b, rb) || strcmp(ra, rb) != 0)
+                return cadu_usage_error("manifest", "--key-envelope %s must lie in the directory of %s", path, out);
+        m->key_envelope = strdup(base);
+        if (!m->key_envelope)
+                return cadu_error_errno(-ENOMEM, "manifest");
+        m->key_envelope_size = len;
+        if ((r = cadu_digest(CADU_DIGEST_SHA256, env, len, m->key_envelope_sha256)) < 0)
+                return cadu_error_errno(r, "manifest");
+        return CADU_EXIT_OK;
+}
+
+/* The store key in key_path wrapped for the recipients into OUT.keys, and
+ * pinned by m. 0 or an exit code. */
+static int write_envelope(cadu_manifest *m, const char *out, const char *key_path, const char *const *recipients,
+                          size_t n) {
+        uint8_t secret[CADU_CRYPT_KEY_SIZE];
+        char text[2 * CADU_CRYPT_KEY_SIZE + 2];
+        _cleanup_free_ char *path = NULL, *err = NULL;
+        _cleanup_free_ uint8_t *env = NULL;
+        const char *why = NULL;
+        size_t len = 0;
+        int r = cadu_crypt_key_read(key_path, secret, &why);
+        if (r < 0)
+                return cadu_cmd_load_key("--key-file", key_path, &(cadu_crypt_key){ 0 });
+        /* The envelope holds a key file: `openssl cms -decrypt` gives one. */
+        cadu_hex_encode(secret, sizeof(secret), text);
+        OPENSSL_cleanse(secret, sizeof(secret));
+        text[2 * CADU_CRYPT_KEY_SIZE] = '\n';
+        r = cadu_envelope_wrap(text, sizeof(text) - 1, recipients, n, &env, &len, &err);
+        OPENSSL_cleanse(text, sizeof(text));
+        if (r < 0)
+                return report(r, err, "wrapping the store key");
+        if (asprintf(&path, "%s.keys", out) < 0)
+                return cadu_error_errno(-ENOMEM, "manifest");
+        if ((r = cadu_write_file_atomic(path, env, len)) < 0)
+                return cadu_error_errno(r, "writing %s", path);
+        const char *base = strrchr(path, '/');
+        m->key_envelope = strdup(base ? base + 1 : path);
+        if (!m->key_envelope)
+                return cadu_error_errno(-ENOMEM, "manifest");
+        m->key_envelope_size = len;
+        if ((r = cadu_digest(CADU_DIGEST_SHA256, env, len, m->key_envelope_sha256)) < 0)
+                return cadu_error_errno(r, "manifest");
+        return CADU_EXIT_OK;
+}
+
 static const char manifest_help[] =
         "Usage: cadu manifest [OPTIONS] OUT\n\n"
         "Write the release manifest OUT for one or more images. Sizes and sha256\n"
@@ -65,12 +134,17 @@ static const char manifest_help[] =
         "      --key-file FILE        the store key of encrypted indexes: they are\n"
         "                             pinned by their plaintext and the manifest names\n"
         "                             the key (doc/encryption.md)\n"
+        "      --recipient CERT       also wrap that key for the device certificate\n"
+        "                             CERT (PEM, RSA or EC) into OUT.keys, pinned by\n"
+        "                             the manifest; repeatable\n"
+        "      --key-envelope FILE    pin FILE, a key envelope made elsewhere (e.g.\n"
+        "                             openssl cms -encrypt), inside OUT's directory\n"
         "  -q, --quiet                no summary\n"
         "      --json                 the result as JSON on stdout\n"
         "  -h, --help                 show this help\n";
 
 int cadu_cmd_manifest(int argc, char **argv) {
-        enum { O_COMPATIBLE = 0x100, O_VERSION, O_EXPIRES, O_DESCRIPTION, O_IMAGE, O_DELTA, O_KEY_FILE };
+        enum { O_COMPATIBLE = 0x100, O_VERSION, O_EXPIRES, O_DESCRIPTION, O_IMAGE, O_DELTA, O_KEY_FILE, O_RECIPIENT, O_KEY_ENVELOPE };
         static const struct option options[] = {
                 { "compatible", required_argument, NULL, O_COMPATIBLE },
                 { "version", required_argument, NULL, O_VERSION },
@@ -79,10 +153,14 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 { "image", required_argument, NULL, O_IMAGE },
                 { "delta", required_argument, NULL, O_DELTA },
                 { "key-file", required_argument, NULL, O_KEY_FILE },
+                { "recipient", required_argument, NULL, O_RECIPIENT },
+                { "key-envelope", required_argument, NULL, O_KEY_ENVELOPE },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        const char *compatible = NULL, *version = NULL, *description = NULL, *key_path = NULL;
+        _cleanup_free_ const char **recipients = calloc((size_t)argc, sizeof(char *));
+        size_t n_recipients = 0;
+        const char *compatible = NULL, *version = NULL, *description = NULL, *key_path = NULL, *envelope = NULL;
         _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
         _cleanup_free_ char **image_specs = calloc((size_t)argc, sizeof(char *));
         _cleanup_free_ char **delta_specs = calloc((size_t)argc, sizeof(char *));
@@ -110,6 +188,8 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 case O_IMAGE: image_specs[n_images++] = optarg; break;
                 case O_DELTA: delta_specs[n_deltas++] = optarg; break;
                 case O_KEY_FILE: key_path = optarg; break;
+                case O_RECIPIENT: recipients[n_recipients++] = optarg; break;
+                case O_KEY_ENVELOPE: envelope = optarg; break;
                 case 'h':
                         fputs(manifest_help, stdout);
                         return CADU_EXIT_OK;
@@ -128,6 +208,12 @@ int cadu_cmd_manifest(int argc, char **argv) {
         if (n_images > CADU_MANIFEST_MAX_IMAGES)
                 return cadu_usage_error("manifest", "at most %d images", CADU_MANIFEST_MAX_IMAGES);
         const char *out = argv[optind];
+        if (!recipients)
+                return cadu_error_errno(-ENOMEM, "manifest");
+        if (n_recipients && !key_path)
+                return cadu_usage_error("manifest", "--recipient needs --key-file, the key to wrap");
+        if (n_recipients && envelope)
+                return cadu_usage_error("manifest", "--recipient and --key-envelope: one envelope per release");
         if (key_path && (c = cadu_cmd_load_key("--key-file", key_path, &key)) != 0)
                 return c;
 
@@ -233,6 +319,10 @@ int cadu_cmd_manifest(int argc, char **argv) {
                         goto finish;
                 }
         }
+        if (n_recipients && (ret = write_envelope(m, out, key_path, recipients, n_recipients)) != 0)
+                goto finish;
+        if (envelope && (ret = pin_envelope(m, out, envelope)) != 0)
+                goto finish;
         r = cadu_manifest_format(m, &text, &len, &err);
         if (r < 0) {
                 ret = report(r, err, "manifest %s", out);

@@ -75,6 +75,8 @@ static const key keys[] = {
         { SEC_STORE, "url", K_LIST, F(urls), F(n_urls), 0, 0 },
         { SEC_STORE, "cache-dir", K_STRING, F(cache_dir), 0, 0, 0 },
         { SEC_STORE, "key-file", K_STRING, F(key_file), 0, 0, 0 },
+        { SEC_STORE, "recipient-cert", K_STRING, F(recipient_cert), 0, 0, 0 },
+        { SEC_STORE, "recipient-key", K_STRING, F(recipient_key), 0, 0, 0 },
         { SEC_STORE, "ca-file", K_STRING, F(ca_file), 0, 0, 0 },
         { SEC_STORE, "client-cert", K_STRING, F(client_cert), 0, 0, 0 },
         { SEC_STORE, "client-key", K_STRING, F(client_key), 0, 0, 0 },
@@ -149,6 +151,8 @@ cadu_config *cadu_config_free(cadu_config *c) {
         free_list(c->urls);
         free(c->cache_dir);
         free(c->key_file);
+        free(c->recipient_cert);
+        free(c->recipient_key);
         free(c->ca_file);
         free(c->client_cert);
         free(c->client_key);

@@ -58,6 +58,8 @@ typedef struct cadu_config {
         size_t n_urls;
         char *cache_dir;
         char *key_file;                 /* store key of encrypted releases (doc/encryption.md) */
+        char *recipient_cert;           /* or this device's certificate and key, to */
+        char *recipient_key;            /* unwrap a release's key envelope */
         char *ca_file;
         char *client_cert;
         char *client_key;

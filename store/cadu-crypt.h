@@ -62,6 +62,8 @@ int cadu_crypt_key_parse(const uint8_t *data, size_t len, uint8_t secret[CADU_CR
  * neither group nor others may read or write (-EPERM otherwise). *why (may
  * be NULL) receives a static description for -EPERM and -EINVAL. */
 int cadu_crypt_key_load(const char *path, cadu_crypt_key *ret, const char **why);
+/* The same checks, giving the 32-byte store key itself. */
+int cadu_crypt_key_read(const char *path, uint8_t secret[CADU_CRYPT_KEY_SIZE], const char **why);
 /* Wipe a key. */
 void cadu_crypt_key_clear(cadu_crypt_key *k);
 /* Lower-case hex of the key id (2 * CADU_CRYPT_KEY_ID_SIZE + 1 bytes). */

@@ -66,7 +66,16 @@ int cadu_crypt_key_parse(const uint8_t *data, size_t len, uint8_t secret[CADU_CR
 }
 
 int cadu_crypt_key_load(const char *path, cadu_crypt_key *ret, const char **why) {
-        uint8_t buf[CADU_CRYPT_KEY_FILE_MAX + 1], secret[CADU_CRYPT_KEY_SIZE];
+        uint8_t secret[CADU_CRYPT_KEY_SIZE];
+        int r = cadu_crypt_key_read(path, secret, why);
+        if (r == 0)
+                r = cadu_crypt_key_derive(secret, ret);
+        OPENSSL_cleanse(secret, sizeof(secret));
+        return r;
+}
+
+int cadu_crypt_key_read(const char *path, uint8_t secret[CADU_CRYPT_KEY_SIZE], const char **why) {
+        uint8_t buf[CADU_CRYPT_KEY_FILE_MAX + 1];
         struct stat st;
         const char *dummy;
         if (!why)
@@ -94,9 +103,7 @@ int cadu_crypt_key_load(const char *path, cadu_crypt_key *ret, const char **why)
                 *why = "not 64 hex digits (make one with: openssl rand -hex 32)";
                 return -EINVAL;
         }
-        r = cadu_crypt_key_derive(secret, ret);
-        OPENSSL_cleanse(secret, sizeof(secret));
-        return r;
+        return 0;
 }
 
 void cadu_crypt_key_clear(cadu_crypt_key *k) {
