@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cadu-util.h"
 #include "cmd.h"
 
 /* One entry per line, in the order `cadu --help` lists them. */
@@ -45,6 +46,8 @@ static void help(FILE *f) {
 
 int main(int argc, char **argv) {
         int i = 1;
+        /* SIGTERM, SIGINT and SIGHUP remove the temporary files being written. */
+        cadu_tmp_cleanup_on_signals();
         /* Installed as `casync` (--enable-casync-compat): casync's command line. */
         const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
         if (argv[0] && !strcmp(base ? base + 1 : argv[0], "casync"))

@@ -81,6 +81,7 @@ static int dir_put(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void
                 return -errno;
         /* <4 hex>/<id>.<random>.tmp, renamed over the final name. */
         snprintf(tmp, sizeof(tmp), "%.*s.%016llx.tmp", 69, path, (unsigned long long)rnd);
+        int slot = cadu_tmp_register(d->dfd, tmp);      /* removed on SIGTERM */
         int fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 && errno == ENOENT) {
                 /* A concurrent gc removed the (empty) prefix directory. */
@@ -90,8 +91,11 @@ static int dir_put(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void
                 path[4] = '/';
                 fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         }
-        if (fd < 0)
-                return -errno;
+        if (fd < 0) {
+                int r = -errno;
+                cadu_tmp_unregister(slot);
+                return r;
+        }
         int r = cadu_write_full(fd, raw, len);
         if (close(fd) < 0 && r == 0)
                 r = -errno;
@@ -99,6 +103,7 @@ static int dir_put(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void
                 r = -errno;
         if (r < 0)
                 unlinkat(d->dfd, tmp, 0);
+        cadu_tmp_unregister(slot);
         return r;
 }
 

@@ -163,6 +163,21 @@ cadu_digest_ctx *cadu_digest_free(cadu_digest_ctx *c);
 int cadu_sha256_file(const char *path, uint8_t out[CADU_DIGEST_SIZE], uint64_t *ret_size);
 int cadu_sha256_file_max(const char *path, uint64_t max, uint8_t out[CADU_DIGEST_SIZE], uint64_t *ret_size);
 
+/* ---- temporary files removed when the process is told to stop ----
+ *
+ * cadu_tmp_cleanup_on_signals() installs handlers for SIGTERM, SIGINT and
+ * SIGHUP (unless ignored) that unlink every registered temporary file and
+ * then let the signal end the process as it would have. Writers register
+ * a temporary name before creating it and unregister it once renamed into
+ * place or removed. kill -9 still leaves them, as before: every writer and
+ * the commands that clean up after an interrupted run tolerate that. */
+void cadu_tmp_cleanup_on_signals(void);
+/* Register dirfd/name (AT_FDCWD for a path); a slot, or -1 when the table
+ * is full or the name too long (the file is then not removed on a signal). */
+int cadu_tmp_register(int dirfd, const char *name);
+/* Forget a slot; -1 is ignored. */
+void cadu_tmp_unregister(int slot);
+
 /* ---- output files that are never half-written under their final name ---- */
 
 typedef struct cadu_outfile {
@@ -170,8 +185,9 @@ typedef struct cadu_outfile {
         char *path;     /* final name */
         char *tmp;      /* temporary name beside it; NULL when writing in place */
         bool is_dev;    /* block or character device: written in place */
+        int tmp_slot;   /* cadu_tmp_register() slot of tmp, or -1 */
 } cadu_outfile;
-#define CADU_OUTFILE_INIT { .fd = -1 }
+#define CADU_OUTFILE_INIT { .fd = -1, .tmp_slot = -1 }
 
 /* Open path for writing. A block or character device (or, with in_place, an
  * existing regular file) is opened in place; otherwise a temporary file

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -409,6 +411,67 @@ int cadu_sha256_file_max(const char *path, uint64_t max, uint8_t out[CADU_DIGEST
         return r;
 }
 
+/* ---- temporary files removed on SIGTERM, SIGINT and SIGHUP ---- */
+
+/* A fixed table, so that the signal handler needs no allocation and no lock:
+ * a slot is free (0), being filled (1) or names a temporary file (2). With
+ * every slot taken a file is simply not registered: it is then left behind
+ * as after kill -9, which every writer already tolerates. */
+#define TMP_SLOTS 256
+static struct tmp_slot {
+        atomic_int state;
+        int dirfd;
+        char name[PATH_MAX];
+} tmp_slots[TMP_SLOTS];
+
+int cadu_tmp_register(int dirfd, const char *name) {
+        size_t n = strlen(name);
+        if (n >= PATH_MAX)
+                return -1;
+        for (int i = 0; i < TMP_SLOTS; i++) {
+                int expect = 0;
+                if (!atomic_compare_exchange_strong(&tmp_slots[i].state, &expect, 1))
+                        continue;
+                tmp_slots[i].dirfd = dirfd;
+                memcpy(tmp_slots[i].name, name, n + 1);
+                atomic_store(&tmp_slots[i].state, 2);
+                return i;
+        }
+        return -1;
+}
+
+void cadu_tmp_unregister(int slot) {
+        if (slot >= 0 && slot < TMP_SLOTS)
+                atomic_store(&tmp_slots[slot].state, 0);
+}
+
+static void on_fatal_signal(int sig) {
+        int saved = errno;
+        /* unlinkat() is async-signal-safe; a name renamed into place
+         * meanwhile is simply not found. */
+        for (int i = 0; i < TMP_SLOTS; i++)
+                if (atomic_load(&tmp_slots[i].state) == 2)
+                        (void)unlinkat(tmp_slots[i].dirfd, tmp_slots[i].name, 0);
+        errno = saved;
+        /* The handler was reset (SA_RESETHAND): die of the signal as before. */
+        raise(sig);
+}
+
+void cadu_tmp_cleanup_on_signals(void) {
+        static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+        struct sigaction sa = { .sa_handler = on_fatal_signal, .sa_flags = SA_RESETHAND };
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < CADU_ELEMENTSOF(sigs); i++)
+                sigaddset(&sa.sa_mask, sigs[i]);
+        for (size_t i = 0; i < CADU_ELEMENTSOF(sigs); i++) {
+                struct sigaction old;
+                /* An ignored signal (nohup) stays ignored. */
+                if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+                        continue;
+                (void)sigaction(sigs[i], &sa, NULL);
+        }
+}
+
 /* ---- output files ---- */
 
 static int make_tmp_name(const char *path, char **ret) {
@@ -442,9 +505,12 @@ int cadu_outfile_open(cadu_outfile *o, const char *path, bool in_place) {
                 cadu_outfile_abort(o);
                 return r;
         }
+        o->tmp_slot = cadu_tmp_register(AT_FDCWD, o->tmp);
         o->fd = open(o->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (o->fd < 0) {
                 r = -errno;
+                cadu_tmp_unregister(o->tmp_slot);
+                o->tmp_slot = -1;
                 free(o->tmp);
                 o->tmp = NULL;
                 cadu_outfile_abort(o);
@@ -485,6 +551,8 @@ int cadu_outfile_commit(cadu_outfile *o) {
                 if (rename(o->tmp, o->path) < 0)
                         r = -errno;
                 else {
+                        cadu_tmp_unregister(o->tmp_slot);
+                        o->tmp_slot = -1;
                         free(o->tmp);
                         o->tmp = NULL;
                         r = fsync_parent_dir(o->path);
@@ -498,8 +566,11 @@ void cadu_outfile_abort(cadu_outfile *o) {
         if (o->fd >= 0)
                 close(o->fd);
         o->fd = -1;
-        if (o->tmp)
+        if (o->tmp) {
                 unlink(o->tmp);
+                cadu_tmp_unregister(o->tmp_slot);
+        }
+        o->tmp_slot = -1;
         free(o->tmp);
         free(o->path);
         o->tmp = o->path = NULL;
