@@ -23,6 +23,7 @@ static const cadu_command commands[] = {
         { "mark-good", cadu_cmd_mark_good, "commit the running slot after a good boot" },
         { "mark-bad", cadu_cmd_mark_bad, "take a slot out of service" },
         { "rollback", cadu_cmd_rollback, "boot the other (good) slot next" },
+        { "hawkbit", cadu_cmd_hawkbit, "a hawkBit (DDI) client: install assigned releases, report back" },
 };
 
 bool cadu_quiet, cadu_json;

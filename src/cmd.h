@@ -112,6 +112,7 @@ int cadu_cmd_status(int argc, char **argv);
 int cadu_cmd_mark_good(int argc, char **argv);
 int cadu_cmd_mark_bad(int argc, char **argv);
 int cadu_cmd_rollback(int argc, char **argv);
+int cadu_cmd_hawkbit(int argc, char **argv);
 /* cadu run as `casync` (src/cmd-casync.c): casync's exit codes, 0 or 1. */
 int cadu_casync_main(int argc, char **argv);
 

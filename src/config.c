@@ -5,7 +5,7 @@
  * Grammar, line by line (leading and trailing blanks ignored, a trailing CR
  * too):
  *   empty | "#" comment | ";" comment
- *   "[" SECTION "]"           SECTION = system | trust | store | slot CLASS
+ *   "[" SECTION "]"           SECTION = system | trust | store | hawkbit | slot CLASS
  *   KEY "=" VALUE             KEY and VALUE trimmed; VALUE not empty
  * Comments only start a line: values may contain '#' (URLs, tokens).
  * Every key belongs to a table below that says its section, kind and range.
@@ -30,12 +30,15 @@ typedef enum section {
         SEC_SLOT,
         SEC_TRUST,
         SEC_STORE,
+        SEC_HAWKBIT,
+        SEC_MAX_,
 } section;
 
 static const char *const section_names[] = {
         [SEC_SYSTEM] = "system",
         [SEC_TRUST] = "trust",
         [SEC_STORE] = "store",
+        [SEC_HAWKBIT] = "hawkbit",
 };
 
 typedef enum kind {
@@ -87,6 +90,17 @@ static const key keys[] = {
         { SEC_STORE, "retries", K_UINT, F(retries), 0, 0, 100 },
         { SEC_STORE, "timeout", K_UINT, F(timeout), 0, 1, 3600 },
         { SEC_STORE, "insecure", K_BOOL, F(insecure), 0, 0, 0 },
+        { SEC_HAWKBIT, "server", K_STRING, F(hawkbit.server), 0, 0, 0 },
+        { SEC_HAWKBIT, "tenant", K_STRING, F(hawkbit.tenant), 0, 0, 0 },
+        { SEC_HAWKBIT, "controller-id", K_STRING, F(hawkbit.controller_id), 0, 0, 0 },
+        { SEC_HAWKBIT, "target-token", K_STRING, F(hawkbit.target_token), 0, 0, 0 },
+        { SEC_HAWKBIT, "gateway-token", K_STRING, F(hawkbit.gateway_token), 0, 0, 0 },
+        { SEC_HAWKBIT, "ca-file", K_STRING, F(hawkbit.ca_file), 0, 0, 0 },
+        { SEC_HAWKBIT, "client-cert", K_STRING, F(hawkbit.client_cert), 0, 0, 0 },
+        { SEC_HAWKBIT, "client-key", K_STRING, F(hawkbit.client_key), 0, 0, 0 },
+        { SEC_HAWKBIT, "poll-min", K_UINT, F(hawkbit.poll_min), 0, 1, 86400 },
+        { SEC_HAWKBIT, "poll-max", K_UINT, F(hawkbit.poll_max), 0, 1, 7 * 86400 },
+        { SEC_HAWKBIT, "reboot-command", K_STRING, F(hawkbit.reboot_command), 0, 0, 0 },
 };
 #undef F
 #define KEY_BOOTLOADER 1        /* index of "bootloader" above */
@@ -100,7 +114,7 @@ typedef struct parser {
         cadu_config_class *cls;         /* current [slot CLASS] */
         unsigned key_line[CADU_ELEMENTSOF(keys)];
         unsigned dev_line[2];           /* of 'a' and 'b' in the current class */
-        unsigned section_line[SEC_STORE + 1];
+        unsigned section_line[SEC_MAX_];
         bool oom;
 } parser;
 
@@ -157,6 +171,15 @@ cadu_config *cadu_config_free(cadu_config *c) {
         free(c->client_cert);
         free(c->client_key);
         free_list(c->headers);
+        free(c->hawkbit.server);
+        free(c->hawkbit.tenant);
+        free(c->hawkbit.controller_id);
+        free(c->hawkbit.target_token);
+        free(c->hawkbit.gateway_token);
+        free(c->hawkbit.ca_file);
+        free(c->hawkbit.client_cert);
+        free(c->hawkbit.client_key);
+        free(c->hawkbit.reboot_command);
         free(c);
         return NULL;
 }
@@ -217,7 +240,7 @@ static int parse_section(parser *p, const char *s, size_t n) {
         char ex[68];
         /* s is the text between '[' and ']' */
         s = trim(s, &n);
-        for (int i = SEC_SYSTEM; i <= SEC_STORE; i++) {
+        for (int i = SEC_SYSTEM; i < SEC_MAX_; i++) {
                 const char *nm = i < (int)CADU_ELEMENTSOF(section_names) ? section_names[i] : NULL;
                 if (!nm || strlen(nm) != n || memcmp(nm, s, n))
                         continue;

@@ -71,6 +71,20 @@ typedef struct cadu_config {
         unsigned retries;               /* default 5, 0 = none */
         unsigned timeout;               /* seconds */
         bool insecure;
+
+        /* [hawkbit] (cadu hawkbit); NULL and zero: not set */
+        struct {
+                char *server;           /* base URL, e.g. https://hawkbit.example.com */
+                char *tenant;           /* default "DEFAULT" */
+                char *controller_id;
+                char *target_token;     /* Authorization: TargetToken ... */
+                char *gateway_token;    /* Authorization: GatewayToken ... */
+                char *ca_file;
+                char *client_cert;
+                char *client_key;
+                unsigned poll_min, poll_max;    /* seconds: bounds of the server's polling sleep */
+                char *reboot_command;   /* run after an install armed a trial boot */
+        } hawkbit;
 } cadu_config;
 
 /* Parse len bytes of configuration text; name is the file name used in

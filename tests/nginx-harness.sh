@@ -116,7 +116,7 @@ pid $n/nginx.pid;
 error_log $n/error.log info;
 events { worker_connections 512; }
 http {
-        log_format cadu '\$connection \$connection_requests \$status \$bytes_sent \$body_bytes_sent "\$request" \$server_port \$ssl_protocol';
+        log_format cadu '\$connection \$connection_requests \$status \$bytes_sent \$body_bytes_sent "\$request" \$server_port \$ssl_protocol \"\$http_authorization\"';
         access_log $NGINX_LOG cadu;
         client_body_temp_path $n/tmp/body;
         proxy_temp_path $n/tmp/proxy;

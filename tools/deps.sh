@@ -12,7 +12,7 @@ pkgs="build-essential autoconf automake pkg-config
       libubootenv-tool casync rdiff nginx openssl python3 zstd e2fsprogs time util-linux procps
       curl bc swupdate cpio u-boot-qemu u-boot-tools dosfstools mtools
       systemd rauc dbus squashfs-tools
-      efibootguard libebgenv-dev"
+      efibootguard libebgenv-dev libjson-c-dev"
 backports_pkgs="qemu-system-arm"
 BACKPORTS="deb http://deb.debian.org/debian bookworm-backports main"
 missing=""
