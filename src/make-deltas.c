@@ -48,7 +48,7 @@ typedef struct deltas {
         size_t *cand;
         size_t ncand;
         cadu_sketch_index *index;
-        size_t *targets;                /* indices into chunks, release order */
+        size_t *targets;                /* indices into cand, release order */
         size_t ntargets;
         atomic_size_t next;
         atomic_int error;
@@ -252,7 +252,8 @@ static int write_delta(deltas *d, const char *rel, const cadu_buf *b) {
 static int delta_one(worker *w, size_t t) {
         deltas *d = w->d;
         const cadu_make_deltas_params *p = d->p;
-        cadu_chunk_entry *c = &d->chunks.entries[d->targets[t]];
+        size_t ci = d->cand[d->targets[t]];
+        cadu_chunk_entry *c = &d->chunks.entries[ci];
         uint64_t plain;
         int r = read_chunk(w, c, true, &w->target, &plain);
         if (r < 0)
@@ -261,10 +262,21 @@ static int delta_one(worker *w, size_t t) {
 
         size_t cand[CADU_DELTA_MAX_BASES], nb = 0;
         accept_ctx a = { d, c->state };
-        ssize_t n = cadu_sketch_index_query(d->index, &d->sketches[d->targets[t]], accept_base, &a, cand,
-                                            NULL, CADU_DELTA_MAX_BASES);
+        ssize_t n = cadu_sketch_index_query(d->index, &d->sketches[ci], accept_base, &a, cand, NULL,
+                                            CADU_DELTA_MAX_BASES);
         if (n < 0)
                 return (int)n;
+        /* The new chunk before it in the release is a candidate too: often
+         * a part of the same file or package (its structure, its strings),
+         * and the device has it by then. For a chunk of a new file it is
+         * what makes a delta at all. */
+        if (t > 0 && n < CADU_DELTA_MAX_BASES) {
+                ssize_t i = 0;
+                while (i < n && cand[i] != d->targets[t - 1])
+                        i++;
+                if (i == n)
+                        cand[n++] = d->targets[t - 1];
+        }
         /* The candidates' content, best first; a candidate gone from the
          * store or corrupt is passed over. */
         uint8_t ids[CADU_DELTA_MAX_BASES][CADU_DIGEST_SIZE];
@@ -443,8 +455,9 @@ static int write_sketch_file(deltas *d) {
 }
 
 static int target_cmp(const void *a, const void *b, void *ud) {
-        const cadu_chunk_set *s = ud;
-        int x = s->entries[*(const size_t *)a].state, y = s->entries[*(const size_t *)b].state;
+        const deltas *d = ud;
+        int x = d->chunks.entries[d->cand[*(const size_t *)a]].state,
+            y = d->chunks.entries[d->cand[*(const size_t *)b]].state;
         return (x > y) - (x < y);
 }
 
@@ -520,17 +533,17 @@ int cadu_make_deltas(const cadu_make_deltas_params *p, const cadu_index *idx, co
                 if ((c->mask & (IN_STORE | SKETCHED)) != (IN_STORE | SKETCHED))
                         continue;
                 sk[d.ncand] = d.sketches[i];
-                d.cand[d.ncand++] = i;
                 if (c->state)
-                        d.targets[d.ntargets++] = i;
+                        d.targets[d.ntargets++] = d.ncand;
+                d.cand[d.ncand++] = i;
         }
         if ((r = cadu_sketch_index_new(sk, d.ncand, COMMON_MAX, &d.index)) < 0)
                 goto out;
-        qsort_r(d.targets, d.ntargets, sizeof(size_t), target_cmp, &d.chunks);
+        qsort_r(d.targets, d.ntargets, sizeof(size_t), target_cmp, &d);
 
         if ((r = run_pool(&d, d.ntargets, delta_one, "deltas")) < 0) {
                 char hex[2 * CADU_DIGEST_SIZE + 1];
-                cadu_hex_encode(d.chunks.entries[d.targets[d.failed]].id, CADU_DIGEST_SIZE, hex);
+                cadu_hex_encode(d.chunks.entries[d.cand[d.targets[d.failed]]].id, CADU_DIGEST_SIZE, hex);
                 if (what && !*what && asprintf(what, "delta of chunk %s in %s", hex, p->store_path) < 0)
                         *what = NULL;
                 goto out;

@@ -5,7 +5,8 @@
  * After make has stored a release's chunks, each chunk that was new to the
  * store (the targets, in release order) is compared by sketch with every
  * chunk the store held before and with the targets before it in the
- * release; against the best-ranked candidates (up to 8 bases) a zstd delta
+ * release, and the target just before it in the release is a candidate
+ * too; against the best-ranked candidates (up to 8 bases) a zstd delta
  * is encoded (doc/delta-format.md) and kept when it is clearly smaller
  * than the target's chunk file. Sketches of the store's chunks are kept in
  * STORE/sketches/, so only chunks without one are read and sketched.
