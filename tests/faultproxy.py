@@ -39,6 +39,7 @@ Range requests (a "Range: bytes=..." header) are answered like nginx does
   range-drop      send half of the answer, then close the connection
   range-drop-first  range-drop for the first request of a path, then as
                   multi-first
+  range-stall     send half of the answer, then nothing (see --stall)
   multi-overlap   multipart with the first part sent twice
   multi-short     multipart with a part one byte shorter than its header says
   multi-missing   multipart without its last part
@@ -294,13 +295,17 @@ class Handler(socketserver.StreamRequestHandler):
             with LOCK:
                 first = COUNTS.get(path) == 1
             drop = mode == "range-drop" or (mode == "range-drop-first" and first)
-            status, hdrs, payload = range_answer("pass" if drop else mode, ranges, body)
+            status, hdrs, payload = range_answer("pass" if drop or mode == "range-stall" else mode, ranges, body)
             log(conn, method, path, f"range {headers['range']} {mode if bad else 'ok'}", headers)
             self.head(status, "Partial Content", hdrs + [("Content-Length", len(payload))])
             if drop:
                 # A clean close (not RST), so that all sent arrives.
                 self.send(payload[: len(payload) // 2])
                 self.connection.shutdown(socket.SHUT_WR)
+                return False
+            if mode == "range-stall":
+                self.send(payload[: len(payload) // 2])
+                time.sleep(ARGS.stall)
                 return False
             if method != "HEAD":
                 self.send(payload)

@@ -78,6 +78,15 @@ grep -q "^2 GET /packs/p.capack range bytes=20000-22999,100000-106999 " "$FP_LOG
         fail "the retry asked again for a complete range: $(cat "$FP_LOG")"
 if tail -n +2 "$FP_LOG" | grep -q "range bytes=1000-"; then fail "a delivered range was asked again: $(cat "$FP_LOG")"; fi
 
+# A stalled range answer is cut off by --low-speed-time and retried; the
+# --deadline holds for range requests too.
+faultproxy_start range-stall --root "$T/www" --ranges --mode range-stall --count 1 --stall 30
+$TOOL --low-speed-time 1 ranges "$FP_URL" packs/p.capack "$P" "$ONE" >"$T/out" 2>"$T/st" || fail "range-stall: $(cat "$T/st")"
+[ "$(stat_of retries "$T/st")" -eq 1 ] || fail "range-stall: $(cat "$T/st")"
+faultproxy_start range-stall-all --root "$T/www" --ranges --mode range-stall --stall 30
+expect_fail 1 'error: ETIMEDOUT: ranges: GET http://.*/packs/p.capack: .*deadline of 2 s' \
+        $TOOL --low-speed-time 1 --deadline 2 ranges "$FP_URL" packs/p.capack "$P" "$ONE"
+
 # A 200 instead of a 206 (Range ignored): -ENOTSUP, the body not read.
 head -c 30000000 /dev/urandom >"$T/www/packs/big.capack"
 faultproxy_start ignore --root "$T/www"

@@ -40,6 +40,10 @@ $TOOL $TLS ranges "$HTTPS_URL" packs/p.capack "$P" $SPECS >"$T/out" 2>"$T/st" ||
 $TOOL $TLS --max-transfers 1 ranges "$HTTPS_URL" packs/p.capack "$P" $SPECS >"$T/out" 2>"$T/st" ||
         fail "https ranges, 1 transfer: $(cat "$T/st")"
 [ "$(stat_of connections "$T/st")" -eq 1 ] || fail "HTTP/2 should use one connection: $(cat "$T/st")"
+# mutual TLS: the client certificate goes with range requests too
+$TOOL $TLS --client-cert "$CERTS/client.pem" --client-key "$CERTS/client.key" ranges "$MTLS_URL" packs/p.capack "$P" \
+        random:1:300:70000:30000 >"$T/out" 2>"$T/st" || fail "mTLS ranges: $(cat "$T/st")"
+expect_fail 1 'error: EREMOTEIO: ranges: GET https://.*: HTTP 400' $TOOL $TLS ranges "$MTLS_URL" packs/p.capack "$P" "0+10"
 
 # --- neighbours are merged: 500 ranges at most 100 bytes apart, few requests
 n0=$(log_lines)
