@@ -27,6 +27,7 @@ typedef struct need {
         uint32_t cands;                 /* head of the candidate list, 0 = none */
         atomic_bool done;
         bool deferred;                  /* waits for the network (packs) */
+        uint8_t sim;                    /* planning state (SIM_*) */
         int8_t choice;                  /* entry of the pack index to fetch, -1: the per-chunk file */
         uint8_t tried;                  /* entries that failed, bit by bit */
 } need;
@@ -413,6 +414,7 @@ static int plan(extractor *x) {
                 x->table[i].first = SIZE_MAX;
                 x->table[i].cands = 0;
                 x->table[i].deferred = false;
+                x->table[i].sim = 0;
                 x->table[i].choice = -1;
                 x->table[i].tried = 0;
                 atomic_init(&x->table[i].done, false);
@@ -625,33 +627,51 @@ static int load_pack_index(extractor *x) {
         return 0;
 }
 
-/* Can the bases of entry e be read once the local sources are written? */
-static bool bases_available(extractor *x, const cadu_pack_entry *e) {
-        for (uint32_t b = 0; b < e->nbases; b++) {
-                const uint8_t *id = x->pi->base_ids[e->bases + b];
-                if (find_seed_chunk(x, id))
-                        continue;
-                need *n = lookup(x, id);
-                if (n->first == SIZE_MAX || n->deferred)
-                        return false;
+/* Planning simulates the pack phase round by round: a round fetches the
+ * chunks whose chosen entry has all its bases at hand (in a seed, or
+ * chunks of the release written already or in an earlier round), so that a
+ * delta against a chunk new in this release waits one round for it. */
+enum { SIM_OPEN, SIM_ROUND, SIM_READY, SIM_FILE };
+
+/* Is base id at hand (true), or coming in a later round (true, *pending
+ * set), or not to be had in the pack phase (false)? */
+static bool base_state(extractor *x, const uint8_t id[CADU_DIGEST_SIZE], bool *pending) {
+        if (find_seed_chunk(x, id))
+                return true;
+        need *n = lookup(x, id);
+        if (n->first == SIZE_MAX)
+                return false;
+        if (!n->deferred || n->sim == SIM_READY)
+                return true;
+        if (n->sim == SIM_OPEN || n->sim == SIM_ROUND) {
+                *pending = true;
+                return true;
         }
-        return true;
+        return false;
 }
 
-/* The cheapest entry of chunk pos not tried yet whose bases are available,
- * or -1. */
-static int choose_entry(extractor *x, const need *n) {
+/* The cheapest entry of chunk n not tried yet whose bases are at hand, or
+ * with allow_pending also coming later (*ready: all at hand); -1 if none. */
+static int best_entry(extractor *x, const need *n, bool allow_pending, bool *ready) {
         const cadu_pack_index *pi = x->pi;
         int best = -1;
         uint64_t best_len = UINT64_MAX;
-        if (!pi || x->pack_store == NULL)
+        *ready = false;
+        if (!pi || !x->pack_store)
                 return -1;
         for (size_t e = pi->first[n->first]; e < pi->first[n->first + 1]; e++) {
+                const cadu_pack_entry *en = &pi->entries[e];
                 int k = (int)(e - pi->first[n->first]);
-                if (n->tried & (1u << k) || pi->entries[e].len >= best_len || !bases_available(x, &pi->entries[e]))
+                bool ok = true, pending = false;
+                if (n->tried & (1u << k) || en->len >= best_len)
+                        continue;
+                for (uint32_t b = 0; ok && b < en->nbases; b++)
+                        ok = base_state(x, pi->base_ids[en->bases + b], &pending);
+                if (!ok || (pending && !allow_pending))
                         continue;
                 best = k;
-                best_len = pi->entries[e].len;
+                best_len = en->len;
+                *ready = !pending;
         }
         return best;
 }
@@ -668,6 +688,7 @@ static uint64_t chunk_file_size(extractor *x, size_t pos, bool *bound) {
 }
 
 typedef struct fetch_item {
+        unsigned round;
         uint32_t pack;
         uint64_t off, len;
         size_t pos;                     /* first occurrence in the index */
@@ -676,53 +697,81 @@ typedef struct fetch_item {
 
 static int fetch_item_cmp(const void *a, const void *b) {
         const fetch_item *x = a, *y = b;
+        if (x->round != y->round)
+                return x->round < y->round ? -1 : 1;
         if (x->pack != y->pack)
                 return x->pack < y->pack ? -1 : 1;
         return x->off < y->off ? -1 : x->off > y->off;
 }
 
 /* Choose a source for every chunk marked deferred (first occurrences) and
- * sum up the plan. With items, also list the pack entries to fetch
- * (malloc'ed, sorted by pack and offset). */
+ * sum up the plan (see SIM_*). With items, also list the pack entries of
+ * the first round (malloc'ed, sorted by pack and offset). */
 static int make_plan(extractor *x, cadu_extract_plan *p, fetch_item **items, size_t *nitems) {
         fetch_item *it = NULL;
-        size_t n = 0, a = 0;
+        size_t n = 0, a = 0, open = 0;
         *p = (cadu_extract_plan){ .pack_index = x->pi != NULL, .index_bytes = x->index_bytes };
         for (size_t k = 0; k < x->nunique; k++) {
-                size_t i = x->order[k];
-                need *nd = lookup(x, x->idx->items[i].id);
-                if (!nd->deferred)
-                        continue;
-                nd->choice = (int8_t)choose_entry(x, nd);
-                if (nd->choice < 0) {
-                        p->file_chunks++;
-                        p->file_bytes += chunk_file_size(x, i, &p->files_bound);
-                        continue;
-                }
-                const cadu_pack_entry *e = &x->pi->entries[x->pi->first[i] + (size_t)nd->choice];
-                if (e->nbases) {
-                        p->delta_chunks++;
-                        p->delta_bytes += e->len;
-                } else {
-                        p->pack_chunks++;
-                        p->pack_bytes += e->len;
-                }
-                if (CADU_ARRAY_GROW(it, a, n, 256) < 0) {
-                        free(it);
-                        return -ENOMEM;
-                }
-                it[n++] = (fetch_item){ .pack = e->pack, .off = e->off, .len = e->len, .pos = i };
+                need *nd = lookup(x, x->idx->items[x->order[k]].id);
+                nd->sim = nd->deferred ? SIM_OPEN : SIM_READY;
+                nd->choice = -1;
+                open += nd->deferred;
+        }
+        for (unsigned round = 0; open; round++) {
+                size_t n0 = n;
+                for (int force = 0; force < 2 && n == n0; force++)
+                        for (size_t k = 0; k < x->nunique; k++) {
+                                size_t i = x->order[k];
+                                need *nd = lookup(x, x->idx->items[i].id);
+                                bool ready;
+                                if (nd->sim != SIM_OPEN)
+                                        continue;
+                                int e = best_entry(x, nd, !force, &ready);
+                                if (e < 0) {
+                                        /* Nothing in the packs: the per-chunk file, after them. */
+                                        nd->sim = SIM_FILE;
+                                        open--;
+                                        p->file_chunks++;
+                                        p->file_bytes += chunk_file_size(x, i, &p->files_bound);
+                                        continue;
+                                }
+                                if (!ready)
+                                        continue;       /* waits for a base of this release */
+                                const cadu_pack_entry *en = &x->pi->entries[x->pi->first[i] + (size_t)e];
+                                nd->choice = (int8_t)e;
+                                nd->sim = SIM_ROUND;
+                                open--;
+                                if (en->nbases) {
+                                        p->delta_chunks++;
+                                        p->delta_bytes += en->len;
+                                } else {
+                                        p->pack_chunks++;
+                                        p->pack_bytes += en->len;
+                                }
+                                if (CADU_ARRAY_GROW(it, a, n, 256) < 0) {
+                                        free(it);
+                                        return -ENOMEM;
+                                }
+                                it[n++] = (fetch_item){ .round = round, .pack = en->pack, .off = en->off,
+                                                        .len = en->len, .pos = i };
+                        }
+                for (size_t k = n0; k < n; k++)
+                        lookup(x, x->idx->items[it[k].pos].id)->sim = SIM_READY;
         }
         if (n)
                 qsort(it, n, sizeof(*it), fetch_item_cmp);
-        for (size_t k = 0; k < n; k++)
-                if (k == 0 || it[k].pack != it[k - 1].pack || it[k].off != it[k - 1].off + it[k - 1].len)
+        size_t first_round = 0;
+        for (size_t k = 0; k < n; k++) {
+                if (k == 0 || it[k].round != it[k - 1].round || it[k].pack != it[k - 1].pack ||
+                    it[k].off != it[k - 1].off + it[k - 1].len)
                         p->range_requests++;
+                first_round += it[k].round == 0;
+        }
         p->total_bytes = p->index_bytes + p->pack_bytes + p->delta_bytes + p->file_bytes;
         p->requests = (x->pi ? 1 : 0) + p->range_requests + p->file_chunks;
         if (items) {
                 *items = it;
-                *nitems = n;
+                *nitems = first_round;
         } else
                 free(it);
         return 0;
@@ -840,7 +889,11 @@ static void fetch_delta_file(worker_ctx *w, size_t pos, const cadu_pack_entry *e
 static int fetch_packs(worker_ctx *w) {
         extractor *x = w->x;
         bool ranges = true;
-        for (unsigned round = 0; round <= CADU_PACK_MAX_ENTRIES && !x->error; round++) {
+        /* Each pass fetches the first round of a fresh plan: chunks that
+         * failed have their next choice, and chunks waiting for bases of
+         * this release find them written. Every pass writes chunks or marks
+         * entries tried, so this ends. */
+        for (unsigned round = 0; !x->error; round++) {
                 fetch_item *items = NULL;
                 size_t nitems = 0;
                 cadu_extract_plan p;
@@ -862,11 +915,14 @@ static int fetch_packs(worker_ctx *w) {
                 }
                 if (x->o->dry_run) {
                         /* Planning only: count what would come from packs. */
-                        for (size_t k = 0; k < nitems; k++) {
-                                need *n = lookup(x, x->idx->items[items[k].pos].id);
-                                bool delta = x->pi->entries[x->pi->first[items[k].pos] + (size_t)n->choice].nbases;
-                                count(delta ? &w->st.deltas : &w->st.packed,
-                                      cadu_index_chunk_size(x->idx, items[k].pos), items[k].len);
+                        for (size_t k = 0; k < x->nunique; k++) {
+                                size_t i = x->order[k];
+                                need *n = lookup(x, x->idx->items[i].id);
+                                if (!n->deferred || n->choice < 0)
+                                        continue;
+                                const cadu_pack_entry *e = &x->pi->entries[x->pi->first[i] + (size_t)n->choice];
+                                count(e->nbases ? &w->st.deltas : &w->st.packed, cadu_index_chunk_size(x->idx, i),
+                                      e->len);
                                 n->deferred = false;
                         }
                         free(items);
