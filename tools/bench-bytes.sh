@@ -14,6 +14,8 @@
 #                        (DELAY_MS each way, default 25; RATE_KBIT, default
 #                        10000): cadu vs casync, alternating, RUNS times
 #   --runs N             runs of each timed install (default 3; medians)
+#   --extract            the device runs `cadu extract` (after fetching the
+#                        manifest and its signature) instead of `cadu install`
 #
 # The pair comes from PAIR (default /var/tmp/cadu-bench: v1.img, v2.img and
 # READY); when READY is missing tools/mkdebpair.sh builds it (root, network).
@@ -45,9 +47,9 @@ DELAY_MS=${DELAY_MS:-25}
 RATE_KBIT=${RATE_KBIT:-10000}
 
 die() { echo "bench-bytes: $*" >&2; exit 1; }
-usage() { sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-cadu=$top/build/cadu baseline="" chunks=64K modes="" peers=1 timing=0 runs=3
+cadu=$top/build/cadu baseline="" chunks=64K modes="" peers=1 timing=0 runs=3 extract=0
 while [ $# -gt 0 ]; do
         case $1 in
         --baseline) baseline=$(realpath "$2"); shift ;;
@@ -56,6 +58,7 @@ while [ $# -gt 0 ]; do
         --no-peers) peers=0 ;;
         --timing) timing=1 ;;
         --runs) runs=$2; shift ;;
+        --extract) extract=1 ;;
         -h | --help) usage ;;
         -*) usage ;;
         *) cadu=$1 ;;
@@ -299,10 +302,18 @@ EOF
 # device would (a script, for /usr/bin/time).
 cat >"$T/device.sh" <<EOF
 set -eu
-label=\$1 url=\$2 dev='$dev'
+label=\$1 url=\$2 dev='$dev' bin='$cadu'
+[ "\$label" != cadu-baseline ] || bin='$baseline'
 case \$label in
-cadu-baseline) '$baseline' -q install -c "\$dev/cadu.conf" "\$url/\$label/update.manifest" ;;
-cadu-*) '$cadu' -q install -c "\$dev/cadu.conf" "\$url/\$label/update.manifest" ;;
+cadu-*)
+        if [ $extract = 1 ]; then
+                curl -sSf -o "\$dev/dl" "\$url/\$label/update.manifest"
+                curl -sSf -o "\$dev/dl.sig" "\$url/\$label/update.manifest.sig"
+                "\$bin" -q extract --store "\$url/\$label/store" --seed "\$dev/a.img" \
+                        "\$url/\$label/rootfs.caibx" "\$dev/out.img"
+        else
+                "\$bin" -q install -c "\$dev/cadu.conf" "\$url/\$label/update.manifest"
+        fi ;;
 casync-*)
         curl -sSf -o "\$dev/v2.caibx" "\$url/\$label/v2.caibx"
         casync --store="\$url/\$label/store" --seed="\$dev/a.img" extract "\$dev/v2.caibx" "\$dev/out.img" ;;
@@ -326,7 +337,8 @@ run() {
         device_reset
         : >"$log"
         timed "$label.$tag" nice sh "$T/device.sh" "$label" "$url"
-        case $label in cadu-*) out=$dev/b.img ;; *) out=$dev/out.img ;; esac
+        out=$dev/out.img
+        case $label in cadu-*) [ "$extract" = 1 ] || out=$dev/b.img ;; esac
         [ "$(stat -c %s "$out")" -ge "$v2size" ] || die "$label: the device's image is short"
         cmp -s -n "$v2size" "$out" "$v2" || die "$label: the device's image differs from v2"
         sleep 0.3 # nginx logs a request once its response is sent
@@ -360,7 +372,8 @@ ref=""
 [ -f "$res/xdelta3.bytes.log" ] && ref=$(summary "$res/xdelta3.bytes.log" | cut -d' ' -f2)
 echo
 echo "pair: $(sed -n 2,3p "$PAIR/READY" | tr '\n' ' ')"
-echo "image: $(basename "$v1") -> $(basename "$v2"), $v2size bytes; $("$cadu" --version | head -1)"
+echo "image: $(basename "$v1") -> $(basename "$v2"), $v2size bytes; $("$cadu" --version | head -1)," \
+        "device: cadu $([ "$extract" = 1 ] && echo extract || echo install)"
 echo "bytes: all nginx sent (headers included), MB = 10^6 bytes; dev RSS: peak of the device's process tree"
 printf '\n%-24s %8s %9s %8s %6s %7s %8s %9s %8s\n' method MB "x xdelta3" requests ranged "dev RSS" "dev time" "make time" "make RSS"
 for l in $labels; do
