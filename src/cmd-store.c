@@ -18,10 +18,12 @@
 #include <time.h>
 
 #include "cadu-chunker.h"
+#include "cadu-crypt.h"
 #include "cadu-index.h"
 #include "cadu-manifest.h"
 #include "cadu-store.h"
 #include "cmd.h"
+#include "cmd-crypt.h"
 #include "extract.h"
 #include "storeopts.h"
 #include "storewalk.h"
@@ -40,29 +42,71 @@ static double ratio(uint64_t a, uint64_t b) {
 }
 
 typedef struct index_list {
-        cadu_index **idx;
+        cadu_index **idx;               /* NULL for an encrypted index: */
+        uint8_t **names;                /* then the keyed names of its chunks */
+        size_t *n_names;
         char **paths;
         size_t n;
 } index_list;
 
 static void index_list_done(index_list *l) {
-        for (size_t i = 0; l->idx && i < l->n; i++)
+        for (size_t i = 0; l->idx && i < l->n; i++) {
                 cadu_index_free(l->idx[i]);
+                free(l->names[i]);
+        }
         free(l->idx);
+        free(l->names);
+        free(l->n_names);
         l->idx = NULL;
+        l->names = NULL;
+        l->n_names = NULL;
         l->n = 0;
 }
 
-/* Read the indexes at paths. 0, or an exit code after printing the error. */
-static int read_indexes(char **paths, size_t n, index_list *l) {
+/* The keyed names an encrypted index lists in clear (doc/encryption.md):
+ * what gc keeps and mirror copies, without the key. */
+static int read_names(const char *path, const uint8_t *buf, size_t len, index_list *l, size_t i) {
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
+        const uint8_t *names;
+        size_t n;
+        if (cadu_crypt_index_header(buf, len, key_id, &names, &n) < 0) {
+                cadu_error("index %s: encrypted index header is malformed", path);
+                return CADU_EXIT_VERIFY;
+        }
+        if (!(l->names[i] = malloc(n ? n * CADU_CRYPT_NAME_SIZE : 1)))
+                return cadu_error_errno(-ENOMEM, "index %s", path);
+        memcpy(l->names[i], names, n * CADU_CRYPT_NAME_SIZE);
+        l->n_names[i] = n;
+        return 0;
+}
+
+/* Read the indexes at paths; encrypted ones, when allowed, as their lists
+ * of keyed names. 0, or an exit code after printing the error. */
+static int read_indexes(char **paths, size_t n, index_list *l, bool allow_encrypted) {
         l->paths = paths;
         l->n = 0;
         l->idx = calloc(n + 1, sizeof(*l->idx));
-        if (!l->idx)
+        l->names = calloc(n + 1, sizeof(*l->names));
+        l->n_names = calloc(n + 1, sizeof(*l->n_names));
+        if (!l->idx || !l->names || !l->n_names)
                 return cadu_error_errno(-ENOMEM, "reading indexes");
         for (size_t i = 0; i < n; i++) {
                 const char *why = NULL;
-                int r = cadu_index_read(paths[i], &l->idx[i], &why);
+                _cleanup_free_ uint8_t *buf = NULL;
+                size_t len;
+                int r = cadu_read_file(paths[i], (size_t)2 << 30, &buf, &len);
+                if (r == 0 && cadu_crypt_index_is(buf, len)) {
+                        if (!allow_encrypted) {
+                                cadu_error("index %s is encrypted: decrypt it first (doc/encryption.md)", paths[i]);
+                                return CADU_EXIT_USAGE;
+                        }
+                        if ((r = read_names(paths[i], buf, len, l, i)) != 0)
+                                return r;
+                        l->n++;
+                        continue;
+                }
+                if (r == 0)
+                        r = cadu_index_parse(buf, len, &l->idx[i], &why);
                 if (r < 0) {
                         if (why) {
                                 cadu_error("index %s: %s", paths[i], why);
@@ -78,7 +122,23 @@ static int read_indexes(char **paths, size_t n, index_list *l) {
 /* Add the chunks of every index to s. 0, or an exit code after the error. */
 static int add_indexes(cadu_chunk_set *s, const index_list *l) {
         for (size_t i = 0; i < l->n; i++) {
-                int r = cadu_chunk_set_add_index(s, l->idx[i], i < 64 ? UINT64_C(1) << i : 0);
+                uint64_t mask = i < 64 ? UINT64_C(1) << i : 0;
+                int r = 0;
+                if (!l->idx[i]) {
+                        /* Keyed names: sizes unknown (0). */
+                        for (size_t k = 0; k < l->n_names[i] && r >= 0; k++) {
+                                cadu_chunk_entry *e;
+                                r = cadu_chunk_set_add(s, l->names[i] + k * CADU_CRYPT_NAME_SIZE, &e);
+                                if (r >= 0) {
+                                        e->refs++;
+                                        e->mask |= mask;
+                                }
+                        }
+                        if (r < 0)
+                                return cadu_error_errno(r, "index %s", l->paths[i]);
+                        continue;
+                }
+                r = cadu_chunk_set_add_index(s, l->idx[i], mask);
                 if (r == -EBADMSG) {
                         cadu_error("index %s: a chunk id appears with two different sizes", l->paths[i]);
                         return CADU_EXIT_VERIFY;
@@ -515,7 +575,7 @@ int cadu_cmd_info(int argc, char **argv) {
         index_info *ii = NULL;
         cadu_store *store = NULL;
         survey sv = { .rootfd = -1 };
-        int ret = read_indexes(argv + optind, (size_t)(argc - optind), &l);
+        int ret = read_indexes(argv + optind, (size_t)(argc - optind), &l, false);
         if (ret)
                 goto out;
         if ((ret = add_indexes(&all, &l)))
@@ -661,6 +721,10 @@ static const char verify_help[] =
         "                          sha256 or sha512-256 (default: either)\n"
         "      --download          on an http(s) store, download and verify every\n"
         "                          chunk, not only check it is there\n"
+        "  -K, --key-file FILE     the key of an encrypted store: every encrypted\n"
+        "                          chunk file is authenticated, decrypted and checked\n"
+        "                          against its keyed name (without it only their\n"
+        "                          structure is checked; doc/encryption.md)\n"
         "  -j, --threads N         worker threads (default: CPUs, +8 for a network store)\n"
         "  -q, --quiet             no progress and no summary\n"
         "      --json              problems and statistics as JSON lines on stdout\n"
@@ -690,6 +754,7 @@ typedef struct verifier {
         progress_ctx pc;
         atomic_uint_fast64_t bytes, raw_bytes;
         bool index_mode;
+        const cadu_crypt_key *key;      /* --key-file */
         /* listing a directory store */
         stray *strays;
         size_t nstrays;
@@ -720,6 +785,56 @@ typedef struct listing {
         lister *listers;                /* per worker */
         cadu_store_walker *walkers;     /* per worker */
 } listing;
+
+/* An encrypted chunk file, named by its keyed name e->id: its structure,
+ * and with the key its tag, content and name (doc/encryption.md). */
+static int verify_sealed(verifier *v, const cadu_chunk_entry *e, vresult *res, cadu_buf *raw, cadu_buf *out,
+                         size_t max) {
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE], got[CADU_DIGEST_SIZE], name[CADU_CRYPT_NAME_SIZE];
+        char have[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
+        size_t n;
+        if (cadu_crypt_chunk_check(raw->data, raw->len, key_id) < 0) {
+                res->kind = V_CORRUPT;
+                res->why = strdup("encrypted chunk file is truncated");
+                return 0;
+        }
+        if (!v->key)
+                return 0;
+        int r = cadu_crypt_chunk_open(v->key, e->id, raw->data, raw->len, &n);
+        if (r == -EKEYREJECTED) {
+                res->kind = V_CORRUPT;
+                cadu_crypt_key_id_hex(key_id, have);
+                if (asprintf(&res->why, "encrypted under another key (%s)", have) < 0)
+                        res->why = NULL;
+                return 0;
+        }
+        if (r < 0) {
+                res->kind = V_CORRUPT;
+                res->why = strdup("does not authenticate under the store key (altered, truncated or moved)");
+                return 0;
+        }
+        r = cadu_chunk_decode(raw->data, n, max, out);
+        if (r == -EBADMSG || r == -EFBIG) {
+                res->kind = V_CORRUPT;
+                res->why = strdup("compressed data is corrupt");
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        v->bytes += out->len;
+        bool match = false;
+        for (int k = 0; k < 2 && !match; k++) {
+                if ((r = cadu_digest(k == 0 ? CADU_DIGEST_SHA256 : CADU_DIGEST_SHA512_256, out->data, out->len, got)) < 0 ||
+                    (r = cadu_crypt_chunk_name(v->key, got, name)) < 0)
+                        return r;
+                match = !memcmp(name, e->id, CADU_CRYPT_NAME_SIZE);
+        }
+        if (!match) {
+                res->kind = V_CORRUPT;
+                res->why = strdup("content does not match its keyed name");
+        }
+        return 0;
+}
 
 static int verify_one(void *ud, size_t i, unsigned w) {
         verifier *v = ud;
@@ -761,6 +876,8 @@ static int verify_one(void *ud, size_t i, unsigned w) {
                 return 0;
         }
         v->raw_bytes += raw->len;
+        if (raw->len >= CADU_CRYPT_MAGIC_SIZE && !memcmp(raw->data, CADU_CRYPT_CHUNK_MAGIC, CADU_CRYPT_MAGIC_SIZE))
+                return verify_sealed(v, e, res, raw, out, max);
         r = cadu_chunk_decode(raw->data, raw->len, max, out);
         if (r == -EBADMSG || r == -EFBIG) {
                 res->kind = V_CORRUPT;
@@ -932,18 +1049,22 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 { "digest", required_argument, NULL, 'd' },
                 { "download", no_argument, NULL, OPT_DOWNLOAD },
                 { "threads", required_argument, NULL, 'j' },
+                { "key-file", required_argument, NULL, 'K' },
                 { "help", no_argument, NULL, 'h' },
                 CADU_STOREOPTS_LONG_OPTIONS,
                 {}
         };
         _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
+        _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
+        const char *key_path = NULL;
         verifier v = { .set = CADU_CHUNK_SET_INIT };
         bool download = false;
         unsigned threads = 0;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "d:j:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "d:j:K:h", options, NULL)) >= 0) {
                 switch (c) {
+                case 'K': key_path = optarg; break;
                 case 'd':
                         if (cadu_digest_from_name(optarg, &v.digest) < 0)
                                 return cadu_usage_error("verify-store", "unknown digest '%s' (use sha256 or sha512-256)",
@@ -969,6 +1090,9 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         }
         if (optind >= argc)
                 return cadu_usage_error("verify-store", "expected STORE");
+        if (key_path && (r = cadu_cmd_load_key("--key-file", key_path, &key)) != 0)
+                return r;
+        v.key = key_path ? &key : NULL;
         const char *store_loc = argv[optind++];
         bool is_url = cadu_location_is_url(store_loc);
         v.index_mode = optind < argc;
@@ -984,7 +1108,7 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         unsigned nt = 0;
         int ret = CADU_EXIT_OK;
         if (v.index_mode) {
-                if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l)))
+                if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l, true)))
                         goto out;
                 if ((ret = add_indexes(&v.set, &l)))
                         goto out;
@@ -1269,7 +1393,7 @@ int cadu_cmd_gc(int argc, char **argv) {
                 return cadu_error("store %s is not a directory", store_loc);
 
         index_list l = { 0 };
-        int ret = read_indexes(argv + optind, (size_t)(argc - optind), &l);
+        int ret = read_indexes(argv + optind, (size_t)(argc - optind), &l, true);
         if (ret)
                 goto out;
         if ((ret = add_indexes(&g.set, &l)))
@@ -1337,7 +1461,10 @@ static const char mirror_help[] =
         "http(s) URL) into the directory store DIR: for local media that devices\n"
         "install from without a network. Every chunk is decompressed and checked\n"
         "against its id on the way and stored as it was compressed. Chunks DIR\n"
-        "already holds intact are skipped, so an interrupted mirror resumes.\n\n"
+        "already holds intact are skipped, so an interrupted mirror resumes.\n"
+        "An encrypted index (doc/encryption.md) lists its chunk files by keyed\n"
+        "name: they are copied as they are, checked for structure only, and no\n"
+        "key is needed.\n\n"
         "Given a MANIFEST (a path or http(s) URL ending in .manifest, or a file\n"
         "holding an [update] section), the indexes are the manifest's (checked\n"
         "against its sha256 pins) and DIR receives the manifest, its signature\n"
@@ -1376,14 +1503,27 @@ typedef struct mirrorer {
         size_t fatal_entry;
 } mirrorer;
 
+/* A chunk file of an encrypted store, by its keyed name (no key): copied
+ * as it is when its structure is sound; the devices authenticate it. */
+static int get_sealed(cadu_store *s, const uint8_t name[CADU_CRYPT_NAME_SIZE], cadu_buf *raw) {
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
+        int r = s->ops->get(s, name, cadu_chunk_max_raw(CADU_CHUNK_SIZE_MAX_LIMIT) + CADU_CRYPT_CHUNK_OVERHEAD, raw);
+        if (r < 0)
+                return r;
+        return cadu_crypt_chunk_check(raw->data, raw->len, key_id);
+}
+
 static int mirror_one(void *ud, size_t i, unsigned w) {
         mirrorer *m = ud;
         cadu_chunk_entry *e = &m->set->entries[i];
         cadu_buf *raw = &m->raw[w], *out = &m->out[w];
         size_t max = (size_t)e->max_size;
+        /* No size bound: a keyed name from an encrypted index. */
+        bool sealed = max == 0;
 
         /* Resume: a chunk already there and intact is kept. */
-        int r = cadu_store_get_chunk(m->dst, e->digest, e->id, (size_t)e->size, max, raw, out);
+        int r = sealed ? get_sealed(m->dst, e->id, raw)
+                       : cadu_store_get_chunk(m->dst, e->digest, e->id, (size_t)e->size, max, raw, out);
         if (r == 0) {
                 e->state = M_PRESENT;
                 m->present++;
@@ -1394,7 +1534,8 @@ static int mirror_one(void *ud, size_t i, unsigned w) {
                 goto fatal;
         if (r != -ENOENT)
                 m->repaired++;          /* a damaged copy: replaced below */
-        r = cadu_store_get_chunk(m->src, e->digest, e->id, (size_t)e->size, max, raw, out);
+        r = sealed ? get_sealed(m->src, e->id, raw)
+                   : cadu_store_get_chunk(m->src, e->digest, e->id, (size_t)e->size, max, raw, out);
         if (r < 0) {
                 e->state = r == -ENOENT ? M_MISSING : (r == -EBADMSG || r == -EFBIG) ? M_CORRUPT : M_ERROR;
                 m->errs[i] = r;
@@ -1808,9 +1949,22 @@ static int plan_manifest(const char *mloc, const char *from, const char *to, con
                 _cleanup_free_ char *src = NULL, *dst = NULL, *e2 = NULL, *iloc = NULL, *dloc = NULL;
                 if ((r = cadu_manifest_resolve(mloc, img->index, &iloc)) < 0)
                         return cadu_error_errno(r, "manifest %s: image %s: index %s", mloc, img->name, img->index);
-                if ((r = fetch("index", iloc, so, (size_t)img->index_size, &p->indexes[i])))
+                /* An encrypted index is pinned by its plaintext, which a
+                 * mirror without the key cannot check: its header's keyed
+                 * names say which chunk files to copy; devices check all. */
+                size_t imax = img->encrypted ? 2 * (size_t)img->index_size + 4096 : (size_t)img->index_size;
+                if ((r = fetch("index", iloc, so, imax, &p->indexes[i])))
                         return r;
-                if ((r = cadu_manifest_check_index_data(img, p->indexes[i].data, p->indexes[i].len, &idx, &e2)) < 0) {
+                uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
+                const uint8_t *names = NULL;
+                size_t n_names = 0;
+                if (img->encrypted &&
+                    cadu_crypt_index_header(p->indexes[i].data, p->indexes[i].len, key_id, &names, &n_names) < 0) {
+                        cadu_error("manifest %s: image %s: index %s: not an encrypted index", mloc, img->name, iloc);
+                        return CADU_EXIT_VERIFY;
+                }
+                if (!img->encrypted &&
+                    (r = cadu_manifest_check_index_data(img, p->indexes[i].data, p->indexes[i].len, &idx, &e2)) < 0) {
                         cadu_error("manifest %s: image %s: index %s: %s", mloc, img->name, iloc,
                                    e2 ? e2 : cadu_strerror(r));
                         return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
@@ -1856,7 +2010,12 @@ static int plan_manifest(const char *mloc, const char *from, const char *to, con
                 else
                         dst = path_join(to, "default.castr");
                 mirror_job *j = src && dst && r >= 0 ? get_job(jobs, njobs, src, dst) : NULL;
-                if (!j || (r = cadu_chunk_set_add_index(&j->set, idx, 0)) < 0) {
+                for (size_t k = 0; j && r >= 0 && k < n_names; k++) {
+                        cadu_chunk_entry *e;
+                        if ((r = cadu_chunk_set_add(&j->set, names + k * CADU_CRYPT_NAME_SIZE, &e)) >= 0)
+                                e->refs++;
+                }
+                if (!j || r < 0 || (idx && (r = cadu_chunk_set_add_index(&j->set, idx, 0)) < 0)) {
                         cadu_index_free(idx);
                         return cadu_error_errno(r < 0 ? r : -ENOMEM, "manifest %s: image %s", mloc, img->name);
                 }
@@ -1972,7 +2131,7 @@ int cadu_cmd_mirror(int argc, char **argv) {
 
         if ((ret = lock_destination(to, &lock_fd)))
                 goto out;
-        if ((ret = read_indexes(except_paths, nexcept, &ex)))
+        if ((ret = read_indexes(except_paths, nexcept, &ex, true)))
                 goto out;
         if ((ret = add_indexes(&except, &ex)))
                 goto out;
@@ -1980,7 +2139,7 @@ int cadu_cmd_mirror(int argc, char **argv) {
                 if ((ret = plan_manifest(argv[optind], from, to, &so, &mp, &jobs, &njobs)))
                         goto out;
         } else {
-                if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l)))
+                if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l, true)))
                         goto out;
                 mirror_job *j = get_job(&jobs, &njobs, from, to);
                 if (!j) {
