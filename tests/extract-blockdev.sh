@@ -3,10 +3,10 @@
 # too-small device is refused. Needs root and loop devices.
 . "$top_srcdir/tests/lib.sh"
 need losetup python3
-[ "$(id -u)" -eq 0 ] || skip "needs root for loop devices"
+need_root "loop devices"
 cd "$T"
 truncate -s 16M dev.img
-loop=$(losetup --find --show dev.img 2>/dev/null) || skip "no loop devices here"
+loop=$(losetup --find --show dev.img 2>/dev/null) || prereq_skip "no loop devices here"
 CLEANUP="losetup -d $loop"
 python3 -c 'import random; open("v1.img","wb").write(random.Random(1).randbytes(12 << 20))'
 python3 - <<'PY'

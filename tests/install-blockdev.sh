@@ -4,7 +4,7 @@
 # and loop devices.
 . "$top_srcdir/tests/lib.sh"
 need losetup
-[ "$(id -u)" -eq 0 ] || skip "needs root for loop devices"
+need_root "loop devices"
 . "$top_srcdir/tests/manifest-lib.sh"
 . "$top_srcdir/tests/boot-lib.sh"
 . "$top_srcdir/tests/install-lib.sh"
@@ -17,7 +17,7 @@ factory "$T/v1"
 for s in a b ka kb; do truncate -s 8M "$D/$s.img"; done
 CLEANUP=":"
 for s in a b ka kb; do
-        dev=$(losetup --find --show "$D/$s.img" 2>/dev/null) || skip "no loop devices here"
+        dev=$(losetup --find --show "$D/$s.img" 2>/dev/null) || prereq_skip "no loop devices here"
         CLEANUP="$CLEANUP; losetup -d $dev"
         sed -i "s|= $D/$s.img\$|= $dev|" "$CONF"
         eval "LOOP_$s=$dev"

@@ -23,7 +23,7 @@ dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 slot_has b "$T/v2" || fail "reference install failed"
 echo "an install takes ${dur_ms} ms"
 
-points=0 mid=0
+points=0 mid=0 late=0
 # Kill points spread over 0..90% of an install (in a shuffled order), until
 # 20 have landed while the install ran.
 for i in $(seq 1 60); do
@@ -32,9 +32,14 @@ for i in $(seq 1 60); do
         delay_ms=$(( dur_ms * ((i * 7) % 30) / 33 + 1 ))
         "$CADU" -q install -c "$CONF" "$T/v2/update.manifest" 2>/dev/null &
         pid=$!
-        sleep "$(printf '0.%03d' "$delay_ms")"
+        sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
         if kill -9 $pid 2>/dev/null; then mid=$((mid + 1)); fi
         wait $pid 2>/dev/null || true
+        # Killed after an image was written and read back (the late phases).
+        if grep -q '^phase verified ' "$D/state/install.journal" 2>/dev/null &&
+           ! grep -q '^done ' "$D/state/install.journal"; then
+                late=$((late + 1))
+        fi
         points=$((points + 1))
         # Whatever the point, once B's content changed, B may only be bootable
         # when it holds all of v2.
@@ -55,5 +60,6 @@ for i in $(seq 1 60); do
         slot_has b "$T/v2" || fail "kill at ${delay_ms} ms: re-run did not give an exact v2"
         [ "$(sim)" = B ] || fail "kill at ${delay_ms} ms: re-run did not arm the trial of B"
 done
-echo "$points kill points, $mid of them while install was running"
+echo "$points kill points, $mid of them while install was running, $late after an image was verified"
 [ "$mid" -ge 20 ] || fail "only $mid kills landed during the install"
+[ "$late" -ge 1 ] || fail "no kill landed after an image was verified: the late phases went untested"

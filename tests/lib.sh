@@ -9,7 +9,24 @@ set -eu
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
-need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "$c not installed"; done; }
+# prereq_skip WHY: a prerequisite is missing: skip (exit 77), except under
+# CI=true, where tools/deps.sh installed everything and the tests run as
+# root: there a missing prerequisite fails, so that nothing passes untested.
+prereq_skip() {
+        [ "${CI:-}" != true ] || fail "$* (CI=true: every prerequisite must be there; run tools/deps.sh as root)"
+        skip "$*"
+}
+need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || prereq_skip "$c not installed"; done; }
+# need_root WHY: root is required (loop devices, mounts).
+need_root() { [ "$(id -u)" -eq 0 ] || prereq_skip "needs root ($*)"; }
+# have TOOL: true when TOOL is installed; otherwise a part of a test that
+# needs it is left out with a note (a failure under CI=true).
+have() {
+        command -v "$1" >/dev/null 2>&1 && return 0
+        [ "${CI:-}" != true ] || fail "$1 not installed (CI=true: run tools/deps.sh)"
+        echo "SKIP (part): $1 not installed" >&2
+        return 1
+}
 
 # A scratch directory removed on exit; extra cleanup commands go in CLEANUP.
 CLEANUP=""

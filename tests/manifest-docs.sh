@@ -28,8 +28,8 @@ for cmd in manifest sign verify; do
         done
         "$CADU" "$cmd" --no-such-option x --help >/dev/null 2>"$T/opt.err" || true
         grep -q "unrecognized option" "$T/opt.err" || fail "the option check cannot fail"
-        if command -v groff >/dev/null; then
-                groff -man -ww -z "$man" 2>"$T/groff" || true
+        if have groff; then
+                groff -man -ww -z "$man" 2>"$T/groff" || fail "$man: groff failed: $(cat "$T/groff")"
                 [ ! -s "$T/groff" ] || fail "$man: $(cat "$T/groff")"
         fi
 done

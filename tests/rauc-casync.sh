@@ -15,7 +15,7 @@ if [ "${CI:-}" = true ]; then
         [ "$(id -u)" -eq 0 ] || fail "CI runs as root"
 fi
 need rauc dbus-daemon dbus-send mksquashfs openssl python3
-[ "$(id -u)" -eq 0 ] || skip "needs root (RAUC loop-mounts the bundle)"
+need_root "RAUC loop-mounts the bundle"
 if [ ! -e /dev/loop-control ]; then
         [ "${CI:-}" = true ] && fail "no loop devices (CI)"
         skip "no loop devices"

@@ -5,7 +5,7 @@
 # refused. Needs root and loop devices.
 . "$top_srcdir/tests/lib.sh"
 need losetup python3 rdiff
-[ "$(id -u)" -eq 0 ] || skip "needs root for loop devices"
+need_root "loop devices"
 cd "$T"
 python3 - <<'PY'
 import random
@@ -20,9 +20,9 @@ open("v2.img", "wb").write(v2)
 PY
 cp v1.img a.img
 truncate -s 16M b.img
-a=$(losetup --find --show a.img 2>/dev/null) || skip "no loop devices here"
+a=$(losetup --find --show a.img 2>/dev/null) || prereq_skip "no loop devices here"
 CLEANUP="losetup -d $a"
-b=$(losetup --find --show b.img 2>/dev/null) || skip "no second loop device"
+b=$(losetup --find --show b.img 2>/dev/null) || prereq_skip "no second loop device"
 CLEANUP="losetup -d $a; losetup -d $b"
 
 # rdiff takes a device's size as unknown (2048-byte blocks); so does cadu

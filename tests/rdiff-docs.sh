@@ -20,7 +20,7 @@ for o in quiet json; do
 done
 # the command appears in cadu --help
 "$CADU" --help | grep -q '^  rdiff ' || fail "rdiff missing from cadu --help"
-if command -v groff >/dev/null 2>&1; then
+if have groff; then
         groff -man -ww -z "$man" 2>"$T/groff" || fail "groff failed on cadu-rdiff.1"
         [ ! -s "$T/groff" ] || fail "groff warnings: $(cat "$T/groff")"
 fi

@@ -28,7 +28,7 @@ for cmd in info verify-store gc mirror; do
         done
         grep -q '^\.SH EXIT STATUS' "$man" || fail "$man has no EXIT STATUS section"
         # The man page renders without warnings.
-        if command -v groff >/dev/null; then
+        if have groff; then
                 w=$(groff -man -Tutf8 -ww -z "$man" 2>&1) || fail "$man: groff failed"
                 [ -z "$w" ] || fail "$man: groff warnings: $w"
         fi

@@ -76,13 +76,25 @@ grep -qx "corrupt $B: compressed data is corrupt" out || fail "corrupt frame: $(
 grep -q "1 missing, 2 corrupt, 8 stray" err || fail "summary: $(cat err)"
 
 # Only the chunks v1 needs: a problem in a chunk only v2 has is not v1's.
+# X is such a chunk, damaged on purpose (whatever A, B and C turned out to be).
 only2=$(comm -13 <(idx_ids v1.caibx | sort -u) <(idx_ids v2.caibx | sort -u))
+X=$(echo "$only2" | grep -vx -e "$A" -e "$B" -e "$C" -e "$D" | head -n 1)
+[ -n "$X" ] || fail "test needs a chunk only v2 has"
+cp "$(chunk_file store "$X")" x.save
+printf 'damaged' >"$(chunk_file store "$X")"
+rc=0
+"$CADU" verify-store store v1.caibx >out 2>err || rc=$?
+[ $rc -eq 3 ] || fail "exit $rc for v1 (the strays make the store unsound): $(cat err)"
+[ "$(grep -c '^stray ' out)" -eq 8 ] || fail "v1's run did not report the strays: $(cat out err)"
+! grep -q "$X" out || fail "chunk $X that only v2 needs was reported for v1"
 for id in "$A" "$B" "$C"; do
         if echo "$only2" | grep -qx "$id"; then
-                "$CADU" verify-store store v1.caibx >out 2>/dev/null || true
                 ! grep -q "$id" out || fail "chunk $id that v1 does not need was reported"
+        else
+                grep -q " $id" out || fail "chunk $id that v1 needs was not reported: $(cat out)"
         fi
 done
+mv x.save "$(chunk_file store "$X")"
 
 # Chunk files no index names are counted, not reported: v1's view of the
 # store has v2's own chunks (less the deleted C, a chunk of both) as extra.
@@ -111,7 +123,11 @@ PY
 rm -rf store/README store/tmp "store/$other" "store/$P/link.cacnk" "store/$P/notes.txt" "store/$P"/*.tmp "store/$P"/.#* \
         "store/$P/$(echo "$D" | tr a-f A-F).cacnk"
 "$CADU" -q make --store store v2.img v2.caibx
-"$CADU" verify-store store >out 2>err && fail "A and B are still wrong: $(cat out)"
+rc=0
+"$CADU" verify-store store >out 2>err || rc=$?
+[ $rc -eq 3 ] || fail "exit $rc: A and B are still wrong: $(cat out err)"
+diff <(printf 'corrupt %s: content does not match its id\ncorrupt %s: compressed data is corrupt\n' "$A" "$B" | sort) \
+        <(sort out) >&2 || fail "make does not repair existing chunks, verify-store must still name A and B"
 rm "$(chunk_file store "$A")" "$(chunk_file store "$B")"
 "$CADU" -q make --store store v2.img v2.caibx
 "$CADU" verify-store store v1.caibx v2.caibx >out 2>err || fail "repaired store not sound: $(cat out err)"
