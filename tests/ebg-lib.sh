@@ -61,9 +61,10 @@ with open(sys.argv[1], "r+b") as fh:
 PY
 }
 
-# ebg_disk IMG: the configuration partitions on IMG (made when missing),
-# attached as a loop device; sets EBG_LOOP, EBG_PARTS and EBG_MODE (vfat or
-# tmpfs). Extra partitions after the two may follow in IMG.
+# ebg_disk IMG [N1 N2]: the configuration partitions N1 and N2 (default 1
+# and 2) of IMG (IMG made with those two when missing; their FAT file systems
+# made, labelled BOOT0 and BOOT1, when they hold no BGENV.DAT), attached as a
+# loop device; sets EBG_LOOP, EBG_PARTS and EBG_MODE (vfat or tmpfs).
 ebg_disk() {
         local img=$1 p i=0
         if [ ! -e "$img" ]; then
@@ -74,7 +75,7 @@ ebg_disk() {
         # Partition nodes: the kernel may not scan a loop device by itself
         # here, and there may be no udev; partx adds them (devtmpfs names them).
         partx -a "$EBG_LOOP" 2>/dev/null || true
-        EBG_PARTS="${EBG_LOOP}p1 ${EBG_LOOP}p2"
+        EBG_PARTS="${EBG_LOOP}p${2:-1} ${EBG_LOOP}p${3:-2}"
         for p in $EBG_PARTS; do
                 [ -b "$p" ] || ebg_skip "no partition devices for $EBG_LOOP"
                 if ! mcopy -i "$p" -n ::BGENV.DAT "$T/.probe" 2>/dev/null; then
@@ -175,21 +176,25 @@ ebg_boot() {
 
 # ebg_factory_env: both environments as the factory writes them (slot A
 # revision 2, slot B revision 1, both OK, no watchdog).
+# The kernel files: EBG_KERNEL with %d for the partition (0 or 1).
 ebg_factory_env() {
-        bg_setenv -p 0 -r 2 -s 0 -i 0 -w 0 -k 'C:BOOT0:linux.efi' -a 'console=ttyS0 cadu.slot=A' >/dev/null 2>&1 &&
-                bg_setenv -p 1 -r 1 -s 0 -i 0 -w 0 -k 'C:BOOT1:linux.efi' -a 'console=ttyS0 cadu.slot=B' >/dev/null 2>&1 ||
+        local k=${EBG_KERNEL:-C:BOOT%d:linux.efi}
+        # shellcheck disable=SC2059
+        bg_setenv -p 0 -r 2 -s 0 -i 0 -w 0 -k "$(printf "$k" 0)" -a 'console=ttyS0 cadu.slot=A' >/dev/null 2>&1 &&
+                bg_setenv -p 1 -r 1 -s 0 -i 0 -w 0 -k "$(printf "$k" 1)" -a 'console=ttyS0 cadu.slot=B' >/dev/null 2>&1 ||
                 fail "bg_setenv cannot write the configuration partitions ($EBG_MODE)"
 }
 
 # ebg_device: the configuration partitions with factory environments (slot A
 # revision 2 and OK, slot B revision 1), the cadu.conf of a device whose
 # rootfs and kernel slots are files.
+# ebg_device [IMG N1 N2]: as ebg_disk (default $T/disk.img).
 ebg_device() {
         D=$T/dev
         mkdir -p "$D"
         CONF=$D/cadu.conf
         CMDLINE=$D/cmdline
-        ebg_disk "$T/disk.img"
+        ebg_disk "${1:-$T/disk.img}" "${2:-1}" "${3:-2}"
         ebg_factory_env
         : >"$D/a.img"
         : >"$D/b.img"

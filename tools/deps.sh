@@ -5,15 +5,17 @@
 # The real-U-Boot tests (tests/uboot-*.sh) need qemu-system-arm 8.0 or later:
 # Debian 12's own 7.2 loses U-Boot's saveenv (only the first 4 KiB of each
 # pflash sector reaches the file, QEMU issue 2343). It comes from
-# bookworm-backports, which this script adds to APT's sources when needed.
+# bookworm-backports, which this script adds to APT's sources when needed;
+# qemu-system-x86 (OVMF and EFI Boot Guard, tests/ebg-ovmf.sh) comes from
+# there too, so that both are the same QEMU.
 set -eu
 pkgs="build-essential autoconf automake pkg-config
       libzstd-dev libssl-dev libcurl4-openssl-dev libxxhash-dev libubootenv-dev check
       libubootenv-tool casync rdiff nginx openssl python3 zstd e2fsprogs time util-linux procps
       curl bc swupdate cpio u-boot-qemu u-boot-tools dosfstools mtools groff-base
       systemd rauc dbus squashfs-tools
-      efibootguard libebgenv-dev libjson-c-dev"
-backports_pkgs="qemu-system-arm"
+      efibootguard libebgenv-dev libjson-c-dev ovmf grub-efi-amd64-bin"
+backports_pkgs="qemu-system-arm qemu-system-x86"
 BACKPORTS="deb http://deb.debian.org/debian bookworm-backports main"
 missing=""
 for p in $pkgs; do
