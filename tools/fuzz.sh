@@ -13,6 +13,7 @@
 # build-fuzz/crash-TARGET-*. Each run appends "TARGET SECONDS EXECS RESULT"
 # to build-fuzz/summary.txt. make check replays the corpora without clang.
 # The machine may be shared: run it under nice (nice -n 10 tools/fuzz.sh all).
+# FUZZ_RUNS=N stops a target after N executions (or SECONDS, whichever first).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:?usage: tools/fuzz.sh TARGET|all|list [SECONDS]}
@@ -71,7 +72,7 @@ for t in $targets; do
         mkdir -p "corpus-$t"
         cp -n "$top/tests/fuzz/corpus-$t"/* "corpus-$t"/ 2>/dev/null || true
         rc=0
-        "./fuzz-$t" -max_total_time="$secs" -max_len=65536 -print_final_stats=1 \
+        "./fuzz-$t" -max_total_time="$secs" -runs="${FUZZ_RUNS:--1}" -max_len=65536 -print_final_stats=1 \
                 -artifact_prefix="$build/crash-$t-" "corpus-$t" >"fuzz-$t.log" 2>&1 || rc=$?
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "fuzz-$t.log" | tail -n 1)
         if [ "$rc" -eq 0 ]; then result=ok; else result="FOUND (exit $rc, see build-fuzz/fuzz-$t.log)"; status=1; fi
