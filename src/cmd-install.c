@@ -668,7 +668,11 @@ int cadu_cmd_install(int argc, char **argv) {
                 in.so.opts.max_transfers = cf->max_transfers;
                 in.so.opts.rate_limit = cf->rate_limit;
                 in.so.opts.retries = cf->retries ? cf->retries : CADU_STORE_RETRIES_NONE;
-                in.so.opts.connect_timeout_s = cf->timeout;
+                in.so.opts.connect_timeout_s = cf->connect_timeout;
+                in.so.opts.low_speed_time_s = cf->low_speed_time;
+                in.so.opts.low_speed_limit = cf->low_speed_limit;
+                in.so.opts.deadline_s = cf->deadline;
+                in.so.opts.max_redirects = cf->max_redirects;
                 in.so.opts.ca_file = cf->ca_file;
                 in.so.opts.client_cert = cf->client_cert;
                 in.so.opts.client_key = cf->client_key;

@@ -20,6 +20,7 @@
 
 #include "cadu-util.h"
 #include "config.h"
+#include "storeopts.h"
 
 #define CONFIG_MAX_SIZE (1u << 20)
 #define CLASS_NAME_MAX 64
@@ -84,11 +85,21 @@ static const key keys[] = {
         { SEC_STORE, "client-cert", K_STRING, F(client_cert), 0, 0, 0 },
         { SEC_STORE, "client-key", K_STRING, F(client_key), 0, 0, 0 },
         { SEC_STORE, "header", K_HEADER, F(headers), F(n_headers), 0, 0 },
-        { SEC_STORE, "max-transfers", K_UINT, F(max_transfers), 0, 1, 64 },
+        /* Network settings: the ranges of the command-line options. */
+        { SEC_STORE, "max-transfers", K_UINT, F(max_transfers), 0, CADU_STOREOPT_MAX_TRANSFERS_MIN,
+          CADU_STOREOPT_MAX_TRANSFERS_MAX },
         { SEC_STORE, "rate-limit", K_SIZE, F(rate_limit), 0, 0, 0 },
         { SEC_STORE, "max-download", K_SIZE, F(max_download), 0, 0, 0 },
-        { SEC_STORE, "retries", K_UINT, F(retries), 0, 0, 100 },
-        { SEC_STORE, "timeout", K_UINT, F(timeout), 0, 1, 3600 },
+        { SEC_STORE, "retries", K_UINT, F(retries), 0, CADU_STOREOPT_RETRIES_MIN, CADU_STOREOPT_RETRIES_MAX },
+        { SEC_STORE, "connect-timeout", K_UINT, F(connect_timeout), 0, CADU_STOREOPT_SECONDS_MIN,
+          CADU_STOREOPT_SECONDS_MAX },
+        { SEC_STORE, "low-speed-time", K_UINT, F(low_speed_time), 0, CADU_STOREOPT_SECONDS_MIN,
+          CADU_STOREOPT_SECONDS_MAX },
+        { SEC_STORE, "timeout", K_UINT, F(low_speed_time), 0, CADU_STOREOPT_SECONDS_MIN, CADU_STOREOPT_SECONDS_MAX },
+        { SEC_STORE, "low-speed-limit", K_SIZE, F(low_speed_limit), 0, 0, 0 },
+        { SEC_STORE, "deadline", K_UINT, F(deadline), 0, 1, UINT32_MAX },
+        { SEC_STORE, "max-redirects", K_UINT, F(max_redirects), 0, CADU_STOREOPT_MAX_REDIRECTS_MIN,
+          CADU_STOREOPT_MAX_REDIRECTS_MAX },
         { SEC_STORE, "insecure", K_BOOL, F(insecure), 0, 0, 0 },
         { SEC_HAWKBIT, "server", K_STRING, F(hawkbit.server), 0, 0, 0 },
         { SEC_HAWKBIT, "tenant", K_STRING, F(hawkbit.tenant), 0, 0, 0 },

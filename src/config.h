@@ -69,7 +69,11 @@ typedef struct cadu_config {
         uint64_t rate_limit;            /* bytes per second, 0 = unlimited */
         uint64_t max_download;          /* bytes an install may fetch, 0 = unlimited */
         unsigned retries;               /* default 5, 0 = none */
-        unsigned timeout;               /* seconds */
+        unsigned connect_timeout;       /* seconds */
+        unsigned low_speed_time;        /* seconds ("low-speed-time", or "timeout") */
+        uint64_t low_speed_limit;       /* bytes per second */
+        unsigned deadline;              /* seconds */
+        unsigned max_redirects;
         bool insecure;
 
         /* [hawkbit] (cadu hawkbit); NULL and zero: not set */

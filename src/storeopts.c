@@ -8,18 +8,28 @@
 #include "cmd.h"
 #include "storeopts.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 const char cadu_storeopts_help[] =
-        "      --max-transfers N       transfers in flight per store (1..256, default 8)\n"
+        "      --max-transfers N       transfers in flight per store (" STR(CADU_STOREOPT_MAX_TRANSFERS_MIN) ".." STR(
+                CADU_STOREOPT_MAX_TRANSFERS_MAX) ", default 8)\n"
         "      --rate-limit BYTES      bytes per second for each store, K/M/G suffixes\n"
         "                              (e.g. 512K); shared by its transfers\n"
         "      --retries N             retries of a chunk after a connection error,\n"
-        "                              timeout, truncated body or 5xx (0..100, default 5)\n"
+        "                              timeout, truncated body or 5xx (" STR(CADU_STOREOPT_RETRIES_MIN) ".." STR(
+                CADU_STOREOPT_RETRIES_MAX) ", default 5)\n"
         "      --connect-timeout S     seconds to establish a connection (default 15)\n"
-        "      --low-speed-time S      abort a transfer receiving nothing for S seconds\n"
-        "                              (default 30; it is then retried)\n"
+        "      --low-speed-time S      abort a transfer receiving nothing, or less than\n"
+        "                              --low-speed-limit bytes/s on average, for S\n"
+        "                              seconds (default 30; it is then retried)\n"
+        "      --low-speed-limit BYTES the least bytes/s a transfer must average over\n"
+        "                              --low-speed-time, K/M suffixes (default 512)\n"
         "      --deadline S            fail network fetches once S seconds have passed\n"
-        "                              since the start (default: no deadline)\n"
-        "      --max-redirects N       HTTP redirects followed (1..50, default 5)\n"
+        "                              since the start (default: none for chunks; 600\n"
+        "                              for each manifest, signature, index or delta)\n"
+        "      --max-redirects N       HTTP redirects followed (" STR(CADU_STOREOPT_MAX_REDIRECTS_MIN) ".." STR(
+                CADU_STOREOPT_MAX_REDIRECTS_MAX) ", default 5)\n"
         "      --ca-file FILE          trust the CA certificates in FILE (PEM) instead\n"
         "                              of the system's\n"
         "      --client-cert FILE      client certificate (PEM) for mutual TLS\n"
@@ -34,6 +44,7 @@ static const char *const names[] = {
         [CADU_STOREOPT_RETRIES - CADU_STOREOPT_FIRST] = "retries",
         [CADU_STOREOPT_CONNECT_TIMEOUT - CADU_STOREOPT_FIRST] = "connect-timeout",
         [CADU_STOREOPT_LOW_SPEED_TIME - CADU_STOREOPT_FIRST] = "low-speed-time",
+        [CADU_STOREOPT_LOW_SPEED_LIMIT - CADU_STOREOPT_FIRST] = "low-speed-limit",
         [CADU_STOREOPT_DEADLINE - CADU_STOREOPT_FIRST] = "deadline",
         [CADU_STOREOPT_MAX_REDIRECTS - CADU_STOREOPT_FIRST] = "max-redirects",
         [CADU_STOREOPT_CA_FILE - CADU_STOREOPT_FIRST] = "ca-file",
@@ -45,13 +56,19 @@ static const char *const names[] = {
 
 /* What a bad value of each option should have looked like. */
 static const char *const expected[] = {
-        [CADU_STOREOPT_MAX_TRANSFERS - CADU_STOREOPT_FIRST] = "a number from 1 to 256",
+        [CADU_STOREOPT_MAX_TRANSFERS - CADU_STOREOPT_FIRST] =
+                "a number from " STR(CADU_STOREOPT_MAX_TRANSFERS_MIN) " to " STR(CADU_STOREOPT_MAX_TRANSFERS_MAX),
         [CADU_STOREOPT_RATE_LIMIT - CADU_STOREOPT_FIRST] = "bytes per second, K/M/G suffixes allowed",
-        [CADU_STOREOPT_RETRIES - CADU_STOREOPT_FIRST] = "a number from 1 to 100",
-        [CADU_STOREOPT_CONNECT_TIMEOUT - CADU_STOREOPT_FIRST] = "seconds, 1 to 3600",
-        [CADU_STOREOPT_LOW_SPEED_TIME - CADU_STOREOPT_FIRST] = "seconds, 1 to 3600",
+        [CADU_STOREOPT_RETRIES - CADU_STOREOPT_FIRST] =
+                "a number from " STR(CADU_STOREOPT_RETRIES_MIN) " to " STR(CADU_STOREOPT_RETRIES_MAX),
+        [CADU_STOREOPT_CONNECT_TIMEOUT - CADU_STOREOPT_FIRST] =
+                "seconds, " STR(CADU_STOREOPT_SECONDS_MIN) " to " STR(CADU_STOREOPT_SECONDS_MAX),
+        [CADU_STOREOPT_LOW_SPEED_TIME - CADU_STOREOPT_FIRST] =
+                "seconds, " STR(CADU_STOREOPT_SECONDS_MIN) " to " STR(CADU_STOREOPT_SECONDS_MAX),
+        [CADU_STOREOPT_LOW_SPEED_LIMIT - CADU_STOREOPT_FIRST] = "bytes per second (at least 1), K/M suffixes allowed",
         [CADU_STOREOPT_DEADLINE - CADU_STOREOPT_FIRST] = "seconds, at least 1",
-        [CADU_STOREOPT_MAX_REDIRECTS - CADU_STOREOPT_FIRST] = "a number from 1 to 50",
+        [CADU_STOREOPT_MAX_REDIRECTS - CADU_STOREOPT_FIRST] =
+                "a number from " STR(CADU_STOREOPT_MAX_REDIRECTS_MIN) " to " STR(CADU_STOREOPT_MAX_REDIRECTS_MAX),
         [CADU_STOREOPT_CA_FILE - CADU_STOREOPT_FIRST] = "a readable PEM file",
         [CADU_STOREOPT_CLIENT_CERT - CADU_STOREOPT_FIRST] = "a readable PEM file",
         [CADU_STOREOPT_CLIENT_KEY - CADU_STOREOPT_FIRST] = "a readable PEM file",
@@ -136,7 +153,17 @@ static int set_by_index(cadu_storeopts *o, int i, const char *v) {
 
         switch (i + CADU_STOREOPT_FIRST) {
         case CADU_STOREOPT_MAX_TRANSFERS:
-                return set_uint(v, 1, 256, &so->max_transfers);
+                return set_uint(v, CADU_STOREOPT_MAX_TRANSFERS_MIN, CADU_STOREOPT_MAX_TRANSFERS_MAX,
+                                &so->max_transfers);
+        case CADU_STOREOPT_LOW_SPEED_LIMIT:
+                if (!v)
+                        return -EINVAL;
+                if ((r = cadu_parse_size(v, &n)) < 0)
+                        return r;
+                if (n == 0)
+                        return -ERANGE;
+                so->low_speed_limit = n;
+                return 0;
         case CADU_STOREOPT_RATE_LIMIT: {
                 char buf[64];
                 size_t l;
@@ -156,23 +183,25 @@ static int set_by_index(cadu_storeopts *o, int i, const char *v) {
                 return 0;
         }
         case CADU_STOREOPT_RETRIES:
-                if ((r = set_uint(v, 0, 100, &so->retries)) == 0 && so->retries == 0)
+                if ((r = set_uint(v, CADU_STOREOPT_RETRIES_MIN, CADU_STOREOPT_RETRIES_MAX, &so->retries)) == 0 &&
+                    so->retries == 0)
                         so->retries = CADU_STORE_RETRIES_NONE;
                 return r;
         case CADU_STOREOPT_CONNECT_TIMEOUT:
-                return set_uint(v, 1, 3600, &so->connect_timeout_s);
+                return set_uint(v, CADU_STOREOPT_SECONDS_MIN, CADU_STOREOPT_SECONDS_MAX, &so->connect_timeout_s);
         case CADU_STOREOPT_LOW_SPEED_TIME:
-                return set_uint(v, 1, 3600, &so->low_speed_time_s);
+                return set_uint(v, CADU_STOREOPT_SECONDS_MIN, CADU_STOREOPT_SECONDS_MAX, &so->low_speed_time_s);
         case CADU_STOREOPT_DEADLINE:
                 if (!v)
                         return -EINVAL;
-                r = cadu_parse_uint(v, 1, UINT64_C(100) * 365 * 86400, &n);
+                r = cadu_parse_uint(v, 1, CADU_STOREOPT_DEADLINE_MAX, &n);
                 if (r < 0)
                         return r;
                 so->deadline_s = n;
                 return 0;
         case CADU_STOREOPT_MAX_REDIRECTS:
-                return set_uint(v, 1, 50, &so->max_redirects);
+                return set_uint(v, CADU_STOREOPT_MAX_REDIRECTS_MIN, CADU_STOREOPT_MAX_REDIRECTS_MAX,
+                                &so->max_redirects);
         case CADU_STOREOPT_CA_FILE:
                 return set_file(&o->ca_file, &so->ca_file, v);
         case CADU_STOREOPT_CLIENT_CERT:

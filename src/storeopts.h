@@ -40,6 +40,18 @@ typedef struct cadu_storeopts {
 } cadu_storeopts;
 #define CADU_STOREOPTS_INIT { 0 }
 
+/* The ranges of the numeric options: one table for the command line, the
+ * configuration file (cadu.conf(5) [store]) and the help texts. */
+#define CADU_STOREOPT_MAX_TRANSFERS_MIN 1
+#define CADU_STOREOPT_MAX_TRANSFERS_MAX 256
+#define CADU_STOREOPT_RETRIES_MIN 0
+#define CADU_STOREOPT_RETRIES_MAX 100
+#define CADU_STOREOPT_SECONDS_MIN 1             /* connect-timeout, low-speed-time */
+#define CADU_STOREOPT_SECONDS_MAX 3600
+#define CADU_STOREOPT_DEADLINE_MAX (UINT64_C(100) * 365 * 86400)
+#define CADU_STOREOPT_MAX_REDIRECTS_MIN 1
+#define CADU_STOREOPT_MAX_REDIRECTS_MAX 50
+
 /* getopt_long() values; a command keeps its own values below 0x5300. */
 enum {
         CADU_STOREOPT_FIRST = 0x5300,
@@ -48,6 +60,7 @@ enum {
         CADU_STOREOPT_RETRIES,
         CADU_STOREOPT_CONNECT_TIMEOUT,
         CADU_STOREOPT_LOW_SPEED_TIME,
+        CADU_STOREOPT_LOW_SPEED_LIMIT,
         CADU_STOREOPT_DEADLINE,
         CADU_STOREOPT_MAX_REDIRECTS,
         CADU_STOREOPT_CA_FILE,
@@ -65,6 +78,7 @@ enum {
         { "retries", required_argument, NULL, CADU_STOREOPT_RETRIES }, \
         { "connect-timeout", required_argument, NULL, CADU_STOREOPT_CONNECT_TIMEOUT }, \
         { "low-speed-time", required_argument, NULL, CADU_STOREOPT_LOW_SPEED_TIME }, \
+        { "low-speed-limit", required_argument, NULL, CADU_STOREOPT_LOW_SPEED_LIMIT }, \
         { "deadline", required_argument, NULL, CADU_STOREOPT_DEADLINE }, \
         { "max-redirects", required_argument, NULL, CADU_STOREOPT_MAX_REDIRECTS }, \
         { "ca-file", required_argument, NULL, CADU_STOREOPT_CA_FILE }, \

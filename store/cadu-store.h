@@ -91,11 +91,18 @@ struct cadu_store {
 
 /* Options for network stores (ignored by local ones). Zero means default. */
 #define CADU_STORE_RETRIES_NONE ((unsigned)-1)  /* retries: not a single one */
+#define CADU_STORE_LOW_SPEED_LIMIT_DEFAULT 512
+/* Deadline of a whole cadu_fetch() (manifest, signature, index, delta) when
+ * the options set none. */
+#define CADU_FETCH_DEADLINE_DEFAULT_S 600
 typedef struct cadu_store_options {
         unsigned max_transfers;         /* in flight at once (default 8) */
         unsigned retries;               /* per chunk and store (default 5; or _NONE) */
         unsigned connect_timeout_s;     /* default 15 */
-        unsigned low_speed_time_s;      /* abort a transfer below 1 B/s this long (default 30) */
+        unsigned low_speed_time_s;      /* the window of the speed check (default 30) */
+        uint64_t low_speed_limit;       /* bytes/s a transfer must average over that
+                                         * window, else it is cut off and retried
+                                         * (default CADU_STORE_LOW_SPEED_LIMIT_DEFAULT) */
         uint64_t deadline_s;            /* overall deadline, 0 = none */
         uint64_t rate_limit;            /* bytes/s for the whole store, 0 = none */
         unsigned max_redirects;         /* default 5 */

@@ -2,6 +2,7 @@
 /* Whole small files (manifests, signatures, indexes, deltas) from a path or
  * an http(s) URL, with the stores' TLS and authentication options. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,23 @@ static int fetch_url(const char *url, const cadu_store_options *o, size_t max, c
                 }
                 headers = n;
         }
-        unsigned attempts = (o->retries ? o->retries : 5) + 1;
+        /* --retries 0 (CADU_STORE_RETRIES_NONE) is one attempt, not none. */
+        unsigned attempts = o->retries == CADU_STORE_RETRIES_NONE ? 1 : (o->retries ? o->retries : 5) + 1;
         unsigned max_redirects = o->max_redirects ? o->max_redirects : 5;
+        /* One deadline for the whole fetch, retries and redirects included:
+         * a server that keeps a small file coming just fast enough to pass
+         * the speed check still cannot hold the command for ever. */
+        uint64_t deadline_s = o->deadline_s ? CADU_MIN(o->deadline_s, (uint64_t)100 * 365 * 86400)
+                                            : CADU_FETCH_DEADLINE_DEFAULT_S;
+        uint64_t deadline_ns = cadu_now_ns() + deadline_s * 1000000000ULL;
+        bool past_deadline = false;
         for (unsigned a = 0; a < attempts; a++) {
+                uint64_t now = cadu_now_ns();
+                if (now >= deadline_ns) {
+                        past_deadline = true;
+                        r = -ETIMEDOUT;
+                        break;
+                }
                 sink s = { out, max, false };
                 bool origin = !cur || cadu_url_same_origin(url, cur);
                 out->len = 0;
@@ -100,8 +115,15 @@ static int fetch_url(const char *url, const cadu_store_options *o, size_t max, c
                 curl_easy_setopt(e, CURLOPT_HTTPHEADER, origin ? headers : NULL);
                 curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
                 curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)(o->connect_timeout_s ? o->connect_timeout_s : 15));
-                curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+                /* curl averages the speed over LOW_SPEED_TIME: a drip of a
+                 * byte now and then is cut off too, not only silence. */
+                curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT,
+                                 (long)CADU_MIN(o->low_speed_limit ? o->low_speed_limit
+                                                                   : CADU_STORE_LOW_SPEED_LIMIT_DEFAULT,
+                                                (uint64_t)LONG_MAX));
                 curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(o->low_speed_time_s ? o->low_speed_time_s : 30));
+                curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                                 (long)CADU_MIN((deadline_ns - now) / 1000000ULL + 1, (uint64_t)LONG_MAX));
                 curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
                 curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
                 curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
@@ -173,11 +195,18 @@ static int fetch_url(const char *url, const cadu_store_options *o, size_t max, c
                 }
                 if (c == CURLE_TOO_MANY_REDIRECTS)
                         break;
+                if (c == CURLE_OPERATION_TIMEDOUT && cadu_now_ns() >= deadline_ns) {
+                        past_deadline = true;
+                        break;
+                }
                 if (a + 1 < attempts)
                         usleep((useconds_t)(100000u << (a < 5 ? a : 5)));
         }
         if (r < 0 && errmsg) {
-                if (errbuf[0])
+                if (past_deadline)
+                        r = asprintf(errmsg, "GET %s: deadline of %llu s reached", url,
+                                     (unsigned long long)deadline_s) < 0 ? -ENOMEM : r;
+                else if (errbuf[0])
                         r = asprintf(errmsg, "GET %s: %s", url, errbuf) < 0 ? -ENOMEM : r;
                 else if (status)
                         r = asprintf(errmsg, "GET %s: HTTP %ld", url, status) < 0 ? -ENOMEM : r;

@@ -92,6 +92,9 @@ typedef struct http_slot {
         bool paused;                    /* held back by the rate limit */
         bool stalled;                   /* cut off by the low-speed timeout */
         uint64_t progress_ns;           /* when the last byte arrived */
+        uint64_t window_ns;             /* start of the current speed window */
+        uint64_t window_bytes;          /* bytes received in it */
+        bool slow;                      /* cut off by the minimum speed */
         size_t error_body;              /* bytes of a non-200 body seen */
         char excerpt[256];              /* start of a non-200 body */
         size_t excerpt_len;
@@ -113,6 +116,7 @@ struct http_store {
         unsigned max_transfers, retries;
         unsigned max_redirects;
         uint64_t stall_ns;              /* low-speed timeout */
+        uint64_t low_speed;             /* bytes/s to average over stall_ns */
         uint64_t deadline_ns;           /* absolute (cadu_now_ns), 0 = none */
         uint64_t deadline_s;
         /* Rate limit: a token bucket shared by all transfers (worker only).
@@ -338,7 +342,8 @@ static long rate_resume(http_store *h) {
                 s->paused = false;
                 h->n_paused--;
                 /* Time spent waiting for the bucket is not a stall. */
-                s->progress_ns = cadu_now_ns();
+                s->progress_ns = s->window_ns = cadu_now_ns();
+                s->window_bytes = 0;
                 /* May deliver the held data (and pause again) right here. */
                 (void) curl_easy_pause(s->easy, CURLPAUSE_CONT);
         }
@@ -355,6 +360,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
         if (!rate_admit(s, n))
                 return CURL_WRITEFUNC_PAUSE;
         s->progress_ns = cadu_now_ns();
+        s->window_bytes += n;
         if (code != (req->job ? 206 : 200)) {
                 size_t k = CADU_MIN(n, sizeof(s->excerpt) - 1 - s->excerpt_len);
                 memcpy(s->excerpt + s->excerpt_len, p, k);
@@ -481,8 +487,9 @@ static int start_transfer(http_store *h, http_slot *s, http_request *req) {
         size_t max_raw = req->max_raw;
 
         s->req = req;
-        s->too_big = s->oom = s->stalled = false;
-        s->progress_ns = cadu_now_ns();
+        s->too_big = s->oom = s->stalled = s->slow = false;
+        s->progress_ns = s->window_ns = cadu_now_ns();
+        s->window_bytes = 0;
         s->error_body = s->excerpt_len = 0;
         s->errbuf[0] = 0;
         req->attempts++;
@@ -626,6 +633,10 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         } else if (s->stalled) {
                 o = (outcome) { -ETIMEDOUT, true, false, code };
                 snprintf(detail, sizeof(detail), "nothing received for %" PRIu64 " s", (uint64_t) (h->stall_ns / 1000000000ULL));
+        } else if (s->slow) {
+                o = (outcome) { -ETIMEDOUT, true, false, code };
+                snprintf(detail, sizeof(detail), "slower than %" PRIu64 " bytes/s for %" PRIu64 " s", h->low_speed,
+                         (uint64_t) (h->stall_ns / 1000000000ULL));
         } else if (s->too_big) {
                 o = (outcome) { -EFBIG, false, false, code };
                 snprintf(detail, sizeof(detail), "body larger than %zu bytes", req->max_raw);
@@ -837,12 +848,24 @@ static void *worker(void *userdata) {
                         if (h->slots[i].req)
                                 busy++;
                 /* Cut off transfers that received nothing for too long (a
-                 * stalled server); they are retried like timeouts. */
+                 * stalled server), or less than the minimum speed over a
+                 * whole window (a server dripping a byte now and then);
+                 * they are retried like timeouts. */
                 uint64_t now = cadu_now_ns();
                 for (size_t i = 0; i < h->max_transfers; i++) {
                         http_slot *s = &h->slots[i];
-                        if (s->req && !s->paused && now - s->progress_ns > h->stall_ns) {
+                        if (!s->req || s->paused)
+                                continue;
+                        if (now - s->progress_ns > h->stall_ns)
                                 s->stalled = true;
+                        else if (now - s->window_ns >= h->stall_ns) {
+                                uint64_t ms = (now - s->window_ns) / 1000000ULL;
+                                if (s->window_bytes < h->low_speed * ms / 1000)
+                                        s->slow = true;
+                                s->window_ns = now;
+                                s->window_bytes = 0;
+                        }
+                        if (s->stalled || s->slow) {
                                 finish_transfer(h, s, CURLE_OPERATION_TIMEDOUT);
                                 finished = true;
                         }
@@ -1305,6 +1328,11 @@ int cadu_store_open_http(const char *url, const cadu_store_options *opts, cadu_s
         h->retries = o->retries == CADU_STORE_RETRIES_NONE ? 0 : o->retries ? o->retries : DEFAULT_RETRIES;
         h->stall_ns = (uint64_t) (o->low_speed_time_s ? o->low_speed_time_s : DEFAULT_LOW_SPEED_TIME_S) * 1000000000ULL;
         h->deadline_s = o->deadline_s;
+        h->low_speed = o->low_speed_limit ? o->low_speed_limit : CADU_STORE_LOW_SPEED_LIMIT_DEFAULT;
+        /* A rate limit shared by the transfers may itself keep each below
+         * the minimum: ask at most half a transfer's share of it. */
+        if (o->rate_limit)
+                h->low_speed = CADU_MAX(CADU_MIN(h->low_speed, o->rate_limit / (2 * h->max_transfers)), (uint64_t) 1);
         if (o->rate_limit) {
                 h->rate = CADU_MIN(o->rate_limit, (uint64_t) 1000000000);
                 /* Allow bursts of a tenth of a second, at least one read. */

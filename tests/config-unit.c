@@ -101,7 +101,7 @@ START_TEST(test_full) {
         ck_assert_uint_eq(c->max_transfers, 16);
         ck_assert_uint_eq(c->rate_limit, 2u << 20);
         ck_assert_uint_eq(c->retries, 0);
-        ck_assert_uint_eq(c->timeout, 45);
+        ck_assert_uint_eq(c->low_speed_time, 45);
         ck_assert(c->insecure);
         cadu_boot_options o = cadu_config_boot_options(c);
         ck_assert_int_eq(o.backend, CADU_BOOT_FILE);
@@ -171,7 +171,7 @@ static const struct {
         { "[system]\nmax-attempts = 10\n", "t.conf:2: invalid max-attempts '10' (expected 1 to 9)" },
         { "[system]\nmax-attempts = -1\n", "t.conf:2: invalid max-attempts '-1' (expected 1 to 9)" },
         { "[store]\nmax-transfers = 99999999999999999999999999999999\n",
-          "t.conf:2: invalid max-transfers '99999999999999999999999999999999' (expected 1 to 64)" },
+          "t.conf:2: invalid max-transfers '99999999999999999999999999999999' (expected 1 to 256)" },
         { "[store]\ntimeout = 0\n", "t.conf:2: invalid timeout '0' (expected 1 to 3600)" },
         { "[store]\nretries = 3x\n", "t.conf:2: invalid retries '3x' (expected 0 to 100)" },
         { "[trust]\nrequire-codesign = maybe\n", "t.conf:2: invalid require-codesign 'maybe' (expected yes or no)" },

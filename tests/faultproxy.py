@@ -23,6 +23,8 @@ Modes:
   redirect-loop   302 to the same path, for ever
   redirect-ftp    302 to an ftp:// URL
   slow            send the body at --rate bytes per second
+  drip            send the body one byte every --drip seconds (a server that
+                  is never silent for long, yet never gets anywhere)
 
 Range requests (a "Range: bytes=..." header) are answered like nginx does
 (206, multipart/byteranges for several ranges) with --ranges, and with
@@ -322,6 +324,11 @@ class Handler(socketserver.StreamRequestHandler):
             self.send(body[: len(body) // 2])
             time.sleep(ARGS.stall)
             return False
+        if mode == "drip":
+            for i in range(len(body)):
+                self.send(body[i : i + 1])
+                time.sleep(ARGS.drip)
+            return keep
         if mode == "slow":
             step = max(1, ARGS.rate // 10)
             for i in range(0, len(body), step):
@@ -352,6 +359,7 @@ def main():
     p.add_argument("--log", help="append one line per request")
     p.add_argument("--stall", type=float, default=3600.0, help="seconds a stall lasts")
     p.add_argument("--rate", type=int, default=4096, help="bytes/s in slow mode")
+    p.add_argument("--drip", type=float, default=2.0, help="seconds between the bytes in drip mode")
     p.add_argument("--retry-after", help="Retry-After value sent with 503/429")
     p.add_argument("--ranges", action="store_true", help="answer range requests (206)")
     ARGS = p.parse_args()
