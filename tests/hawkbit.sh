@@ -4,8 +4,10 @@
 # full cycle with configData and progress feedback, a failed trial, cancel
 # before and after the slot switch, a bad token, a server that fails and
 # restarts meanwhile, and kill -9 during an action (the re-run resumes the
-# same action without fetching again what the slot holds). Chunks come from
-# a plain nginx store on another origin, which never sees the token.
+# same action without fetching again what the slot holds), and a data
+# budget smaller than the plan (a failure feedback before any chunk is
+# fetched). Chunks come from a plain nginx store on another origin, which
+# never sees the token.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/manifest-lib.sh"
 . "$top_srcdir/tests/boot-lib.sh"
@@ -167,5 +169,24 @@ hb_state '[f["execution"] for f in s["actions"]["6"]["feedback"]]' | grep -q res
 second=$(grep -c '\.cacnk' "$NGINX_LOG" || true)
 [ "$second" -lt "$need_files" ] || fail "the re-run fetched $second of $need_files chunks again"
 echo "kill -9: $first chunk requests before, $second after, of $need_files new chunks"
+[ "$(sim)" = A ] || fail "action 6: trial boot did not boot A"
+"$CADU" -q mark-good -c "$CONF"
+hawkbit || fail "poll after action 6's trial failed"
+[ "$(hb_state 's["actions"]["6"]["status"]')" = finished-success ] || fail "action 6 not closed with success"
+# 7. A data budget smaller than the plan: a failure feedback naming the
+# plan's size, before any chunk is fetched or anything written.
+hb_release "$T/v6" 6.0.0
+deploy 7 "$T/v6"
+printf '\n[store]\nmax-download = 1K\n' >>"$T/hb.conf"
+grep -c '^\[store\]' "$T/hb.conf" | grep -qx 1 || sed -i '0,/^\[store\]$/{//d}' "$T/hb.conf"
+gen=$(env_generation)
+: >"$NGINX_LOG"
+hawkbit || fail "poll with an over-budget action failed: $(tail -3 client.log)"
+[ "$(hb_state 's["actions"]["7"]["status"]')" = finished-failure ] || fail "over-budget action 7 not closed with failure"
+hb_state 's["actions"]["7"]["feedback"][-1]["details"][0]' | grep -Eq "download needs (up to )?[0-9]+ bytes, more than the limit of 1024 bytes" ||
+        fail "budget failure detail: $(hb_state 's["actions"]["7"]["feedback"][-1]["details"]')"
+! grep -q '\.cacnk\|\.capack' "$NGINX_LOG" || fail "chunks were fetched despite the budget"
+[ "$(env_generation)" = "$gen" ] || fail "an over-budget action wrote the environment"
+
 ! grep -q '"kind": "bad-feedback"' "$HB_LOG" || fail "the server refused feedback: $(grep bad-feedback "$HB_LOG")"
 echo "ok: hawkBit DDI cycle, failure, cancel, bad token, server restart, kill -9 resume"
