@@ -25,6 +25,14 @@
  * Nothing is cached: a get() after a corrupt result goes to the network again,
  * and asks HTTP caches on the way not to answer it (Cache-Control: no-cache),
  * as do retries.
+ *
+ * Other files below the base go through the same queue and transfers: whole
+ * (get_file) or as byte ranges (get_ranges). A range call keeps up to
+ * max_transfers requests of its own on the queue, each planned by
+ * store-range.c (which ranges share a request, by the cost model; a single
+ * span or several) and judged there as its headers and body arrive; the
+ * worker only routes the bytes and remembers what the server showed of its
+ * Range support. The caller's thread hands over each range once complete.
  */
 #include <curl/curl.h>
 #include <errno.h>

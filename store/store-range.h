@@ -28,7 +28,7 @@
 /* A gap this small costs less than a part's boundary and headers. */
 #define RANGE_PART_OVERHEAD 128
 /* Requested bytes buffered per request, over all transfers of a store. */
-#define RANGE_WINDOW_TOTAL ((size_t)16 << 20)
+#define RANGE_WINDOW_TOTAL ((size_t)8 << 20)
 #define RANGE_WINDOW_MIN ((size_t)256 << 10)
 #define RANGE_WINDOW_MAX ((size_t)4 << 20)
 

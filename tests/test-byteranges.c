@@ -175,7 +175,7 @@ START_TEST(cost_model) {
         ck_assert_uint_eq(m.rtt_ns, 20000000);
         range_model_throughput(&m, 1000, 1000000);      /* too small to count */
         ck_assert_uint_eq(m.bps, 10 << 20);
-        ck_assert_uint_eq(range_window(8), 2 << 20);
+        ck_assert_uint_eq(range_window(8), 1 << 20);
         ck_assert_uint_eq(range_window(1), 4 << 20);
         ck_assert_uint_eq(range_window(256), 256 << 10);
 }

@@ -16,7 +16,10 @@
 #                merged by the cost model
 #   multi-range  cadu_store_get_ranges() on plain nginx (multipart answers)
 # Printed for each: wall time, requests and bytes sent (nginx's access log),
-# connections. Every byte is checked against the pack.
+# bytes received (headers and bodies, the store's statistics), connections.
+# Every byte is checked against the pack. (A 200 cut off at its headers
+# counts in "bytes sent" with what nginx pushed into the proxy, which reads
+# ahead; on a real link that is at most what the TCP window holds.)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(realpath "${1:-$top/build}")
@@ -71,15 +74,16 @@ run() { # NAME CMD...
         s=$(date +%s.%N)
         "$@" >/dev/null 2>"$T/err" || { cat "$T/err" >&2; fail "$name failed"; }
         e=$(date +%s.%N)
-        awk -v n="$name" -v t="$(echo "$e - $s" | bc)" '{ req++; conn[$1] = 1; bytes += $4 }
-                END { c = 0; for (k in conn) c++; printf "%-13s %8.2f s %9d %14d %12d\n", n, t, req, bytes, c }' "$NGINX_LOG"
+        got=$(sed -n 's/.* bytes=\([0-9]*\).*/\1/p' "$T/err" | tail -n 1)
+        awk -v n="$name" -v t="$(echo "$e - $s" | bc)" -v got="$got" '{ req++; conn[$1] = 1; bytes += $4 }
+                END { c = 0; for (k in conn) c++; printf "%-13s %8.2f s %9d %14d %14d %12d\n", n, t, req, bytes, got, c }' "$NGINX_LOG"
 }
 
 nwant=$(find "$T/www/store" -name '*.cacnk' | wc -l)
 wbytes=$(find "$T/www/store" -name '*.cacnk' -printf '%s\n' | awk '{ s += $1 } END { print s }')
 echo "pack: $nchunks chunk files, $(stat -c %s "$T/www/packs/p.capack") bytes; wanted: $nwant chunks, $wbytes bytes"
 echo "link: +$delay ms each way${RATE_KBIT:+, $RATE_KBIT kbit/s} (tools/delayproxy.py), 8 transfers at once"
-printf '\n%-13s %10s %9s %14s %12s\n' "" "time" "requests" "bytes sent" "connections"
+printf '\n%-13s %10s %9s %14s %14s %12s\n' "" "time" "requests" "bytes sent" "received" "connections"
 run per-chunk "$tool" fetch-split "$url/store" "$T/www/store" 8
 run single-range "$tool" ranges "$url/single-range" packs/p.capack "$T/www/packs/p.capack" "$(cat "$T/spec")"
 run multi-range "$tool" ranges "$url" packs/p.capack "$T/www/packs/p.capack" "$(cat "$T/spec")"
