@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "cmd-crypt.h"
 #include "extract.h"
+#include "store-packs.h"
 #include "storeopts.h"
 #include "storewalk.h"
 
@@ -939,6 +940,8 @@ static int list_entry(void *ud, const cadu_store_entry *e) {
                 memcpy(l->chunks[l->nchunks++].id, e->id, CADU_DIGEST_SIZE);
                 return 0;
         }
+        if (S_ISDIR(e->st.st_mode) && !strchr(e->path, '/') && cadu_packs_known_dir(e->path))
+                return 0;       /* packs, delta files, sketches: checked through the indexes */
         if (CADU_ARRAY_GROW(l->strays, l->astrays, l->nstrays, 64) < 0)
                 return -ENOMEM;
         stray *st = &l->strays[l->nstrays];
@@ -1041,6 +1044,19 @@ out:
 
 static int cmp_entry_id(const void *a, const void *b) {
         return memcmp(((const cadu_chunk_entry *)a)->id, ((const cadu_chunk_entry *)b)->id, CADU_DIGEST_SIZE);
+}
+
+/* A defect in a pack or pack index: one line, like a corrupt chunk's. */
+static void pack_problem(void *ud, const char *where, const char *why) {
+        (void)ud;
+        if (cadu_json) {
+                printf("{\"event\":\"problem\",\"kind\":\"corrupt\",\"path\":");
+                cadu_json_string(stdout, where);
+                printf(",\"reason\":");
+                cadu_json_string(stdout, why);
+                printf("}\n");
+        } else
+                printf("corrupt %s: %s\n", where, why);
 }
 
 int cadu_cmd_verify_store(int argc, char **argv) {
@@ -1195,16 +1211,31 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 } else
                         printf("stray %s: %s\n", v.strays[i].path, v.strays[i].why);
         }
+        /* The releases' packs and delta files. */
+        cadu_packs_stats ps = { 0 };
+        for (size_t i = 0; i < l.n; i++) {
+                uint8_t sha[CADU_DIGEST_SIZE];
+                _cleanup_free_ char *msg = NULL;
+                if ((r = cadu_sha256_file(l.paths[i], sha, NULL)) == 0)
+                        r = cadu_packs_verify(v.store, l.idx[i], sha, pack_problem, NULL, &ps, &msg);
+                if (r < 0) {
+                        ret = cadu_error_errno(r, "verify-store %s: %s", store_loc, msg ? msg : l.paths[i]);
+                        goto out;
+                }
+                ncorrupt += (size_t)r;
+        }
         bool sound = !nmissing && !ncorrupt && !v.nstrays && !nerror;
         double secs = (double)(cadu_now_ns() - start) / 1e9;
         if (cadu_json)
                 printf("{\"event\":\"done\",\"command\":\"verify-store\",\"sound\":%s,\"chunks\":%zu,"
                        "\"verified\":%zu,\"missing\":%zu,\"corrupt\":%zu,\"stray\":%zu,\"errors\":%zu,"
                        "\"unreferenced\":%llu,\"bytes\":%llu,\"raw_bytes\":%llu,\"presence_only\":%s,"
-                       "\"seconds\":%.3f}\n",
+                       "\"pack_indexes\":%llu,\"packs\":%llu,\"decoded_deltas\":%llu,\"seconds\":%.3f}\n",
                        sound ? "true" : "false", v.set.n, nok, nmissing, ncorrupt, v.nstrays, nerror,
                        (unsigned long long)v.unreferenced, (unsigned long long)v.bytes,
-                       (unsigned long long)v.raw_bytes, v.head_only ? "true" : "false", secs);
+                       (unsigned long long)v.raw_bytes, v.head_only ? "true" : "false",
+                       (unsigned long long)ps.pack_indexes, (unsigned long long)ps.packs,
+                       (unsigned long long)ps.deltas, secs);
         else if (!cadu_quiet) {
                 char a[32], b[32];
                 fprintf(stderr, "%s: %zu chunks %s in %.2f s", store_loc, nok,
@@ -1214,6 +1245,10 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                                 cadu_format_bytes(v.raw_bytes, b));
                 if (v.index_mode && !is_url)
                         fprintf(stderr, ", %llu chunks no index needs", (unsigned long long)v.unreferenced);
+                if (ps.pack_indexes)
+                        fprintf(stderr, "; %llu pack indexes, %llu packs (%s) checked entry by entry, %llu deltas decoded",
+                                (unsigned long long)ps.pack_indexes, (unsigned long long)ps.packs,
+                                cadu_format_bytes(ps.pack_bytes, a), (unsigned long long)ps.deltas);
                 fputc('\n', stderr);
         }
         fflush(stdout);
@@ -1270,6 +1305,7 @@ typedef struct gc_ctx {
         uint64_t deleted, deleted_bytes, kept, kept_bytes, young, young_bytes;
         uint64_t temp_deleted, temp_bytes, temp_young, other, dirs_removed;
         char *failed;                   /* path that could not be deleted */
+        const char *root;
 } gc_ctx;
 
 static int gc_delete(gc_ctx *g, const cadu_store_entry *e) {
@@ -1332,6 +1368,31 @@ static int gc_entry(void *ud, const cadu_store_entry *e) {
                 g->other++;
                 return 0;
         }
+}
+
+/* Is chunk id still in the store after this gc: referenced, or a file
+ * younger than the grace period? (For the delta files of packs.) */
+static bool gc_chunk_kept(void *ud, const uint8_t id[CADU_DIGEST_SIZE]) {
+        gc_ctx *g = ud;
+        char rel[CADU_CHUNK_PATH_MAX];
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+        if (cadu_chunk_set_find(&g->set, id))
+                return true;
+        cadu_chunk_path(id, rel);
+        return asprintf(&path, "%s/%s", g->root, rel) >= 0 && stat(path, &st) == 0 && (int64_t)st.st_mtime >= g->cutoff;
+}
+
+static void gc_deleted(void *ud, const char *path) {
+        gc_ctx *g = ud;
+        if (!g->verbose)
+                return;
+        if (cadu_json) {
+                printf("{\"event\":\"delete\",\"path\":");
+                cadu_json_string(stdout, path);
+                printf("}\n");
+        } else
+                printf("delete %s\n", path);
 }
 
 static int gc_prefix_done(void *ud, int dfd, const char *prefix, size_t nentries, const struct stat *st) {
@@ -1411,6 +1472,23 @@ int cadu_cmd_gc(int argc, char **argv) {
                         ret = cadu_error_errno(r, "gc: reading store %s", where ? where : store_loc);
                 goto out;
         }
+        /* Then the packs, pack indexes and delta files. */
+        g.root = store_loc;
+        cadu_packs_gc_stats pg = { 0 };
+        {
+                _cleanup_free_ uint8_t(*shas)[CADU_DIGEST_SIZE] = calloc(l.n + 1, CADU_DIGEST_SIZE);
+                _cleanup_free_ char *msg = NULL;
+                r = shas ? 0 : -ENOMEM;
+                for (size_t i = 0; r == 0 && i < l.n; i++)
+                        r = cadu_sha256_file(l.paths[i], shas[i], NULL);
+                if (r == 0)
+                        r = cadu_packs_gc(store_loc, (const uint8_t(*)[CADU_DIGEST_SIZE])shas, l.idx, l.n,
+                                          gc_chunk_kept, gc_deleted, &g, g.cutoff, g.dry_run, &pg, &msg);
+                if (r < 0) {
+                        ret = cadu_error_errno(r, "gc %s: %s", store_loc, msg ? msg : "packs");
+                        goto out;
+                }
+        }
         uint64_t missing = 0;
         for (size_t i = 0; i < g.set.n; i++)
                 missing += g.set.entries[i].state != CHUNK_PRESENT;
@@ -1420,13 +1498,19 @@ int cadu_cmd_gc(int argc, char **argv) {
                        "\"deleted_bytes\":%llu,\"kept_chunks\":%llu,\"kept_bytes\":%llu,\"young_chunks\":%llu,"
                        "\"young_bytes\":%llu,\"deleted_temp_files\":%llu,\"deleted_temp_bytes\":%llu,"
                        "\"young_temp_files\":%llu,\"other_files\":%llu,\"removed_directories\":%llu,"
-                       "\"missing_referenced\":%llu,\"grace\":%llu,\"seconds\":%.3f}\n",
+                       "\"missing_referenced\":%llu,\"deleted_pack_files\":%llu,\"deleted_pack_bytes\":%llu,"
+                       "\"deleted_pack_indexes\":%llu,\"deleted_packs\":%llu,\"deleted_deltas\":%llu,"
+                       "\"kept_packs\":%llu,\"kept_deltas\":%llu,\"grace\":%llu,\"seconds\":%.3f}\n",
                        g.dry_run ? "true" : "false", (unsigned long long)g.deleted,
                        (unsigned long long)g.deleted_bytes, (unsigned long long)g.kept,
                        (unsigned long long)g.kept_bytes, (unsigned long long)g.young, (unsigned long long)g.young_bytes,
                        (unsigned long long)g.temp_deleted, (unsigned long long)g.temp_bytes,
                        (unsigned long long)g.temp_young, (unsigned long long)g.other,
-                       (unsigned long long)g.dirs_removed, (unsigned long long)missing, (unsigned long long)grace, secs);
+                       (unsigned long long)g.dirs_removed, (unsigned long long)missing,
+                       (unsigned long long)pg.files, (unsigned long long)pg.bytes,
+                       (unsigned long long)pg.pack_indexes, (unsigned long long)pg.packs,
+                       (unsigned long long)pg.deltas, (unsigned long long)pg.kept_packs,
+                       (unsigned long long)pg.kept_deltas, (unsigned long long)grace, secs);
         else if (!cadu_quiet) {
                 char a[32], b[32], cc[32];
                 fprintf(stderr, "%s: %s %llu chunks (%s), kept %llu referenced (%s) and %llu younger than %llu s (%s)\n",
@@ -1440,6 +1524,13 @@ int cadu_cmd_gc(int argc, char **argv) {
                                 (unsigned long long)g.temp_deleted, g.dry_run ? "to delete" : "deleted",
                                 (unsigned long long)g.temp_young, (unsigned long long)g.dirs_removed,
                                 g.dry_run ? "to remove" : "removed", (unsigned long long)g.other);
+                if (pg.files || pg.kept_packs || pg.kept_deltas)
+                        fprintf(stderr, "  packs: %s %llu pack indexes, %llu packs and %llu delta files (%s); "
+                                        "kept %llu packs and %llu delta files\n",
+                                g.dry_run ? "would delete" : "deleted", (unsigned long long)pg.pack_indexes,
+                                (unsigned long long)pg.packs, (unsigned long long)pg.deltas,
+                                cadu_format_bytes(pg.bytes, a), (unsigned long long)pg.kept_packs,
+                                (unsigned long long)pg.kept_deltas);
         }
         if (missing && !cadu_quiet)
                 fprintf(stderr, "cadu: warning: %llu chunks the indexes reference are not in %s "
@@ -1489,7 +1580,26 @@ typedef struct mirror_job {
         char *from;                     /* source store location */
         char *to;                       /* destination directory store */
         cadu_chunk_set set;
+        cadu_index **rels;              /* the indexes, for their packs */
+        uint8_t (*rel_shas)[CADU_DIGEST_SIZE];
+        size_t nrels;
 } mirror_job;
+
+/* Remember a release (idx, owned from now on) of the job for its packs. */
+static int job_add_release(mirror_job *j, cadu_index *idx, const uint8_t sha[CADU_DIGEST_SIZE]) {
+        cadu_index **ri = realloc(j->rels, (j->nrels + 1) * sizeof(*ri));
+        if (ri)
+                j->rels = ri;
+        uint8_t(*rs)[CADU_DIGEST_SIZE] = ri ? realloc(j->rel_shas, (j->nrels + 1) * sizeof(*rs)) : NULL;
+        if (!rs) {
+                cadu_index_free(idx);
+                return -ENOMEM;
+        }
+        j->rel_shas = rs;
+        j->rels[j->nrels] = idx;
+        memcpy(j->rel_shas[j->nrels++], sha, CADU_DIGEST_SIZE);
+        return 0;
+}
 
 typedef struct mirrorer {
         cadu_store *src, *dst;
@@ -1597,7 +1707,7 @@ static int copy_file(const char *from, const char *to) {
 
 /* Copy the chunks of one job. Returns an exit code (printing the errors). */
 static int run_mirror_job(mirror_job *job, const cadu_chunk_set *except, const cadu_storeopts *so, unsigned threads,
-                          uint64_t *ret_stats) {
+                          uint64_t *ret_stats, cadu_packs_stats *ps) {
         mirrorer m = { .lock = PTHREAD_MUTEX_INITIALIZER };
         int ret = CADU_EXIT_OK, r;
         unsigned nt = 0;
@@ -1682,6 +1792,13 @@ static int run_mirror_job(mirror_job *job, const cadu_chunk_set *except, const c
                            job->from, nmissing + ncorrupt + nerror, nmissing, ncorrupt, nerror, d ? ": " : "",
                            d ? d : "");
                 ret = nerror ? cadu_storeopts_exit_code(first_err) : ncorrupt ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+        }
+        /* The releases' packs, pack indexes and delta files. */
+        for (size_t k = 0; !ret && k < job->nrels; k++) {
+                _cleanup_free_ char *msg = NULL;
+                if ((r = cadu_packs_mirror(m.src, job->to, job->rels[k], job->rel_shas[k], ps, &msg)) < 0)
+                        ret = r == -EBADMSG ? (cadu_error("mirror: %s", msg ? msg : cadu_strerror(r)), CADU_EXIT_VERIFY)
+                                            : cadu_error_errno(r, "mirror: %s", msg ? msg : "packs");
         }
 out:
         for (unsigned k = 0; k < nt && m.raw && m.out; k++) {
@@ -2019,7 +2136,10 @@ static int plan_manifest(const char *mloc, const char *from, const char *to, con
                         cadu_index_free(idx);
                         return cadu_error_errno(r < 0 ? r : -ENOMEM, "manifest %s: image %s", mloc, img->name);
                 }
-                cadu_index_free(idx);
+                if (!img->encrypted && (r = job_add_release(j, idx, img->index_sha256)) < 0)
+                        return cadu_error_errno(r, "manifest %s: image %s", mloc, img->name);
+                if (img->encrypted)
+                        cadu_index_free(idx);
         }
         return 0;
 }
@@ -2126,6 +2246,7 @@ int cadu_cmd_mirror(int argc, char **argv) {
         mirror_job *jobs = NULL;
         size_t njobs = 0;
         uint64_t stats[6] = { 0 };
+        cadu_packs_stats ps = { 0 };
         uint64_t start = cadu_now_ns();
         int ret = CADU_EXIT_OK, lock_fd = -1;
 
@@ -2148,11 +2269,20 @@ int cadu_cmd_mirror(int argc, char **argv) {
                 }
                 if ((ret = add_indexes(&j->set, &l)))
                         goto out;
+                for (size_t i = 0; i < l.n; i++) {
+                        uint8_t sha[CADU_DIGEST_SIZE];
+                        cadu_index *idx = NULL;
+                        if ((r = cadu_sha256_file(l.paths[i], sha, NULL)) < 0 ||
+                            (r = cadu_index_read(l.paths[i], &idx, NULL)) < 0 || (r = job_add_release(j, idx, sha)) < 0) {
+                                ret = cadu_error_errno(r, "index %s", l.paths[i]);
+                                goto out;
+                        }
+                }
         }
         if ((ret = clean_destination(jobs, njobs, argv[optind], manifest ? &mp : NULL, to)))
                 goto out;
         for (size_t i = 0; i < njobs; i++) {
-                int k = run_mirror_job(&jobs[i], &except, &so, threads, stats);
+                int k = run_mirror_job(&jobs[i], &except, &so, threads, stats, &ps);
                 if (k && !ret)
                         ret = k;
         }
@@ -2165,9 +2295,14 @@ int cadu_cmd_mirror(int argc, char **argv) {
         if (cadu_json)
                 printf("{\"event\":\"done\",\"command\":\"mirror\",\"chunks\":%llu,\"bytes\":%llu,"
                        "\"present_chunks\":%llu,\"copied_chunks\":%llu,\"copied_raw_bytes\":%llu,"
-                       "\"repaired_chunks\":%llu,\"seconds\":%.3f}\n",
+                       "\"repaired_chunks\":%llu,\"pack_indexes\":%llu,\"copied_packs\":%llu,"
+                       "\"copied_pack_bytes\":%llu,\"present_packs\":%llu,\"copied_deltas\":%llu,"
+                       "\"copied_delta_bytes\":%llu,\"seconds\":%.3f}\n",
                        (unsigned long long)stats[0], (unsigned long long)stats[1], (unsigned long long)stats[2],
-                       (unsigned long long)stats[3], (unsigned long long)stats[4], (unsigned long long)stats[5], secs);
+                       (unsigned long long)stats[3], (unsigned long long)stats[4], (unsigned long long)stats[5],
+                       (unsigned long long)ps.pack_indexes, (unsigned long long)ps.packs,
+                       (unsigned long long)ps.pack_bytes, (unsigned long long)ps.present,
+                       (unsigned long long)ps.deltas, (unsigned long long)ps.delta_bytes, secs);
         else if (!cadu_quiet) {
                 char a[32], b[32];
                 fprintf(stderr, "%s: %llu chunks needed (%s): %llu were there, %llu copied (%s compressed)",
@@ -2176,12 +2311,21 @@ int cadu_cmd_mirror(int argc, char **argv) {
                 if (stats[5])
                         fprintf(stderr, ", %llu damaged copies replaced", (unsigned long long)stats[5]);
                 fprintf(stderr, ", %.2f s\n", secs);
+                if (ps.pack_indexes)
+                        fprintf(stderr, "  %llu pack indexes: %llu packs copied (%s), %llu were there; %llu delta files copied\n",
+                                (unsigned long long)ps.pack_indexes, (unsigned long long)ps.packs,
+                                cadu_format_bytes(ps.pack_bytes, a), (unsigned long long)ps.present,
+                                (unsigned long long)ps.deltas);
         }
 out:
         for (size_t i = 0; i < njobs; i++) {
                 free(jobs[i].from);
                 free(jobs[i].to);
                 cadu_chunk_set_done(&jobs[i].set);
+                for (size_t k = 0; k < jobs[i].nrels; k++)
+                        cadu_index_free(jobs[i].rels[k]);
+                free(jobs[i].rels);
+                free(jobs[i].rel_shas);
         }
         free(jobs);
         manifest_plan_done(&mp);

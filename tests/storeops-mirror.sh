@@ -22,7 +22,7 @@ idx_ids www/v1.caibx | sort -u >ids1
 idx_ids www/v2.caibx | sort -u >ids2
 nginx_start "$T/www"
 URL=$HTTP_URL/store
-gets() { grep -c '"GET /store/' "$NGINX_LOG" || true; }
+gets() { grep -c '"GET /store/[0-9a-f]\{4\}/' "$NGINX_LOG" || true; }   # chunk files (mirror also asks for a pack index)
 
 # Mirror v2: exactly its chunks, verified, all fetched once.
 "$CADU" --json mirror --from "$URL" --to usb www/v2.caibx >m.json || fail "mirror failed"
