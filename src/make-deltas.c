@@ -152,7 +152,7 @@ static int on_store_entry(void *ud, const cadu_store_entry *e) {
 
 typedef struct worker {
         deltas *d;
-        cadu_buf raw, target, trial, best, out;
+        cadu_buf raw, target, trial, best;
         cadu_buf bases[CADU_DELTA_MAX_BASES];
 } worker;
 
@@ -161,7 +161,6 @@ static void worker_done(worker *w) {
         cadu_buf_free(&w->target);
         cadu_buf_free(&w->trial);
         cadu_buf_free(&w->best);
-        cadu_buf_free(&w->out);
         for (size_t i = 0; i < CADU_DELTA_MAX_BASES; i++)
                 cadu_buf_free(&w->bases[i]);
 }
