@@ -43,10 +43,19 @@ printf 'not the chunk' > "$chunk"
 expect_fail 3 "chunk $id .*: no source delivered it intact" "$CADU" extract --store st img.caibx $out
 check_no_output wrong-chunk
 
-# A chunk that decompresses to more than the index allows (a zstd bomb).
-head -c 300000 /dev/zero | zstd -q -c > "$chunk"
-expect_fail 3 "chunk $id .*: no source delivered it intact" "$CADU" extract --store st img.caibx $out
+# A chunk that decompresses to more than the index allows (a zstd bomb):
+# its first bytes are the chunk's true content, so only the size cap can
+# refuse it (a digest over the first SIZE bytes would match); 100 MB of
+# zeros follow in a frame of a few KB.
+size=$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); print(int.from_bytes(d[64:72],"little"))' img.caibx)
+{ head -c "$size" img; head -c 100000000 /dev/zero; } | zstd -q -c > "$chunk"
+expect_fail 3 "^cadu: extracting img.caibx: chunk $id \\(offset 0, $size bytes\\): no source delivered it intact: larger than allowed$" \
+        "$CADU" extract --store st img.caibx $out
 check_no_output oversized-chunk
+# ... and the same frame cut at exactly SIZE bytes is the chunk: accepted.
+head -c "$size" img | zstd -q -c > "$chunk"
+"$CADU" -q extract --store st img.caibx $out || fail "the chunk recompressed at its exact size was refused"
+rm -f $out
 
 # With a second, good store the bad chunk is taken from there instead.
 mkdir -p good/$(echo "$id" | cut -c1-4)

@@ -73,14 +73,14 @@ KINDS="-Hblake2:-Rrabinkarp -Hmd4:-Rrabinkarp -Hblake2:-Rrollsum -Hmd4:-Rrollsum
 
 # Edge sizes around the default block (256) and 64 KiB, and a few MB.
 for size in 0 1 255 256 257 511 512 513 65535 65536 65537 3000017; do
-        head -c "$size" /dev/urandom >in.$size
+        gen_data random "$size" in.$size
         for k in $KINDS; do
                 same_sig in.$size $(echo "$k" | tr : ' ')
         done
 done
 # explicit block and strong sum lengths, around the block length
 for size in 999 1000 1001 2999 3000 3001; do
-        head -c "$size" /dev/urandom >in
+        gen_data random "$size" in
         same_sig in -b 1000
         same_sig in -b 1000 -H md4 -R rollsum -S 5
         same_sig in -b 1 -S 4
@@ -88,7 +88,7 @@ for size in 999 1000 1001 2999 3000 3001; do
         same_sig in -S 8 -H md4
 done
 # a signature of standard input (size unknown: rdiff's 2048-byte blocks)
-head -c 100000 /dev/urandom >in
+gen_data random 100000 in
 rdiff signature - - <in >ref.sig
 "$CADU" rdiff signature <in >my.sig
 cmp -s ref.sig my.sig || fail "signature of standard input differs"
@@ -113,7 +113,7 @@ for f in random.bin mixed.bin; do
 done
 # small and odd cases
 for size in 0 1 300 5000 70000; do
-        head -c "$size" /dev/urandom >a
+        gen_data random "$size" a
         mutate a b $size
         both_ways a b
         both_ways b a -H md4 -R rollsum
