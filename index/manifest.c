@@ -198,18 +198,26 @@ static const char *description_problem(const char *s) {
 }
 
 /* Strict decimal: digits only, no sign, no leading zeros. */
+/* A decimal number in canonical form: -EINVAL for anything but digits,
+ * -EDOM for a leading zero, -ERANGE for more than 19 digits. */
 static int parse_dec(const char *s, uint64_t *ret) {
         size_t n = strlen(s);
         uint64_t v = 0;
-        if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
-                return n > 19 ? -ERANGE : -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
+        if (n == 0 || strspn(s, "0123456789") != n)
+                return -EINVAL;
+        if (n > 1 && s[0] == '0')
+                return -EDOM;
+        if (n > 19)
+                return -ERANGE;
+        for (size_t i = 0; i < n; i++)
                 v = v * 10 + (uint64_t)(s[i] - '0');
-        }
         *ret = v;
         return 0;
+}
+
+/* What is wrong with a number parse_dec() refused. */
+static const char *dec_problem(int r) {
+        return r == -EDOM ? "a leading zero is not allowed" : r == -ERANGE ? "too large" : "must be a decimal number";
 }
 
 /* Exactly 64 lower-case hex digits. */
@@ -511,11 +519,12 @@ static int set_value(parser *p, int k, const char *v) {
         cadu_manifest_image *img = p->section == SEC_IMAGE ? current_image(p) : NULL;
         const char *key = keys[k].name;
         uint64_t u;
+        int r;
 
         switch (k) {
         case K_FORMAT:
-                if (parse_dec(v, &u) < 0)
-                        return perr(p, p->line, "invalid format '%.80s': must be a number", v);
+                if ((r = parse_dec(v, &u)) < 0)
+                        return perr(p, p->line, "invalid format '%.80s': %s", v, dec_problem(r));
                 if (u != CADU_MANIFEST_FORMAT)
                         return perr(p, p->line, "unsupported manifest format %.20s (this cadu reads format %d)",
                                     v, CADU_MANIFEST_FORMAT);
@@ -537,7 +546,9 @@ static int set_value(parser *p, int k, const char *v) {
         case K_KEY_ENVELOPE:
                 return set_string(p, &m->key_envelope, key, v, path_problem(v));
         case K_KEY_ENVELOPE_SIZE:
-                if (parse_dec(v, &u) < 0 || u < 1 || u > ENVELOPE_MAX_SIZE)
+                if ((r = parse_dec(v, &u)) < 0)
+                        return perr(p, p->line, "invalid key-envelope-size '%.80s': %s", v, dec_problem(r));
+                if (u < 1 || u > ENVELOPE_MAX_SIZE)
                         return perr(p, p->line, "invalid key-envelope-size '%.80s': 1 to 1048576 bytes", v);
                 m->key_envelope_size = u;
                 return 0;
@@ -553,14 +564,17 @@ static int set_value(parser *p, int k, const char *v) {
                 return set_string(p, &img->store, key, v, store_problem(v));
         case K_SIZE:
         case K_DELTA_SIZE:
-                if (parse_dec(v, &u) == -EINVAL)
-                        return perr(p, p->line, "invalid %s '%.80s': must be a decimal number of bytes", key, v);
-                if (parse_dec(v, &u) < 0 || !image_size_valid(u))
+                if ((r = parse_dec(v, &u)) == -EINVAL || r == -EDOM)
+                        return perr(p, p->line, "invalid %s '%.80s': %s", key, v,
+                                    r == -EDOM ? dec_problem(r) : "must be a decimal number of bytes");
+                if (r < 0 || !image_size_valid(u))
                         return perr(p, p->line, "invalid %s %.80s: out of range (1 to 2^50 bytes)", key, v);
                 *(k == K_SIZE ? &img->size : &img->delta_size) = u;
                 return 0;
         case K_INDEX_SIZE:
-                if (parse_dec(v, &u) < 0 || !index_size_valid(u))
+                if ((r = parse_dec(v, &u)) < 0)
+                        return perr(p, p->line, "invalid index-size '%.80s': %s", v, dec_problem(r));
+                if (!index_size_valid(u))
                         return perr(p, p->line, "invalid index-size '%.80s': not 104 + 40 * chunks bytes (at most 2 GiB)", v);
                 img->index_size = u;
                 return 0;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 #include "cadu-chunker.h"
 #include "cadu-index.h"
@@ -335,13 +336,28 @@ int cadu_cmd_make(int argc, char **argv) {
         if (deltas && cadu_location_is_url(store_path))
                 return cadu_error("make --deltas needs a directory store, not %s", store_path);
 
-        _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
+        /* A file or block device; a directory or FIFO is named as such
+         * (not "Operation not supported"), and a FIFO never blocks. */
+        _cleanup_close_ int fd = cadu_open_untrusted(image, CADU_OPEN_BLOCK);
         if (fd < 0)
-                return cadu_error_errno(-errno, "cannot open image %s", image);
+                return cadu_error_errno(fd, "cannot open image %s", image);
         uint64_t total = 0;
         r = cadu_fd_size(fd, &total);
         if (r < 0)
                 return cadu_error_errno(r, "image %s", image);
+        /* The outputs must not be the image itself (also through a hard or
+         * symbolic link): writing them would destroy the input. */
+        struct stat ist, ost;
+        const char *outputs[] = { index_path, manifest_path };
+        if (fstat(fd, &ist) < 0)
+                return cadu_error_errno(-errno, "image %s", image);
+        for (size_t i = 0; i < CADU_ELEMENTSOF(outputs); i++)
+                if (outputs[i] && stat(outputs[i], &ost) == 0 && ost.st_dev == ist.st_dev && ost.st_ino == ist.st_ino)
+                        return cadu_usage_error("make", "%s %s is the image %s itself (it would be overwritten)",
+                                                i ? "manifest" : "index", outputs[i], image);
+        if (manifest_path && stat(index_path, &ist) == 0 && stat(manifest_path, &ost) == 0 &&
+            ost.st_dev == ist.st_dev && ost.st_ino == ist.st_ino)
+                return cadu_usage_error("make", "manifest %s is the index %s itself", manifest_path, index_path);
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
         cadu_store *store = NULL;

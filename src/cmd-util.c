@@ -70,16 +70,54 @@ const char *cadu_format_bytes(uint64_t n, char *buf) {
         return buf;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s) {
+        unsigned char c = s[0];
+        size_t n;
+        uint32_t cp, min;
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                n = 2, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+                n = 3, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+                n = 4, cp = c & 0x07, min = 0x10000;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)      /* also stops at the NUL */
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return n;
+}
+
 void cadu_json_string(FILE *f, const char *s) {
         fputc('"', f);
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char)*s;
+        for (const unsigned char *p = (const unsigned char *)s; p && *p;) {
+                unsigned char c = *p;
+                size_t n = utf8_len(p);
                 if (c == '"' || c == '\\')
                         fprintf(f, "\\%c", c);
-                else if (c < 0x20)
+                else if (c < 0x20 || c == 0x7f)
                         fprintf(f, "\\u%04x", c);
-                else
-                        fputc(c, f);
+                else if (n == 0) {
+                        /* Not UTF-8 (a file name is any bytes): the
+                         * replacement character, so that every JSON parser
+                         * accepts the line. */
+                        fputs("\\ufffd", f);
+                        p++;
+                        continue;
+                } else {
+                        fwrite(p, 1, n, f);
+                        p += n;
+                        continue;
+                }
+                p++;
         }
         fputc('"', f);
 }

@@ -83,7 +83,8 @@ int cadu_default_store(const char *index_path, char **ret);
 /* "1.5 GiB" style. buf of at least 32 bytes. */
 const char *cadu_format_bytes(uint64_t n, char *buf);
 
-/* Print a JSON string literal (with quotes, escaped) to f. */
+/* Print a JSON string literal (with quotes, escaped) to f. Bytes that are
+ * not well-formed UTF-8 (file names may hold any) become \ufffd. */
 void cadu_json_string(FILE *f, const char *s);
 
 /* The statistics of an extraction (text on stderr, or a JSON "done" event),

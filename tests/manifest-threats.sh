@@ -165,6 +165,10 @@ hostile store 's|^store = store|store = ../../store|' "line 13: invalid store '.
 hostile size 's|^size = 300000|size = 1125899906842625|' \
         "line 8: invalid size 1125899906842625: out of range \(1 to 2\^50 bytes\)$"
 hostile negative 's|^size = 70000|size = -70000|' "line 17: invalid size '-70000': must be a decimal number of bytes$"
+# A number with a leading zero is a number: the message says what is wrong.
+hostile format01 's|^format = 1$|format = 01|' "line [0-9]+: invalid format '01': a leading zero is not allowed$"
+hostile size0 's|^size = 70000|size = 070000|' "line 17: invalid size '070000': a leading zero is not allowed$"
+hostile isize0 's|^index-size = |index-size = 0|' "line [0-9]+: invalid index-size '0[0-9]+': a leading zero is not allowed$"
 hostile unknown 's|^class = kernel|class = kernel\nfirmware-exec = /bin/sh|' \
         "line 17: unknown key 'firmware-exec' in \[image kernel\]$"
 hostile future 's|^format = 1|format = 2|' "line 2: unsupported manifest format 2 \(this cadu reads format 1\)$"

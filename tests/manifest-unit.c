@@ -168,7 +168,7 @@ static const struct {
         { UPDATE "[image r]\nclass = r\nsize = 1e9\n", "line 7: invalid size '1e9': must be a decimal" },
         { UPDATE "[image r]\nclass = r\nsize = -1\n", "must be a decimal" },
         { UPDATE "[image r]\nclass = r\nsize = +1\n", "must be a decimal" },
-        { UPDATE "[image r]\nclass = r\nsize = 007\n", "must be a decimal" },
+        { UPDATE "[image r]\nclass = r\nsize = 007\n", "line 7: invalid size '007': a leading zero is not allowed" },
         { UPDATE "[image r]\nsha256 = " H1 "0\n", "line 6: invalid sha256" },
         { UPDATE "[image r]\nsha256 = " "ABCDEF1111111111111111111111111111111111111111111111111111111111" "\n",
           "must be 64 lower-case hex digits" },
