@@ -699,6 +699,15 @@ static int take_action(hb *h, const char *href) {
                 /* Download only, or outside the maintenance window: verify what
                  * was fetched, say so once, and wait. */
                 if (h->st.ph != PH_DOWNLOADED) {
+                        /* The signature, policy, indexes and the plan, as the
+                         * install will see them; nothing is written. */
+                        const char *vargs[] = { "-q", "install", "--dry-run", "-c", h->conf_path, manifest, NULL };
+                        child_io vio = { 0 };
+                        int st = run_cadu(vargs, &vio);
+                        if (st != 0) {
+                                r = finish(h, false, "%s", vio.last_err[0] ? vio.last_err : "cadu install --dry-run failed");
+                                goto out;
+                        }
                         h->st.ph = PH_DOWNLOADED;
                         if ((r = state_save(h)) < 0)
                                 goto out;

@@ -6,7 +6,7 @@
 # restarts meanwhile, and kill -9 during an action (the re-run resumes the
 # same action without fetching again what the slot holds), and a data
 # budget smaller than the plan (a failure feedback before any chunk is
-# fetched). Chunks come from a plain nginx store on another origin, which
+# fetched), download only, and a maintenance window. Chunks come from a plain nginx store on another origin, which
 # never sees the token.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/manifest-lib.sh"
@@ -187,6 +187,27 @@ hb_state 's["actions"]["7"]["feedback"][-1]["details"][0]' | grep -Eq "download 
         fail "budget failure detail: $(hb_state 's["actions"]["7"]["feedback"][-1]["details"]')"
 ! grep -q '\.cacnk\|\.capack' "$NGINX_LOG" || fail "chunks were fetched despite the budget"
 [ "$(env_generation)" = "$gen" ] || fail "an over-budget action wrote the environment"
+
+# 8. Download only (update: skip): the release is fetched and verified, the
+# action ends with "downloaded", nothing is installed.
+hb_conf
+deploy 8 "$T/v6" '"update": "skip"'
+gen=$(env_generation)
+hawkbit || fail "poll with a download-only action failed"
+[ "$(hb_state 's["actions"]["8"]["status"]')" = downloaded ] || fail "download-only action 8 not ended by 'downloaded'"
+[ "$(env_generation)" = "$gen" ] || fail "a download-only action wrote the environment"
+slot_has b "$T/v6" && fail "a download-only action installed"
+
+# 9. A maintenance window: downloaded while it is unavailable, installed once
+# it opens.
+deploy 9 "$T/v6" '"maintenanceWindow": "unavailable"'
+hawkbit || fail "poll outside the maintenance window failed"
+[ "$(hb_state 's["actions"]["9"]["feedback"][-1]["execution"]')" = downloaded ] || fail "no downloaded feedback outside the window"
+[ "$(hb_state 's["actions"]["9"]["status"]')" = running ] || fail "action 9 ended outside its window"
+[ "$(env_generation)" = "$gen" ] || fail "installed outside the maintenance window"
+ctl update '{"id": "9", "maintenanceWindow": "available"}'
+hawkbit || fail "poll in the maintenance window failed"
+slot_has b "$T/v6" || fail "action 9 not installed in its window"
 
 ! grep -q '"kind": "bad-feedback"' "$HB_LOG" || fail "the server refused feedback: $(grep bad-feedback "$HB_LOG")"
 echo "ok: hawkBit DDI cycle, failure, cancel, bad token, server restart, kill -9 resume"

@@ -79,7 +79,7 @@ openssl cms -verify -binary -inform DER -in sw-description.sig -content sw-descr
         -CAfile "$P/ca.pem" -purpose any -out /dev/null 2>/dev/null \
         || fail "openssl cms does not verify cadu's signature"
 swu rdiff.swu sw-description sw-description.sig delta.rdiff
-run_swupdate rdiff.swu || fail "swupdate refused cadu's .swu: $(grep ERROR sw.log | head -3)"
+run_swupdate rdiff.swu || fail "swupdate refused cadu's .swu: $(grep ERROR sw.log | head -3; tail -5 sw.log)"
 cmp -s target.img new.img || fail "rdiff_image target differs from the new image"
 
 # An untrusted signer is refused by swupdate (the check above is real).
@@ -131,6 +131,6 @@ software =
 EOF
 "$CADU" -q sign --raw --key "$P/signer.key" --cert "$P/signer.pem" --chain "$P/int.pem" sw-description sw-description.sig
 swu chunks.swu sw-description sw-description.sig update.caibx cadu-update.sh
-run_swupdate chunks.swu || fail "swupdate with cadu extract failed: $(grep ERROR sw.log | head -3)"
+run_swupdate chunks.swu || fail "swupdate with cadu extract failed: $(grep ERROR sw.log | head -3; tail -5 sw.log)"
 cmp -s target.img new.img || fail "chunk-based target differs from the new image"
 echo "ok: rdiff_image, signatures and chunk-based extract through swupdate"
