@@ -683,6 +683,41 @@ int cadu_cmd_info(int argc, char **argv) {
                 free(ps.ids);
         }
 
+        /* With the store: the download plan of each update, packs included
+         * (doc/pack-format.md): bytes and requests by source. */
+        for (size_t i = 0; nseeds && store && i < l.n; i++) {
+                uint8_t sha[CADU_DIGEST_SIZE];
+                cadu_extract_stats pst;
+                _cleanup_free_ char *msg = NULL;
+                if (!l.idx[i] || cadu_sha256_file(l.paths[i], sha, NULL) < 0)
+                        continue;
+                cadu_extract_opts o = {
+                        .index = l.idx[i],
+                        .seeds = seeds,
+                        .nseeds = nseeds,
+                        .stores = &store,
+                        .nstores = 1,
+                        .plan_only = true,
+                        .index_sha = sha,
+                        .threads = threads ? threads : cadu_cpu_count(),
+                };
+                r = cadu_extract(&o, &pst, &msg);
+                if (r == 0 && cadu_json) {
+                        printf("{\"event\":\"plan\",\"index\":");
+                        cadu_json_string(stdout, l.paths[i]);
+                        printf(",\"plan\":");
+                        cadu_print_extract_plan(&pst.plan);
+                        printf("}\n");
+                } else if (r == 0 && !cadu_quiet) {
+                        fprintf(stderr, "plan for %s from %s:\n", l.paths[i], store_loc);
+                        cadu_print_extract_plan(&pst.plan);
+                }
+                cadu_extract_stats_free(&pst);
+                if (r < 0) {
+                        ret = cadu_error_errno(r, "planning the download of %s: %s", l.paths[i], msg ? msg : "failed");
+                        goto out;
+                }
+        }
         if (cadu_json)
                 print_info_json(&l, ii, seeds, nseeds, &all, total_bytes, total_chunks, all_bytes, store, sizes_known);
         else

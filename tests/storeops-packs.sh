@@ -50,6 +50,17 @@ cmp out.img v2.img || fail "extract from the mirror: wrong image"
 "$CADU" --json mirror --from "$HTTP_URL/st" --to mir v2.caibx > m2 || fail "mirror again"
 [ "$(jget m2 'd["copied_packs"]')" -eq 0 ] && [ "$(jget m2 'd["present_packs"]')" -eq 3 ] || fail "mirror again: $(tail -n 1 m2)"
 
+# --- info --seed with the store: the plan the device will follow
+"$CADU" --json info --store "$HTTP_URL/st" --seed v1.img:v1.caibx v2.caibx > inf || fail "info: $(cat inf)"
+python3 - inf x1 <<'PY' || fail "info's plan differs from what extract fetched"
+import json, sys
+plan = [json.loads(l)["plan"] for l in open(sys.argv[1]) if '"event":"plan"' in l][0]
+done = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+src = {s["source"]: s for s in done["sources"]}
+assert plan["delta_chunks"] == src["delta"]["chunks"] > 0 and plan["delta_bytes"] == src["delta"]["raw_bytes"], (plan, src["delta"])
+assert plan["total_bytes"] == done["downloaded"], (plan, done["downloaded"])
+PY
+
 # --- verify-store finds a corrupt delta inside a pack
 cp -r www/st bad
 python3 "$top_srcdir/tests/packlib.py" dump bad v2.caibx | awk '$5 > 0' | head -n 1 > entry
