@@ -78,8 +78,9 @@ expect_fail 1 'error: EOPNOTSUPP: ranges: GET http://.*/no-range/packs/big.capac
 grep -q 'error: EOPNOTSUPP: ranges: GET http://.*/no-range/packs/big.capack: not tried: the server ignores Range' "$T/.err" ||
         fail "second call: $(cat "$T/.err")"
 [ "$(logged "$n0" 200)" -eq 1 ] || fail "the refusal was not remembered: $(tail -n 3 "$NGINX_LOG")"
+# only the headers were read (curl counts no body byte)
 b=$(stat_of bytes "$T/.err")
-[ "$b" -lt 1000000 ] || fail "read $b bytes of a refused answer"
+[ "$b" -lt 2000 ] || fail "read $b bytes of a refused answer"
 sent=$(tail -n 1 "$NGINX_LOG" | awk '{print $5}')
 [ "$sent" -lt 40000000 ] || fail "nginx sent the whole file ($sent bytes)"
 grep -q 'range_bytes=0' "$T/.err" || fail "delivered bytes of a refused answer: $(cat "$T/.err")"
