@@ -96,5 +96,6 @@ ev=$(deltas_event out4.json)
 
 # Options.
 expect_fail 2 "invalid --delta-level" "$CADU" make --deltas --delta-level 20 -s st v1.img x.caibx
-expect_fail '*' "needs a directory store" "$CADU" make --deltas -s http://127.0.0.1:1/ v1.img x.caibx
+expect_fail 1 "^cadu: make --deltas needs a directory store, not http://127.0.0.1:1/$" \
+        "$CADU" make --deltas -s http://127.0.0.1:1/ v1.img x.caibx
 echo "ok"
