@@ -274,13 +274,15 @@ static int decrypt_index(installer *in, const cadu_manifest_image *img, const ch
  * against its pins too. 0 or an exit code; nothing is written. */
 static int prepare_image(installer *in, const cadu_manifest_image *img, prepared *p) {
         _cleanup_free_ char *index_loc = NULL, *err = NULL, *delta = NULL;
+        /* An encrypted index: the pinned plaintext plus names and overhead. */
+        uint64_t max = img->encrypted ? cadu_crypt_index_max_size(img->index_size) : img->index_size;
         int r = cadu_manifest_resolve(in->location, img->index, &index_loc);
         if (r == 0)
-                r = cadu_fetch(index_loc, &in->so.opts, (size_t)img->index_size, &p->ib, &err);
+                r = cadu_fetch(index_loc, &in->so.opts, (size_t)max, &p->ib, &err);
         if (r == -EFBIG) {
                 /* Not a byte beyond the signed pin is read. */
                 cadu_error("index %s: larger than the %llu bytes the manifest pins", index_loc,
-                           (unsigned long long)img->index_size);
+                           (unsigned long long)max);
                 return CADU_EXIT_VERIFY;
         }
         if (r < 0) {

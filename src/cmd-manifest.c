@@ -306,6 +306,12 @@ int cadu_cmd_manifest(int argc, char **argv) {
                         ret = cadu_usage_error("manifest", "--delta for '%s', which no --image names", s);
                         goto finish;
                 }
+                if (imgs[k].encrypted) {
+                        /* A plaintext delta would give the image away. */
+                        ret = cadu_usage_error("manifest", "--delta for '%s': rdiff deltas are not encrypted, and "
+                                                           "image %s is (doc/encryption.md)", s, s);
+                        goto finish;
+                }
                 r = cadu_manifest_image_set_delta(&imgs[k], out, delta, source, &err);
                 if (r < 0) {
                         ret = report(r, err, "image %s: delta %s", s, delta);

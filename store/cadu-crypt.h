@@ -18,6 +18,8 @@
  * get/put/has take plaintext ids, and the inner store sees keyed names in
  * the usual <4 hex>/<64 hex>.cacnk layout. cadu_store_get_chunk() on it
  * still decompresses and verifies every chunk against its plaintext id.
+ * Its ops->kind is the inner store's ("dir", "http", "chain"): it is as
+ * local or remote as what it wraps.
  *
  * Functions return 0 or a negative errno and do not log: -EBADMSG for bytes
  * that are malformed or fail authentication, -EKEYREJECTED for data sealed
@@ -94,6 +96,12 @@ int cadu_store_crypt_new(cadu_store *inner, const cadu_crypt_key *k, cadu_store 
 int cadu_store_crypt_map(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], cadu_store **inner,
                          uint8_t name[CADU_CRYPT_NAME_SIZE]);
 
+/* The largest encrypted index of a plaintext index of plain_size bytes (at
+ * most one name per chunk entry of 40 bytes). */
+static inline uint64_t cadu_crypt_index_max_size(uint64_t plain_size) {
+        return plain_size + CADU_CRYPT_INDEX_FIXED + CADU_CRYPT_NONCE_SIZE + CADU_CRYPT_TAG_SIZE +
+               CADU_CRYPT_NAME_SIZE * (plain_size / 40);
+}
 /* True when data starts like an encrypted index. */
 bool cadu_crypt_index_is(const void *data, size_t len);
 /* Seal a plaintext index (the .caibx bytes) whose n chunk ids are at ids,

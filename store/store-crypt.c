@@ -229,6 +229,7 @@ int cadu_crypt_chunk_open(const cadu_crypt_key *k, const uint8_t name[CADU_CRYPT
 
 typedef struct crypt_store {
         cadu_store base;
+        cadu_store_ops ops;             /* crypt_ops with the inner store's kind */
         cadu_store *inner;
         cadu_crypt_key key;
 } crypt_store;
@@ -299,7 +300,11 @@ int cadu_store_crypt_new(cadu_store *inner, const cadu_crypt_key *k, cadu_store 
                 cadu_store_free(inner);
                 return -ENOMEM;
         }
-        c->base.ops = &crypt_ops;
+        /* The inner store's kind ("dir", "http", ...): an encrypted store is
+         * as local or remote as what it wraps (threads are chosen by it). */
+        c->ops = crypt_ops;
+        c->ops.kind = inner->ops->kind;
+        c->base.ops = &c->ops;
         /* The inner store's location, so that messages name the place. */
         c->base.location = inner->location;
         c->inner = inner;
@@ -310,7 +315,7 @@ int cadu_store_crypt_new(cadu_store *inner, const cadu_crypt_key *k, cadu_store 
 
 int cadu_store_crypt_map(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], cadu_store **inner,
                          uint8_t name[CADU_CRYPT_NAME_SIZE]) {
-        if (s->ops != &crypt_ops)
+        if (s->ops->get != crypt_get)
                 return 0;
         crypt_store *c = (crypt_store *)s;
         int r = cadu_crypt_chunk_name(&c->key, id, name);
