@@ -82,4 +82,30 @@ set -- $(logged "$n0" .cadelta)
 recv=$(jget j4 'src["store"]["bytes_received"]')
 [ "$recv" -lt $(($(jget j4 'd["downloaded"]') + $(jget j4 'src["store"]["requests"]') * 400 + 65536)) ] ||
         fail "no-range: received $recv bytes: a pack body was read"
+# --- deltas against chunks new in the release: fetched a round after their bases
+python3 - <<'PY'
+import random
+r = random.Random(5)
+v1 = r.randbytes(1500000)
+R = bytearray(r.randbytes(400000))
+R2 = bytearray(R)
+for k in range(20):
+    p = r.randrange(len(R2) - 50)
+    R2[p:p + 8] = r.randbytes(8)
+open("c1.img", "wb").write(v1); open("c2.img", "wb").write(v1 + bytes(R) + bytes(R2))
+PY
+"$CADU" -q make --packs --store www/ch c1.img c1.caibx
+"$CADU" -q make --deltas --packs --store www/ch c2.img c2.caibx
+n0=$(log_lines)
+"$CADU" --json extract --store "$HTTP_URL/ch" --seed c1.img:c1.caibx c2.caibx out5.img > j5 || fail "chained: $(tail -n 1 j5)"
+cmp out5.img c2.img || fail "chained deltas: wrong image"
+[ "$(jget j5 'src["delta"]["chunks"]')" -gt 0 ] && [ "$(jget j5 'src["delta"]["rejected"]')" -eq 0 ] &&
+        [ "$(jget j5 'src["delta"]["chunks"]')" -eq "$(jget j5 'd["plan"]["delta_chunks"]')" ] &&
+        [ "$(jget j5 'src["pack"]["chunks"]')" -eq "$(jget j5 'd["plan"]["pack_chunks"]')" ] ||
+        fail "chained deltas: $(tail -n 1 j5)"
+set -- $(logged "$n0")
+[ "$2" -eq "$(jget j5 'd["plan"]["total_bytes"]')" ] || fail "chained: nginx sent $2 bytes, the plan said $(jget j5 'd["plan"]["total_bytes"]')"
+# Whole chunk files would have cost far more.
+[ "$(jget j5 'd["plan"]["total_bytes"] * 3 < 2 * (src["pack"]["bytes"] + src["delta"]["bytes"])')" = True ] ||
+        fail "chained deltas saved too little: $(tail -n 1 j5)"
 echo "deltas ok: $(tail -n 1 j1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["plan"])')"
