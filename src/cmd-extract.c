@@ -68,9 +68,12 @@ static void print_source(const char *name, const char *location, const cadu_sour
                 fprintf(stderr, " (%s transferred)", cadu_format_bytes(s->raw_bytes, b));
         if (s->rejected)
                 fprintf(stderr, ", %llu rejected", (unsigned long long)s->rejected);
-        if (store && cadu_store_http_get_stats(store, &hs) == 0)
+        if (store && cadu_store_http_get_stats(store, &hs) == 0) {
                 fprintf(stderr, ", %llu requests (%llu retries) on %llu connections", (unsigned long long)hs.requests,
                         (unsigned long long)hs.retries, (unsigned long long)hs.connections);
+                if (hs.range_requests)
+                        fprintf(stderr, ", %llu of them for ranges", (unsigned long long)hs.range_requests);
+        }
         fputc('\n', stderr);
 }
 

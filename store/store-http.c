@@ -620,6 +620,8 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
                         req->attempts--;        /* a hop, not an attempt */
                         pthread_mutex_lock(&h->lock);
                         h->stats.requests++;
+                        if (req->job)
+                                h->stats.range_requests++;
                         h->stats.connections += (uint64_t) CADU_MAX(nconn, 0L);
                         h->stats.bytes_received += (uint64_t) CADU_MAX(body, (curl_off_t) 0) +
                                                    (uint64_t) CADU_MAX(header_size, 0L);

@@ -87,6 +87,12 @@ faultproxy_start range-stall-all --root "$T/www" --ranges --mode range-stall --s
 expect_fail 1 'error: ETIMEDOUT: ranges: GET http://.*/packs/p.capack: .*deadline of 2 s' \
         $TOOL --low-speed-time 1 --deadline 2 ranges "$FP_URL" packs/p.capack "$P" "$ONE"
 
+# Redirects are followed with the Range header.
+faultproxy_start redirect --root "$T/www" --ranges --mode redirect
+$TOOL ranges "$FP_URL" packs/p.capack "$P" "$ONE" "$MANY" >"$T/out" 2>"$T/st" || fail "redirect: $(cat "$T/st")"
+grep -q "GET /_r/packs/p.capack range bytes=1000-5999 ok" "$FP_LOG" || fail "redirect: $(cat "$FP_LOG")"
+[ "$(stat_of range_requests "$T/st")" -eq "$(stat_of requests "$T/st")" ] || fail "redirect: $(cat "$T/st")"
+
 # A 200 instead of a 206 (Range ignored): -ENOTSUP, the body not read.
 head -c 30000000 /dev/urandom >"$T/www/packs/big.capack"
 faultproxy_start ignore --root "$T/www"
