@@ -167,7 +167,7 @@ static int file_load(cadu_boot *b) {
         size_t len = 0;
         int r = cadu_read_file(b->path, BOOT_FILE_MAX, &data, &len);
         if (r < 0) {
-                boot_detail(b, "%s: %s", b->path, r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+                boot_detail(b, "%s: %s", b->path, r == -EFBIG ? "larger than 1 MiB" : cadu_errstr(r));
                 return r;
         }
         return cadu_boot_load_buffer(b, (const char *)data, len);

@@ -112,7 +112,7 @@ static int read_pem(const char *path, BIO **ret, char **ret_error) {
         size_t n;
         int r = cadu_read_file(path, PEM_MAX_SIZE, &buf, &n);
         if (r < 0)
-                return fail(ret_error, r, "%s: %s", path, strerror(-r));
+                return fail(ret_error, r, "%s: %s", path, cadu_errstr(r));
         BIO *b = BIO_new(BIO_s_mem());
         if (!b || BIO_write(b, buf, (int)n) != (int)n) {
                 BIO_free(b);
@@ -285,7 +285,7 @@ static int build_store(const cadu_trust *trust, X509_STORE **ret, char **ret_err
                 if (stat(p, &st) < 0) {
                         int r = -errno;
                         X509_STORE_free(store);
-                        return fail(ret_error, r, "trust anchors %s: %s", p, strerror(-r));
+                        return fail(ret_error, r, "trust anchors %s: %s", p, cadu_errstr(r));
                 }
                 if (S_ISDIR(st.st_mode))
                         ok = X509_STORE_load_path(store, p);

@@ -556,7 +556,7 @@ int cadu_config_load(const char *path, cadu_config **ret, char **errmsg) {
         int r = cadu_read_file(path, CONFIG_MAX_SIZE, &data, &len);
         if (r < 0) {
                 if (errmsg && asprintf(errmsg, "%s: %s", path,
-                                       r == -EFBIG ? "larger than 1 MiB, not a configuration file" : strerror(-r)) < 0)
+                                       r == -EFBIG ? "larger than 1 MiB, not a configuration file" : cadu_errstr(r)) < 0)
                         *errmsg = NULL;
                 return r;
         }

@@ -60,6 +60,12 @@ rm -f "st2/$chunk" && mkdir -p "$(dirname "st2/${chunk#st/}")" && ln -s "$T/chun
 to "$CADU" mirror -q --from st --to st2 img.caibx
 [ -f "st2/${chunk#st/}" ] && [ ! -L "st2/${chunk#st/}" ] || fail "mirror kept the symlink in place of chunk $id"
 
+# A configuration file that is a FIFO or endless.
+mkfifo conf.fifo
+expect_fail 2 "^cadu: conf.fifo: not a regular file$" to "$CADU" status -c conf.fifo
+ln -s /dev/zero conf.zero
+expect_fail 2 "^cadu: conf.zero: not a regular file$" to "$CADU" status -c conf.zero
+
 # ---- install from release media ----
 make_pki
 dev_setup uboot
