@@ -1251,6 +1251,8 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         for (size_t i = 0; i < l.n; i++) {
                 uint8_t sha[CADU_DIGEST_SIZE];
                 _cleanup_free_ char *msg = NULL;
+                if (!l.idx[i])
+                        continue;       /* encrypted: no packs */
                 if ((r = cadu_sha256_file(l.paths[i], sha, NULL)) == 0)
                         r = cadu_packs_verify(v.store, l.idx[i], sha, pack_problem, NULL, &ps, &msg);
                 if (r < 0) {
@@ -1512,12 +1514,16 @@ int cadu_cmd_gc(int argc, char **argv) {
         cadu_packs_gc_stats pg = { 0 };
         {
                 _cleanup_free_ uint8_t(*shas)[CADU_DIGEST_SIZE] = calloc(l.n + 1, CADU_DIGEST_SIZE);
+                _cleanup_free_ cadu_index **plain = calloc(l.n + 1, sizeof(*plain));
                 _cleanup_free_ char *msg = NULL;
-                r = shas ? 0 : -ENOMEM;
+                size_t np = 0;
+                r = shas && plain ? 0 : -ENOMEM;
+                /* Encrypted indexes have no packs. */
                 for (size_t i = 0; r == 0 && i < l.n; i++)
-                        r = cadu_sha256_file(l.paths[i], shas[i], NULL);
+                        if (l.idx[i] && (r = cadu_sha256_file(l.paths[i], shas[np], NULL)) == 0)
+                                plain[np++] = l.idx[i];
                 if (r == 0)
-                        r = cadu_packs_gc(store_loc, (const uint8_t(*)[CADU_DIGEST_SIZE])shas, l.idx, l.n,
+                        r = cadu_packs_gc(store_loc, (const uint8_t(*)[CADU_DIGEST_SIZE])shas, plain, np,
                                           gc_chunk_kept, gc_deleted, &g, g.cutoff, g.dry_run, &pg, &msg);
                 if (r < 0) {
                         ret = cadu_error_errno(r, "gc %s: %s", store_loc, msg ? msg : "packs");
@@ -2307,6 +2313,8 @@ int cadu_cmd_mirror(int argc, char **argv) {
                 for (size_t i = 0; i < l.n; i++) {
                         uint8_t sha[CADU_DIGEST_SIZE];
                         cadu_index *idx = NULL;
+                        if (!l.idx[i])
+                                continue;       /* encrypted: no packs */
                         if ((r = cadu_sha256_file(l.paths[i], sha, NULL)) < 0 ||
                             (r = cadu_index_read(l.paths[i], &idx, NULL)) < 0 || (r = job_add_release(j, idx, sha)) < 0) {
                                 ret = cadu_error_errno(r, "index %s", l.paths[i]);
