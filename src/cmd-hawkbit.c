@@ -42,9 +42,9 @@
 #include "cadu-util.h"
 #include "cmd.h"
 #include "config.h"
+#include "ddi.h"
 
 #define HB_RESPONSE_MAX (1u << 20)      /* DDI JSON answers */
-#define HB_ARTIFACT_MAX (64u << 20)     /* a manifest, signature, index or delta */
 #define HB_FEEDBACK_INTERVAL_NS (2000000000ull)
 
 typedef enum phase { PH_NONE, PH_INSTALLING, PH_INSTALLED, PH_DOWNLOADED, PH_FINAL } phase;
@@ -226,8 +226,9 @@ static long hb_http(hb *h, const char *method, const char *url, const char *body
         return code;
 }
 
-/* GET or send JSON; parse a JSON answer into *ret when asked. 2xx -> 0. */
-static int hb_json(hb *h, const char *method, const char *url, json_object *body, json_object **ret, long *code,
+/* GET, or send a JSON body; the answer's body into *ret when given (the
+ * caller frees it). 2xx -> 0. */
+static int hb_json(hb *h, const char *method, const char *url, json_object *body, cadu_buf *ret, long *code,
                    char *err, size_t errlen) {
         sink s = { .buf = CADU_BUF_INIT, .max = HB_RESPONSE_MAX, .fd = -1 };
         const char *b = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
@@ -239,20 +240,24 @@ static int hb_json(hb *h, const char *method, const char *url, json_object *body
                 r = (int)c;
         else if (c < 200 || c > 299)
                 r = c == 401 || c == 403 ? -EACCES : c == 404 || c == 410 ? -ENOENT : -EREMOTEIO;
-        else if (ret) {
-                json_tokener *tok = json_tokener_new();
-                *ret = tok ? json_tokener_parse_ex(tok, (const char *)s.buf.data, (int)s.buf.len) : NULL;
-                if (!*ret || !json_object_is_type(*ret, json_type_object)) {
-                        json_object_put(*ret);
-                        *ret = NULL;
-                        snprintf(err, errlen, "%s %s: the answer is not a JSON object", method, url);
-                        r = -EBADMSG;
-                }
-                json_tokener_free(tok);
+        if (r == 0 && ret) {
+                *ret = s.buf;
+                s.buf = (cadu_buf)CADU_BUF_INIT;
         }
         cadu_buf_free(&s.buf);
         return r;
 }
+
+/* GET a DDI resource and parse it with parse_fn into out. */
+#define hb_get(h, url, parse_fn, out, err, errlen)                                                          \
+        ({                                                                                                 \
+                cadu_buf _b = CADU_BUF_INIT;                                                               \
+                int _r = hb_json(h, "GET", url, NULL, &_b, NULL, err, errlen);                             \
+                if (_r == 0 && (_r = parse_fn((const char *)_b.data, _b.len, out)) < 0)                    \
+                        snprintf(err, errlen, "GET %.400s: not the DDI resource expected", url);            \
+                cadu_buf_free(&_b);                                                                        \
+                _r;                                                                                        \
+        })
 
 /* ---- feedback ---- */
 
@@ -505,38 +510,24 @@ static int spool_path(hb *h, const char *id, const char *file, char **ret) {
         return asprintf(ret, "%s/%s%s%s", h->spool_dir, id, file ? "/" : "", file ? file : "") < 0 ? -ENOMEM : 0;
 }
 
-static bool safe_name(const char *s) {
-        if (!s || !*s || !strcmp(s, ".") || !strcmp(s, "..") || strlen(s) > 200)
-                return false;
-        for (; *s; s++)
-                if (*s == '/' || (unsigned char)*s < 0x20)
-                        return false;
-        return true;
-}
-
 /* Download one artifact into the spool unless a file with its sha256 is
  * there already; at most size bytes are read. */
-static int fetch_artifact(hb *h, const char *id, json_object *art, char *err, size_t errlen) {
-        const char *name = jstr(art, "filename");
-        json_object *hashes = jobj(art, "hashes", json_type_object), *size_o = jobj(art, "size", json_type_int);
-        json_object *links = jobj(art, "_links", json_type_object);
-        const char *sha = jstr(hashes, "sha256");
-        const char *href = jstr(jobj(links, "download-http", json_type_object), "href");
-        if (!href)
-                href = jstr(jobj(links, "download", json_type_object), "href");
-        int64_t size = size_o ? json_object_get_int64(size_o) : -1;
-        uint8_t want[CADU_DIGEST_SIZE], got[CADU_DIGEST_SIZE];
-        if (!safe_name(name) || !sha || strlen(sha) != 64 || cadu_hex_decode(sha, want, sizeof want) < 0 || !href ||
-            size < 0 || size > HB_ARTIFACT_MAX) {
+static int fetch_artifact(hb *h, const char *id, const ddi_artifact *a, char *err, size_t errlen) {
+        const char *name = a->filename;
+        uint8_t got[CADU_DIGEST_SIZE];
+        if (!a->usable) {
                 snprintf(err, errlen, "artifact %s: no usable filename, sha256, size or download link",
-                         safe_name(name) ? name : "?");
+                         name[0] ? name : "?");
                 return -EBADMSG;
         }
+        const char *href = a->href;
+        const uint8_t *want = a->sha256;
+        uint64_t size = a->size;
         _cleanup_free_ char *path = NULL, *tmp = NULL;
         if (spool_path(h, id, name, &path) < 0 || asprintf(&tmp, "%s.part", path) < 0)
                 return -ENOMEM;
         uint64_t have = 0;
-        if (cadu_sha256_file(path, got, &have) == 0 && have == (uint64_t)size && !memcmp(got, want, sizeof got))
+        if (cadu_sha256_file(path, got, &have) == 0 && have == size && !memcmp(got, want, sizeof got))
                 return 0;
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
@@ -550,7 +541,7 @@ static int fetch_artifact(hb *h, const char *id, json_object *art, char *err, si
                 unlink(tmp);
                 return code < 0 ? (int)code : code == 404 ? -ENOENT : -EREMOTEIO;
         }
-        if (r == 0 && (cadu_sha256_file(tmp, got, &have) < 0 || have != (uint64_t)size || memcmp(got, want, sizeof got))) {
+        if (r == 0 && (cadu_sha256_file(tmp, got, &have) < 0 || have != size || memcmp(got, want, sizeof got))) {
                 snprintf(err, errlen, "artifact %s: not the size and sha256 the deployment names", name);
                 r = -EBADMSG;
         }
@@ -607,35 +598,31 @@ static int install_tick(void *ud) {
         if (ir->switched || now - ir->last_poll_ns < 1000000000ull * (ir->h->cf->hawkbit.poll_min ? ir->h->cf->hawkbit.poll_min : 5))
                 return 0;
         ir->last_poll_ns = now;
-        json_object *base = NULL;
+        ddi_base base;
         char err[512];
-        if (hb_json(ir->h, "GET", ir->h->base, NULL, &base, NULL, err, sizeof err) == 0) {
-                const char *href = jstr(jobj(jobj(base, "_links", json_type_object), "cancelAction", json_type_object),
-                                        "href");
-                size_t n = href ? strlen(href) : 0, k = strlen(ir->id);
-                if (href && n > k && !strcmp(href + n - k, ir->id) && href[n - k - 1] == '/')
+        if (hb_get(ir->h, ir->h->base, ddi_parse_base, &base, err, sizeof err) == 0 && base.cancel[0]) {
+                size_t n = strlen(base.cancel), k = strlen(ir->id);
+                if (n > k && !strcmp(base.cancel + n - k, ir->id) && base.cancel[n - k - 1] == '/')
                         ir->canceled = true;
         }
-        json_object_put(base);
         return ir->canceled;
 }
 
 static int take_action(hb *h, const char *href) {
         _cleanup_free_ char *dir = NULL, *manifest = NULL;
-        json_object *dep = NULL;
+        _cleanup_free_ ddi_deployment *dep = malloc(sizeof *dep);
         char err[512] = "";
-        int r = hb_json(h, "GET", href, NULL, &dep, NULL, err, sizeof err);
+        if (!dep)
+                return -ENOMEM;
+        int r = hb_get(h, href, ddi_parse_deployment, dep, err, sizeof err);
         if (r < 0) {
                 say("deployment not read: %s", err);
                 return r;
         }
-        const char *id = jstr(dep, "id");
-        json_object *d = jobj(dep, "deployment", json_type_object);
-        const char *download = jstr(d, "download"), *update = jstr(d, "update"), *window = jstr(d, "maintenanceWindow");
-        json_object *chunks = jobj(d, "chunks", json_type_array);
-        if (!id || !safe_name(id) || strlen(id) >= sizeof h->st.action || !chunks) {
-                say("deployment %s: not a DDI deployment (no id or chunks)", href);
-                json_object_put(dep);
+        const char *id = dep->id;
+        const char *download = dep->download, *update = dep->update, *window = dep->window;
+        if (strlen(id) >= sizeof h->st.action) {
+                say("deployment %s: action id too long", href);
                 return -EBADMSG;
         }
         bool same = !strcmp(h->st.action, id);
@@ -659,7 +646,7 @@ static int take_action(hb *h, const char *href) {
                 memset(&h->st, 0, sizeof h->st);
                 snprintf(h->st.action, sizeof h->st.action, "%s", id);
         }
-        if (download && !strcmp(download, "skip")) {
+        if (!strcmp(download, "skip")) {
                 say("action %s: download skipped by the server; waiting", id);
                 goto out;
         }
@@ -671,31 +658,27 @@ static int take_action(hb *h, const char *href) {
                 say("action %s: new deployment", id);
         } else if (h->st.ph == PH_INSTALLING)
                 feedback(h, "deploymentBase", id, "resumed", "none", 0, 0, "resuming after a restart");
-        for (size_t i = 0; i < json_object_array_length(chunks); i++) {
-                json_object *arts = jobj(json_object_array_get_idx(chunks, i), "artifacts", json_type_array);
-                for (size_t k = 0; arts && k < json_object_array_length(arts); k++) {
-                        json_object *a = json_object_array_get_idx(arts, k);
-                        if ((r = fetch_artifact(h, id, a, err, sizeof err)) < 0) {
-                                if (r == -EBADMSG)
-                                        r = finish(h, false, "%s", err);
-                                else
-                                        say("action %s: %s (retrying at the next poll)", id, err);
+        for (size_t i = 0; i < dep->n_artifacts; i++) {
+                const ddi_artifact *a = &dep->artifacts[i];
+                if ((r = fetch_artifact(h, id, a, err, sizeof err)) < 0) {
+                        if (r == -EBADMSG)
+                                r = finish(h, false, "%s", err);
+                        else
+                                say("action %s: %s (retrying at the next poll)", id, err);
+                        goto out;
+                }
+                size_t n = strlen(a->filename);
+                if (n > 9 && !strcmp(a->filename + n - 9, ".manifest")) {
+                        free(manifest);
+                        if ((r = spool_path(h, id, a->filename, &manifest)) < 0)
                                 goto out;
-                        }
-                        const char *name = jstr(a, "filename");
-                        size_t n = strlen(name);
-                        if (n > 9 && !strcmp(name + n - 9, ".manifest")) {
-                                free(manifest);
-                                if ((r = spool_path(h, id, name, &manifest)) < 0)
-                                        goto out;
-                        }
                 }
         }
         if (!manifest) {
                 r = finish(h, false, "no cadu release among the artifacts (a *.manifest with its .sig)");
                 goto out;
         }
-        if ((update && !strcmp(update, "skip")) || (window && !strcmp(window, "unavailable"))) {
+        if (!strcmp(update, "skip") || !strcmp(window, "unavailable")) {
                 /* Download only, or outside the maintenance window: verify what
                  * was fetched, say so once, and wait. */
                 if (h->st.ph != PH_DOWNLOADED) {
@@ -711,7 +694,7 @@ static int take_action(hb *h, const char *href) {
                         h->st.ph = PH_DOWNLOADED;
                         if ((r = state_save(h)) < 0)
                                 goto out;
-                        bool only = update && !strcmp(update, "skip");
+                        bool only = !strcmp(update, "skip");
                         feedback(h, "deploymentBase", id, "downloaded", only ? "success" : "none", 0, 0,
                                  only ? "release downloaded" : "release downloaded; waiting for the maintenance window");
                         say("action %s: downloaded%s", id, only ? "" : ", waiting for the maintenance window");
@@ -763,26 +746,18 @@ static int take_action(hb *h, const char *href) {
                 r = system(h->cf->hawkbit.reboot_command) == 0 ? 0 : -EIO;
         }
 out:
-        json_object_put(dep);
         return r;
 }
 
 static int handle_cancel(hb *h, const char *href) {
-        json_object *c = NULL;
+        ddi_cancel c;
         char err[512] = "";
-        int r = hb_json(h, "GET", href, NULL, &c, NULL, err, sizeof err);
+        int r = hb_get(h, href, ddi_parse_cancel, &c, err, sizeof err);
         if (r < 0) {
                 say("cancelAction not read: %s", err);
                 return r;
         }
-        const char *id = jstr(c, "id");
-        const char *stop = jstr(jobj(c, "cancelAction", json_type_object), "stopId");
-        if (!id || !safe_name(id)) {
-                json_object_put(c);
-                return -EBADMSG;
-        }
-        if (!stop)
-                stop = id;
+        const char *id = c.id, *stop = c.stop_id;
         if (!strcmp(h->st.action, stop) && (h->st.ph == PH_INSTALLED || h->st.ph == PH_FINAL)) {
                 /* The slot switch is done: the trial decides now. */
                 r = feedback(h, "cancelAction", id, "rejected", "none", 0, 0,
@@ -797,35 +772,27 @@ static int handle_cancel(hb *h, const char *href) {
                                 r = state_save(h);
                 }
         }
-        json_object_put(c);
         return r;
 }
 
 /* One poll. *sleep_s receives the server's polling interval. */
 static int poll_once(hb *h, unsigned *sleep_s) {
-        json_object *base = NULL;
+        ddi_base base;
         char err[512] = "";
-        int r = hb_json(h, "GET", h->base, NULL, &base, NULL, err, sizeof err);
+        int r = hb_get(h, h->base, ddi_parse_base, &base, err, sizeof err);
         if (r < 0) {
                 say("%s", err);
                 return r;
         }
-        const char *sl = jstr(jobj(jobj(base, "config", json_type_object), "polling", json_type_object), "sleep");
-        unsigned hh, mm, ss;
-        if (sl && sscanf(sl, "%u:%u:%u", &hh, &mm, &ss) == 3 && mm < 60 && ss < 60 && hh < 10000)
-                *sleep_s = hh * 3600 + mm * 60 + ss;
-        json_object *links = jobj(base, "_links", json_type_object);
-        const char *cfg = jstr(jobj(links, "configData", json_type_object), "href");
-        const char *cancel = jstr(jobj(links, "cancelAction", json_type_object), "href");
-        const char *dep = jstr(jobj(links, "deploymentBase", json_type_object), "href");
+        if (base.has_sleep)
+                *sleep_s = base.sleep_s;
         report_final(h);
-        if (cfg)
-                send_config(h, cfg);
-        if (cancel)
-                r = handle_cancel(h, cancel);
-        else if (dep)
-                r = take_action(h, dep);
-        json_object_put(base);
+        if (base.config[0])
+                send_config(h, base.config);
+        if (base.cancel[0])
+                r = handle_cancel(h, base.cancel);
+        else if (base.deployment[0])
+                r = take_action(h, base.deployment);
         return r;
 }
 
@@ -875,7 +842,7 @@ int cadu_cmd_hawkbit(int argc, char **argv) {
                 ret = CADU_EXIT_USAGE;
                 goto out;
         }
-        if (!cadu_location_is_url(server) || strchr(server, '?') || !safe_name(cid)) {
+        if (!cadu_location_is_url(server) || strchr(server, '?') || !ddi_safe_name(cid)) {
                 ret = cadu_error("%s: [hawkbit] server must be an http(s) URL and controller-id a plain name", h.conf_path);
                 ret = CADU_EXIT_USAGE;
                 goto out;
