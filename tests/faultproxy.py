@@ -272,7 +272,13 @@ class Handler(socketserver.StreamRequestHandler):
                 self.send(zeros)
             return False
 
-        status, body = fetch(method, path, headers)
+        try:
+            status, body = fetch(method, path, headers)
+        except OSError:
+            # The upstream is down (restarting): answer as a reverse proxy does.
+            log(conn, method, path, "upstream down")
+            self.head(502, "Bad Gateway", [("Content-Length", 0)])
+            return keep
         if status != 200:
             log(conn, method, path, f"upstream {status}")
             self.head(status, "Upstream", [("Content-Type", "text/html"), ("Content-Length", len(body))])
