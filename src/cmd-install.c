@@ -30,6 +30,7 @@
 #include <openssl/crypto.h>
 
 #include "cadu-boot.h"
+#include "cadu-caibz.h"
 #include "cadu-envelope.h"
 #include "cadu-index.h"
 #include "cadu-manifest.h"
@@ -269,6 +270,45 @@ static int decrypt_index(installer *in, const cadu_manifest_image *img, const ch
         return cadu_cmd_open_index(index_loc, &in->key, ib, &encrypted);
 }
 
+/* The index in compact form (cadu-caibz.h) from the image's store, against
+ * the index saved for the booted slot when the store has that, else alone:
+ * a fraction of the bytes. 0 with *ib holding exactly the pinned index;
+ * otherwise the caller fetches the index itself. */
+static int fetch_compact_index(installer *in, const cadu_manifest_image *img, cadu_buf *ib) {
+        _cleanup_free_ char *store_loc = NULL, *seed_idx = NULL;
+        cadu_store *s = NULL;
+        cadu_index *base = NULL;
+        uint8_t bsha[CADU_DIGEST_SIZE], got[CADU_DIGEST_SIZE];
+        cadu_buf z = CADU_BUF_INIT;
+        int r = -ENOENT;
+
+        if (img->encrypted || !img->store || cadu_manifest_resolve(in->location, img->store, &store_loc) < 0 ||
+            cadu_store_open(store_loc, &in->so.opts, false, &s) < 0)
+                return -ENOENT;
+        if (cadu_slot_seed_index_path(in->cfg->state_dir, img->slot_class, in->booted, &seed_idx) == 0) {
+                const char *reason;
+                if (cadu_index_read(seed_idx, &base, &reason) < 0 || cadu_sha256_file(seed_idx, bsha, NULL) < 0) {
+                        cadu_index_free(base);
+                        base = NULL;
+                }
+        }
+        for (int k = base ? 0 : 1; k < 2 && r < 0; k++) {
+                char rel[CADU_CAIBZ_PATH_MAX];
+                cadu_caibz_path(img->index_sha256, k == 0 ? bsha : NULL, rel);
+                if (cadu_store_get_file(s, rel, cadu_caibz_max(img->index_size), &z) < 0)
+                        continue;
+                r = cadu_caibz_decode(z.data, z.len, k == 0 ? base : NULL, img->index_size, ib);
+                if (r == 0 && (ib->len != img->index_size ||
+                               cadu_digest(CADU_DIGEST_SHA256, ib->data, ib->len, got) < 0 ||
+                               memcmp(got, img->index_sha256, CADU_DIGEST_SIZE)))
+                        r = -EBADMSG;
+        }
+        cadu_buf_free(&z);
+        cadu_index_free(base);
+        cadu_store_free(s);
+        return r;
+}
+
 /* Fetch the image's index and check it against its pins; find out whether
  * its rdiff delta applies to the booted slot and, if so, check the delta
  * against its pins too. 0 or an exit code; nothing is written. */
@@ -277,7 +317,7 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
         /* An encrypted index: the pinned plaintext plus names and overhead. */
         uint64_t max = img->encrypted ? cadu_crypt_index_max_size(img->index_size) : img->index_size;
         int r = cadu_manifest_resolve(in->location, img->index, &index_loc);
-        if (r == 0)
+        if (r == 0 && fetch_compact_index(in, img, &p->ib) < 0)
                 r = cadu_fetch(index_loc, &in->so.opts, (size_t)max, &p->ib, &err);
         if (r == -EFBIG) {
                 /* Not a byte beyond the signed pin is read. */

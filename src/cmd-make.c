@@ -20,6 +20,7 @@
 #include "cmd-crypt.h"
 #include "cmd.h"
 #include "make-packs.h"
+#include "cadu-caibz.h"
 #include "make-deltas.h"
 
 typedef struct maker {
@@ -109,6 +110,44 @@ static int write_index(maker *m, const char *path) {
         if ((r = cadu_digest(CADU_DIGEST_SHA256, b, len, sha)) < 0 || (r = cadu_fp_path(path, &fp_path)) < 0)
                 return r;
         return cadu_fp_write(fp_path, sha, m->fps, m->idx->n);
+}
+
+/* The compact forms of the index (cadu-caibz.h) into STORE/packs: alone, and
+ * against each base index given with --index-base. */
+static int write_caibz(const char *store_path, const char *index_path, const cadu_index *idx, char **bases,
+                       size_t nbases) {
+        uint8_t sha[CADU_DIGEST_SIZE], bsha[CADU_DIGEST_SIZE];
+        int r = cadu_sha256_file(index_path, sha, NULL);
+        if (r < 0)
+                return cadu_error_errno(r, "reading index %s", index_path);
+        for (size_t i = 0; i <= nbases; i++) {
+                cadu_index *base = NULL;
+                cadu_buf z = CADU_BUF_INIT;
+                char rel[CADU_CAIBZ_PATH_MAX];
+                _cleanup_free_ char *path = NULL;
+                if (i < nbases) {
+                        const char *reason = NULL;
+                        if ((r = cadu_index_read(bases[i], &base, &reason)) < 0 ||
+                            (r = cadu_sha256_file(bases[i], bsha, NULL)) < 0) {
+                                cadu_index_free(base);
+                                return cadu_error("--index-base %s: %s", bases[i], reason ? reason : cadu_strerror(r));
+                        }
+                }
+                cadu_caibz_path(sha, i < nbases ? bsha : NULL, rel);
+                r = cadu_caibz_encode(idx, base, 19, &z);
+                if (r == 0 && asprintf(&path, "%s/%s", store_path, rel) < 0) {
+                        path = NULL;
+                        r = -ENOMEM;
+                }
+                /* packs/ exists: the pack step wrote the pack index there. */
+                if (r == 0)
+                        r = cadu_write_file_atomic(path, z.data, z.len);
+                cadu_index_free(base);
+                cadu_buf_free(&z);
+                if (r < 0)
+                        return cadu_error_errno(r, "writing the compact index %s/%s", store_path, rel);
+        }
+        return 0;
 }
 
 /* The pack step (make-packs.c), with its one line of summary. */
@@ -205,6 +244,8 @@ static const char make_help[] =
         "  -f, --fingerprints          also write INDEX.fp: XXH3-128 per chunk, so that\n"
         "                              seeding from IMAGE with INDEX checks at memory speed\n"
         "      --packs                 also pack the chunks no pack of the store holds\n"
+        "      --index-base OLD.caibx  with --packs: also write the index compressed\n"
+        "                              against OLD (a release devices run); repeatable\n"
         "                              yet and write the release's pack index, so that\n"
         "                              devices fetch ranges of a few files\n"
         "                              (doc/pack-format.md)\n"
@@ -254,6 +295,7 @@ int cadu_cmd_make(int argc, char **argv) {
                 { "image-name", required_argument, NULL, 'N' },
                 { "slot-class", required_argument, NULL, 'K' },
                 { "packs", no_argument, NULL, 'P' },
+                { "index-base", required_argument, NULL, 'I' },
                 { "encrypt-key", required_argument, NULL, 'E' },
                 { "help", no_argument, NULL, 'h' },
                 {}
@@ -264,6 +306,8 @@ int cadu_cmd_make(int argc, char **argv) {
                  max = CADU_CHUNK_SIZE_MAX_DEFAULT, level = 3, threads = 0, delta_level = 19;
         cadu_digest_type digest = CADU_DIGEST_SHA256;
         bool fingerprints = false, packs = false, deltas = false;
+        char *index_bases[16];
+        size_t n_index_bases = 0;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "s:c:d:l:j:m:fE:h", options, NULL)) >= 0) {
@@ -271,6 +315,12 @@ int cadu_cmd_make(int argc, char **argv) {
                 case 'm': manifest_path = optarg; break;
                 case 'f': fingerprints = true; break;
                 case 'P': packs = true; break;
+                case 'I':
+                        if (n_index_bases < CADU_ELEMENTSOF(index_bases))
+                                index_bases[n_index_bases++] = optarg;
+                        else
+                                return cadu_usage_error("make", "at most %zu --index-base", CADU_ELEMENTSOF(index_bases));
+                        break;
                 case 'D': deltas = true; break;
                 case 'L':
                         if (cadu_parse_uint(optarg, 1, 19, &delta_level) < 0)
@@ -420,6 +470,8 @@ int cadu_cmd_make(int argc, char **argv) {
                             m.idx, (const uint8_t (*)[CADU_DIGEST_SIZE])m.new_ids, m.n_new)))
                 ;
         else if (packs && (ret = make_packs(store_path, index_path, m.idx)))
+                ;
+        else if (packs && (ret = write_caibz(store_path, index_path, m.idx, index_bases, n_index_bases)))
                 ;
         else if (manifest_path && (ret = write_manifest(manifest_path, compatible, version, image_name, slot_class,
                                                         image, index_path, store_path, &m)))
