@@ -9,11 +9,15 @@
 #                        (each as AVG/4:AVG:AVG*4; default 64K)
 #   --modes LIST         cadu modes among plain, packs, deltas, deltas+packs
 #                        (default: all that `cadu make --help` offers)
-#   --no-peers           cadu only (no casync, xdelta3, zstd, rdiff)
+#   --peers LIST         peers among casync-default, casync-small, xdelta3,
+#                        zstd, rdiff (default: all)
+#   --no-peers           cadu only (the same as --peers "")
 #   --timing             also time installs through tools/delayproxy.py
 #                        (DELAY_MS each way, default 25; RATE_KBIT, default
 #                        10000): cadu vs casync, alternating, RUNS times
 #   --runs N             runs of each timed install (default 3; medians)
+#   --timed LIST         the methods timed (default: every cadu and
+#                        casync-default)
 #   --extract            the device runs `cadu extract` (after fetching the
 #                        manifest and its signature) instead of `cadu install`
 #
@@ -47,15 +51,18 @@ DELAY_MS=${DELAY_MS:-25}
 RATE_KBIT=${RATE_KBIT:-10000}
 
 die() { echo "bench-bytes: $*" >&2; exit 1; }
-usage() { sed -n '4,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-cadu=$top/build/cadu baseline="" chunks=64K modes="" peers=1 timing=0 runs=3 extract=0
+cadu=$top/build/cadu baseline="" chunks=64K modes="" timing=0 runs=3 extract=0 timed=""
+peers="casync-default casync-small xdelta3 zstd rdiff"
 while [ $# -gt 0 ]; do
         case $1 in
         --baseline) baseline=$(realpath "$2"); shift ;;
         --chunk-sizes) chunks=$2; shift ;;
         --modes) modes=$2; shift ;;
-        --no-peers) peers=0 ;;
+        --no-peers) peers="" ;;
+        --peers) peers=$2; shift ;;
+        --timed) timed=$2; shift ;;
         --timing) timing=1 ;;
         --runs) runs=$2; shift ;;
         --extract) extract=1 ;;
@@ -69,7 +76,14 @@ cadu=$(realpath "$cadu")
 [ -x "$cadu" ] || die "no cadu binary at $cadu (build it: tools/build.sh)"
 case $runs in '' | *[!0-9]* | 0) die "--runs needs a positive number" ;; esac
 need="nginx curl python3 openssl cmp"
-[ "$peers" = 1 ] && need="$need casync xdelta3 zstd rdiff"
+for p in $peers; do
+        case $p in
+        casync-default | casync-small) need="$need casync" ;;
+        xdelta3 | zstd | rdiff) need="$need $p" ;;
+        *) die "unknown peer $p (casync-default, casync-small, xdelta3, zstd, rdiff)" ;;
+        esac
+done
+[ -z "$peers" ] || need="$need zstd"
 for c in $need; do command -v "$c" >/dev/null 2>&1 || die "$c not found (see tools/deps.sh)"; done
 [ -x /usr/bin/time ] || die "/usr/bin/time not found (apt-get install time)"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
@@ -223,17 +237,18 @@ if [ -n "$baseline" ]; then
         cadu_release cadu-baseline "$baseline" 64K ""
         labels="$labels cadu-baseline"
 fi
-if [ "$peers" = 1 ]; then
-        casync_release casync-default ""
-        casync_release casync-2K:8K:32K 2K:8K:32K
-        labels="$labels casync-default casync-2K:8K:32K"
-        p=$www/peers
-        peer_release xdelta3 v2.xd3 "xdelta3 -e -9 -f -s '$v1' '$v2' '$p/v2.xd3'"
-        peer_release zstd v2.zst "zstd -q -19 --long=31 -T0 --patch-from='$v1' '$v2' -o '$p/v2.zst' -f"
-        peer_release rdiff v2.rdiff.zst "rdiff signature '$v1' '$T/v1.sig' &&
-                rdiff delta '$T/v1.sig' '$v2' '$T/v2.rdiff' && zstd -q -19 -T0 '$T/v2.rdiff' -o '$p/v2.rdiff.zst' -f"
-        labels="$labels xdelta3 zstd rdiff"
-fi
+p=$www/peers
+for peer in $peers; do
+        case $peer in
+        casync-default) casync_release casync-default "" ;;
+        casync-small) casync_release casync-2K:8K:32K 2K:8K:32K && peer=casync-2K:8K:32K ;;
+        xdelta3) peer_release xdelta3 v2.xd3 "xdelta3 -e -9 -f -s '$v1' '$v2' '$p/v2.xd3'" ;;
+        zstd) peer_release zstd v2.zst "zstd -q -19 --long=31 -T0 --patch-from='$v1' '$v2' -o '$p/v2.zst' -f" ;;
+        rdiff) peer_release rdiff v2.rdiff.zst "rdiff signature '$v1' '$T/v1.sig' &&
+                rdiff delta '$T/v1.sig' '$v2' '$T/v2.rdiff' && zstd -q -19 -T0 '$T/v2.rdiff' -o '$p/v2.rdiff.zst' -f" ;;
+        esac
+        labels="$labels $peer"
+done
 
 # ------------------------------------------------------------------ server
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -404,8 +419,11 @@ n=100
 while [ ! -s "$T/dp.port" ] && [ "$n" -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
 [ -s "$T/dp.port" ] || die "tools/delayproxy.py did not start"
 slow="http://127.0.0.1:$(cat "$T/dp.port")"
-tlabels=""
-for l in $labels; do case $l in cadu-* | casync-default) tlabels="$tlabels $l" ;; esac; done
+tlabels=$timed
+if [ -z "$tlabels" ]; then
+        for l in $labels; do case $l in cadu-* | casync-default) tlabels="$tlabels $l" ;; esac; done
+fi
+for l in $tlabels; do [ -d "$www/$l" ] || die "--timed: no release $l"; done
 for i in $(seq "$runs"); do
         for l in $tlabels; do
                 echo "bench-bytes: timed run $i: $l" >&2
