@@ -51,7 +51,7 @@ DELAY_MS=${DELAY_MS:-25}
 RATE_KBIT=${RATE_KBIT:-10000}
 
 die() { echo "bench-bytes: $*" >&2; exit 1; }
-usage() { sed -n '4,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '/^# usage/,/^#$/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 cadu=$top/build/cadu baseline="" chunks=64K modes="" timing=0 runs=3 extract=0 timed=""
 peers="casync-default casync-small xdelta3 zstd rdiff"
@@ -244,8 +244,9 @@ for peer in $peers; do
         casync-small) casync_release casync-2K:8K:32K 2K:8K:32K && peer=casync-2K:8K:32K ;;
         xdelta3) peer_release xdelta3 v2.xd3 "xdelta3 -e -9 -f -s '$v1' '$v2' '$p/v2.xd3'" ;;
         zstd) peer_release zstd v2.zst "zstd -q -19 --long=31 -T0 --patch-from='$v1' '$v2' -o '$p/v2.zst' -f" ;;
-        rdiff) peer_release rdiff v2.rdiff.zst "rdiff signature '$v1' '$T/v1.sig' &&
-                rdiff delta '$T/v1.sig' '$v2' '$T/v2.rdiff' && zstd -q -19 -T0 '$T/v2.rdiff' -o '$p/v2.rdiff.zst' -f" ;;
+        rdiff) peer_release rdiff v2.rdiff.zst "rdiff signature '$v1' '$p/v1.sig' &&
+                rdiff delta '$p/v1.sig' '$v2' '$p/v1-v2.rdiff' && zstd -q -19 -T0 '$p/v1-v2.rdiff' -o '$p/v2.rdiff.zst' -f &&
+                rm '$p/v1.sig' '$p/v1-v2.rdiff'" ;;
         esac
         labels="$labels $peer"
 done
