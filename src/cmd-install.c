@@ -48,7 +48,13 @@ typedef struct prepared {
         cadu_buf ib;                    /* the index bytes, as pinned */
         cadu_index *idx;
         char *delta;                    /* a verified, applicable delta, or NULL */
+        char *delta_url;                /* an applicable delta over the network, not fetched yet */
+        uint64_t delta_fetched;         /* bytes fetched for delta (0: on local media) */
+        bool delta_tmp;                 /* delta is a file of ours, removed after the install */
 } prepared;
+
+/* The largest rdiff delta fetched over the network (it is held in memory). */
+#define INSTALL_URL_DELTA_MAX ((uint64_t)64 << 20)
 
 typedef struct installer {
         cadu_config *cfg;
@@ -354,8 +360,15 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
                 return 0;
         if ((r = cadu_manifest_resolve(in->location, img->delta, &delta)) < 0)
                 return cadu_error_errno(r, "delta of %s", img->name);
-        if (cadu_location_is_url(delta))
-                return 0;       /* deltas are for local media; over a network the store is better */
+        if (cadu_location_is_url(delta)) {
+                /* Over a network, the delta competes with the chunk plan
+                 * (choose_deltas()); it is fetched only when it wins. */
+                if (img->delta_size <= INSTALL_URL_DELTA_MAX) {
+                        p->delta_url = delta;
+                        delta = NULL;
+                }
+                return 0;
+        }
         /* Trust the delta only once its pinned digest matches. */
         free(err);
         err = NULL;
@@ -372,7 +385,10 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
 static void prepared_clear(prepared *p) {
         cadu_buf_free(&p->ib);
         cadu_index_free(p->idx);
+        if (p->delta_tmp && p->delta)
+                unlink(p->delta);
         free(p->delta);
+        free(p->delta_url);
         *p = (prepared){ .ib = CADU_BUF_INIT };
 }
 
@@ -525,6 +541,75 @@ out:
         return ret;
 }
 
+/* For each image whose applicable rdiff delta lies on the network: the
+ * delta when it costs fewer bytes than the image's chunk plan (delta_fetched
+ * set), else the chunks. Nothing is fetched yet. 0 or an exit code. */
+static int choose_deltas(installer *in) {
+        for (size_t i = 0; i < in->m->n_images; i++) {
+                prepared *pp = &in->prep[i];
+                const cadu_manifest_image *img = &in->m->images[i];
+                if (!pp->delta_url)
+                        continue;
+                const cadu_config_class *cls = cadu_config_find_class(in->cfg, img->slot_class);
+                const char *src = cls->device[cadu_boot_slot_index(in->booted)];
+                const char *dst = cls->device[cadu_boot_slot_index(in->target)];
+                cadu_extract_plan plan = { 0 };
+                int ret = install_chunks(in, img, pp->idx, src, dst, &plan);
+                if (ret)
+                        return ret;
+                char msg[160];
+                bool delta = img->delta_size < plan.total_bytes;
+                snprintf(msg, sizeof msg, delta ? "its rdiff delta: %llu bytes, not %llu bytes of chunks"
+                                                : "chunks: %llu bytes, not its rdiff delta of %llu bytes",
+                         (unsigned long long)(delta ? img->delta_size : plan.total_bytes),
+                         (unsigned long long)(delta ? plan.total_bytes : img->delta_size));
+                event("plan", img->name, msg);
+                if (delta)
+                        pp->delta_fetched = img->delta_size;
+        }
+        return 0;
+}
+
+/* Fetch the network deltas choose_deltas() chose into the state directory
+ * and check them against their pins, before anything is written. */
+static int fetch_deltas(installer *in) {
+        for (size_t i = 0; i < in->m->n_images; i++) {
+                prepared *pp = &in->prep[i];
+                const cadu_manifest_image *img = &in->m->images[i];
+                if (!pp->delta_url || !pp->delta_fetched)
+                        continue;
+                cadu_buf b = CADU_BUF_INIT;
+                _cleanup_free_ char *err = NULL, *path = NULL;
+                char hex[2 * CADU_DIGEST_SIZE + 1];
+                cadu_hex_encode(img->delta_sha256, CADU_DIGEST_SIZE, hex);
+                event("fetch", img->name, pp->delta_url);
+                int r = cadu_fetch(pp->delta_url, &in->so.opts, (size_t)img->delta_size, &b, &err);
+                if (r == 0 && asprintf(&path, "%s/rdiff-%s.delta", in->cfg->state_dir, hex) < 0) {
+                        path = NULL;
+                        r = -ENOMEM;
+                }
+                if (r == 0)
+                        r = cadu_write_file_atomic(path, b.data, b.len);
+                cadu_buf_free(&b);
+                if (r < 0) {
+                        cadu_error("delta %s: %s", pp->delta_url,
+                                   r == -EFBIG ? "larger than the manifest pins" : err ? err : cadu_strerror(r));
+                        return r == -EFBIG ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(r);
+                }
+                free(err);
+                err = NULL;
+                if ((r = cadu_manifest_check_file(path, img->delta_size, img->delta_sha256, &err)) < 0) {
+                        unlink(path);
+                        cadu_error("delta %s: %s", pp->delta_url, err ? err : cadu_strerror(r));
+                        return CADU_EXIT_VERIFY;
+                }
+                pp->delta = path;
+                path = NULL;
+                pp->delta_tmp = true;
+        }
+        return 0;
+}
+
 /* What the install will download, image by image (an applicable rdiff delta
  * lies on local media: nothing), shown with --dry-run; refused above
  * max-download before anything is written. 0 or an exit code. */
@@ -537,19 +622,26 @@ static int plan_download(installer *in) {
                 const char *dst = cls->device[cadu_boot_slot_index(in->target)];
                 cadu_extract_plan p = { 0 };
                 int ret;
-                if (!in->prep[i].delta && (ret = install_chunks(in, img, in->prep[i].idx, src, dst, &p)))
+                bool delta = in->prep[i].delta || in->prep[i].delta_fetched;
+                if (!delta && (ret = install_chunks(in, img, in->prep[i].idx, src, dst, &p)))
                         return ret;
-                total += p.total_bytes;
+                total += delta ? in->prep[i].delta_fetched : p.total_bytes;
                 if (cadu_json) {
                         printf("{\"event\":\"plan\",\"image\":");
                         cadu_json_string(stdout, img->name);
-                        printf(",\"rdiff_delta\":%s,\"plan\":", in->prep[i].delta ? "true" : "false");
+                        printf(",\"rdiff_delta\":%s,\"rdiff_delta_bytes\":%llu,\"plan\":", delta ? "true" : "false",
+                               (unsigned long long)in->prep[i].delta_fetched);
                         cadu_print_extract_plan(&p);
                         printf("}\n");
                 } else if (!cadu_quiet) {
-                        fprintf(stderr, "plan %s: %s\n", img->name,
-                                in->prep[i].delta ? "its rdiff delta from the running slot, on local media" : "chunks");
-                        if (!in->prep[i].delta)
+                        if (in->prep[i].delta_fetched)
+                                fprintf(stderr, "plan %s: its rdiff delta from the running slot, %llu bytes fetched\n",
+                                        img->name, (unsigned long long)in->prep[i].delta_fetched);
+                        else
+                                fprintf(stderr, "plan %s: %s\n", img->name,
+                                        in->prep[i].delta ? "its rdiff delta from the running slot, on local media"
+                                                          : "chunks");
+                        if (!delta)
                                 cadu_print_extract_plan(&p);
                 }
         }
@@ -902,12 +994,16 @@ int cadu_cmd_install(int argc, char **argv) {
         for (size_t i = 0; i < in.m->n_images; i++)
                 if ((ret = prepare_image(&in, &in.m->images[i], &in.prep[i])))
                         goto out;
+        if ((ret = choose_deltas(&in)))
+                goto out;
         if ((in.dry_run || in.max_download) && (ret = plan_download(&in)) != 0)
                 goto out;
         if (in.dry_run) {
                 event("done", NULL, "dry run: nothing written");
                 goto out;
         }
+        if ((ret = fetch_deltas(&in)))
+                goto out;
 
         if (resume)
                 event("resume", NULL, "continuing an interrupted install");
