@@ -62,9 +62,11 @@ link() {
         make -j"$(nproc)" $(echo "$libs" | tr ' ' '\n' | grep '\.a$') >/dev/null
         # shellcheck disable=SC2086
         clang -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -include config.h \
-                -I"$top/util" -I"$top/chunker" -I"$top/index" -I"$top/store" -I"$top/rdiff" -I"$top/boot" -I"$top/src" \
-                $srcs $libs -lpthread -o "fuzz-$1"
+                $incs $srcs $libs -lpthread -o "fuzz-$1"
 }
+
+# Every top-level directory with headers (util, chunker, index, store, ...).
+incs=$(for d in "$top"/*/; do if ls "$d"*.h >/dev/null 2>&1; then printf -- '-I%s ' "${d%/}"; fi; done)
 
 status=0
 for t in $targets; do

@@ -53,8 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
 
         const cadu_store_options *so = &o.opts;
-        if (so->max_transfers > 256 || so->retries > 100 || so->connect_timeout_s > 3600 ||
-            so->low_speed_time_s > 3600 || so->max_redirects > 50)
+        /* retries = 0 is stored as CADU_STORE_RETRIES_NONE. */
+        if (so->max_transfers > CADU_STOREOPT_MAX_TRANSFERS_MAX ||
+            (so->retries > CADU_STOREOPT_RETRIES_MAX && so->retries != CADU_STORE_RETRIES_NONE) ||
+            so->connect_timeout_s > CADU_STOREOPT_SECONDS_MAX || so->low_speed_time_s > CADU_STOREOPT_SECONDS_MAX ||
+            so->max_redirects > CADU_STOREOPT_MAX_REDIRECTS_MAX || so->deadline_s > CADU_STOREOPT_DEADLINE_MAX)
                 abort();
         for (size_t i = 0; i < o.n_headers; i++)
                 if (cadu_store_http_validate_header(o.headers[i]) < 0 || strpbrk(o.headers[i], "\r\n"))
