@@ -134,11 +134,17 @@ static int write_caibz(const char *store_path, const char *index_path, const cad
                         }
                 }
                 cadu_caibz_path(sha, i < nbases ? bsha : NULL, rel);
-                r = cadu_caibz_encode(idx, base, 19, &z);
-                if (r == 0 && asprintf(&path, "%s/%s", store_path, rel) < 0) {
-                        path = NULL;
-                        r = -ENOMEM;
+                if (asprintf(&path, "%s/%s", store_path, rel) < 0) {
+                        cadu_index_free(base);
+                        return cadu_error_errno(-ENOMEM, "make");
                 }
+                /* Immutable, named by what it holds: one already there stays. */
+                struct stat st;
+                if (lstat(path, &st) == 0) {
+                        cadu_index_free(base);
+                        continue;
+                }
+                r = cadu_caibz_encode(idx, base, 19, &z);
                 /* packs/ exists: the pack step wrote the pack index there. */
                 if (r == 0)
                         r = cadu_write_file_atomic(path, z.data, z.len);
