@@ -7,6 +7,7 @@
 
 #include "cadu-delta.h"
 #include "cadu-pack.h"
+#include "cadu-caibz.h"
 #include "store-packs.h"
 #include "storewalk.h"
 
@@ -389,6 +390,25 @@ static bool name_hex(const char *name, const char *suffix, uint8_t id[CADU_DIGES
         return cadu_hex_decode(hex, id, CADU_DIGEST_SIZE) == 0;
 }
 
+/* A compact index (cadu-caibz.h): "<64 hex>.caibz" or "<64 hex>-<16 hex>.caibz";
+ * *id is the sha of the index it stands for. */
+static bool caibz_name(const char *name, uint8_t id[CADU_DIGEST_SIZE]) {
+        size_t n = strlen(name), sl = strlen(CADU_CAIBZ_SUFFIX);
+        char hex[65], bhex[17];
+        uint8_t b[8];
+        if ((n != 64 + sl && n != 64 + 1 + 16 + sl) || strcmp(name + n - sl, CADU_CAIBZ_SUFFIX))
+                return false;
+        memcpy(hex, name, 64);
+        hex[64] = 0;
+        if (cadu_hex_decode(hex, id, CADU_DIGEST_SIZE) < 0)
+                return false;
+        if (n == 64 + sl)
+                return true;
+        memcpy(bhex, name + 65, 16);
+        bhex[16] = 0;
+        return name[64] == '-' && cadu_hex_decode(bhex, b, sizeof b) == 0;
+}
+
 int cadu_packs_gc(const char *root, const uint8_t (*shas)[CADU_DIGEST_SIZE], cadu_index *const *idx, size_t n,
                   bool (*chunk_kept)(void *ud, const uint8_t id[CADU_DIGEST_SIZE]),
                   void (*deleted)(void *ud, const char *path), void *ud, int64_t cutoff, bool dry_run,
@@ -441,7 +461,8 @@ int cadu_packs_gc(const char *root, const uint8_t (*shas)[CADU_DIGEST_SIZE], cad
                 while ((de = readdir(d))) {
                         uint8_t id[CADU_DIGEST_SIZE];
                         char rel[sizeof(CADU_PACK_DIR) + 256];
-                        bool kept = false, idxfile = name_hex(de->d_name, CADU_PACKIDX_SUFFIX, id);
+                        bool kept = false, idxfile = name_hex(de->d_name, CADU_PACKIDX_SUFFIX, id) ||
+                                                     caibz_name(de->d_name, id);
                         bool packfile = !idxfile && (name_hex(de->d_name, CADU_PACK_SUFFIX, id) ||
                                                      name_hex(de->d_name, CADU_PACKCAT_SUFFIX, id));
                         bool tmp = !strncmp(de->d_name, ".pack-", 6);
@@ -461,7 +482,7 @@ int cadu_packs_gc(const char *root, const uint8_t (*shas)[CADU_DIGEST_SIZE], cad
                                 goto out;
                         }
                         if (r > 0) {
-                                st->pack_indexes += idxfile;
+                                st->pack_indexes += idxfile && !strstr(de->d_name, CADU_CAIBZ_SUFFIX);
                                 st->packs += packfile && strstr(de->d_name, CADU_PACK_SUFFIX) != NULL;
                         }
                 }
