@@ -371,7 +371,7 @@ breakdown() {
         awk '{ p = $6; k = "other"
                 if (p ~ /\.cacnk$/) k = "chunks"; else if (p ~ /\.cadelta$/) k = "deltas"
                 else if (p ~ /\.capack$/) k = "packs"; else if (p ~ /\.capx$/) k = "pack-index"
-                else if (p ~ /\.caibx$/) k = "index"; else if (p ~ /\.sig$/) k = "signature"
+                else if (p ~ /\.caib[xz]$/) k = "index"; else if (p ~ /\.sig$/) k = "signature"
                 else if (p ~ /manifest$/) k = "manifest"; else if (p ~ /\/peers\//) k = "delta-file"
                 n[k]++; b[k] += $3 }
                 END { for (k in n) printf "%s=%d/%d ", k, b[k], n[k]; print "" }' "$1"
