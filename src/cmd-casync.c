@@ -108,6 +108,7 @@ int cadu_casync_main(int argc, char **argv) {
         size_t cap = 8 + 2 * (size_t)argc;
         _cleanup_free_ char **v = calloc(cap, sizeof(char *));
         char **stores = calloc((size_t)argc + 1, sizeof(char *)), **seeds = calloc((size_t)argc + 1, sizeof(char *));
+        char *def_store = NULL;
         size_t nstores = 0, nseeds = 0;
         const char *cache = NULL, *chunk = NULL, *digest = NULL, *rate = NULL;
         char chunk_buf[96];
@@ -178,19 +179,30 @@ int cadu_casync_main(int argc, char **argv) {
         }
         cadu_quiet = true;
 
-        if (!strcmp(verb, "make")) {
+        if (!strcmp(verb, "make") || !strcmp(verb, "extract")) {
                 if (npos != 3) {
-                        ret = refuse("%s", "make: expected BLOB_INDEX PATH");
+                        ret = refuse("%s: expected BLOB_INDEX PATH", verb);
                         goto out;
                 }
+                if (!has_suffix(pos[1], ".caibx")) {
+                        ret = refuse("%s %s: only blob indexes (.caibx) are supported, not archives or directory trees",
+                                     verb, pos[1]);
+                        goto out;
+                }
+                /* casync's default: default.castr beside the index. */
+                if (nstores == 0) {
+                        if (cadu_default_store(pos[1], &def_store) < 0)
+                                goto out;
+                        stores[nstores++] = def_store;
+                }
+        }
+        if (!strcmp(verb, "make")) {
                 const char *index = pos[1], *image = pos[2];
-                if (!has_suffix(index, ".caibx")) {
-                        ret = refuse("make %s: only blob indexes (.caibx) are supported, not archives or directory trees",
-                                     index);
+                int n = 0;
+                if (nstores > 1) {
+                        ret = refuse("make: %s", "only one --store");
                         goto out;
                 }
-                _cleanup_free_ char *def_store = NULL;
-                int n = 0;
                 v[n++] = (char *)"make";
                 v[n++] = (char *)"--digest";
                 v[n++] = (char *)cadu_digest_name(dt);
@@ -198,20 +210,8 @@ int cadu_casync_main(int argc, char **argv) {
                         v[n++] = (char *)"--chunk-size";
                         v[n++] = (char *)chunk;
                 }
-                if (nstores > 1) {
-                        ret = refuse("make: %s", "only one --store");
-                        goto out;
-                }
-                if (nstores == 0) {
-                        /* casync's default: default.castr beside the index. */
-                        _cleanup_free_ char *dir = NULL;
-                        if (cadu_dirname(index, &dir) < 0 || asprintf(&def_store, "%s/default.castr", dir) < 0) {
-                                def_store = NULL;
-                                goto out;
-                        }
-                }
                 v[n++] = (char *)"--store";
-                v[n++] = nstores ? stores[0] : def_store;
+                v[n++] = stores[0];
                 v[n++] = (char *)image;
                 v[n++] = (char *)index;
                 if ((ret = run(cadu_cmd_make, v, n)) != 0)
@@ -219,31 +219,12 @@ int cadu_casync_main(int argc, char **argv) {
                 /* casync prints the content's digest. */
                 ret = digest_of(image, NULL, true, dt);
         } else if (!strcmp(verb, "extract")) {
-                if (npos != 3) {
-                        ret = refuse("%s", "extract: expected BLOB_INDEX PATH");
-                        goto out;
-                }
                 const char *index = pos[1], *target = pos[2];
-                if (!has_suffix(index, ".caibx")) {
-                        ret = refuse("extract %s: only blob indexes (.caibx) are supported, not archives or directory trees",
-                                     index);
-                        goto out;
-                }
-                _cleanup_free_ char *def_store = NULL;
                 int n = 0;
                 v[n++] = (char *)"extract";
                 for (size_t i = 0; i < nstores; i++) {
                         v[n++] = (char *)"--store";
                         v[n++] = stores[i];
-                }
-                if (nstores == 0) {
-                        _cleanup_free_ char *dir = NULL;
-                        if (cadu_dirname(index, &dir) < 0 || asprintf(&def_store, "%s/default.castr", dir) < 0) {
-                                def_store = NULL;
-                                goto out;
-                        }
-                        v[n++] = (char *)"--store";
-                        v[n++] = def_store;
                 }
                 for (size_t i = 0; i < nseeds; i++) {
                         v[n++] = (char *)"--seed";
@@ -283,6 +264,7 @@ int cadu_casync_main(int argc, char **argv) {
                 ret = refuse("'%s' is not supported: cadu runs casync's make, extract and digest of blob indexes only",
                              verb);
 out:
+        free(def_store);
         free(stores);
         free(seeds);
         return ret;
@@ -308,11 +290,8 @@ static int digest_of(const char *path, const char *store_loc, bool digest_given,
                         goto out;
                 }
                 if (!store_loc) {
-                        _cleanup_free_ char *dir = NULL;
-                        if (cadu_dirname(path, &dir) < 0 || asprintf(&def_store, "%s/default.castr", dir) < 0) {
-                                def_store = NULL;
+                        if (cadu_default_store(path, &def_store) < 0)
                                 goto out;
-                        }
                         store_loc = def_store;
                 }
                 if ((r = cadu_store_open(store_loc, NULL, false, &st)) < 0) {
