@@ -338,14 +338,6 @@ typedef struct child_io {
 
 static int run_cadu(const char *const *args, child_io *io) {
         int out[2], err[2];
-        if (pipe2(out, O_CLOEXEC) < 0)
-                return -errno;
-        if (pipe2(err, O_CLOEXEC) < 0) {
-                int r = -errno;
-                close(out[0]);
-                close(out[1]);
-                return r;
-        }
         size_t n = 0;
         while (args[n])
                 n++;
@@ -354,10 +346,26 @@ static int run_cadu(const char *const *args, child_io *io) {
                 return -ENOMEM;
         argv[0] = "cadu";
         memcpy(argv + 1, args, n * sizeof(char *));
+        if (pipe2(out, O_CLOEXEC) < 0) {
+                int r = -errno;
+                free(argv);
+                return r;
+        }
+        if (pipe2(err, O_CLOEXEC) < 0) {
+                int r = -errno;
+                close(out[0]);
+                close(out[1]);
+                free(argv);
+                return r;
+        }
         pid_t pid = fork();
         if (pid < 0) {
                 int r = -errno;
                 free(argv);
+                close(out[0]);
+                close(out[1]);
+                close(err[0]);
+                close(err[1]);
                 return r;
         }
         if (pid == 0) {
