@@ -750,7 +750,6 @@ int cadu_cmd_install(int argc, char **argv) {
         _cleanup_free_ char *err = NULL, *sig_loc = NULL, *signer = NULL;
         cadu_buf mbuf = CADU_BUF_INIT, sbuf = CADU_BUF_INIT;
         cadu_storeopts cli = { 0 };
-        bool cli_net = false;
         int c, r, ret = CADU_EXIT_OK;
 
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
@@ -770,7 +769,6 @@ int cadu_cmd_install(int argc, char **argv) {
                                 cadu_storeopts_done(&cli);
                                 return r;
                         }
-                        cli_net = true;
                         break;
                 case 'h':
                         fputs(install_help, stdout);
@@ -793,27 +791,39 @@ int cadu_cmd_install(int argc, char **argv) {
                 cadu_error("%s", err ? err : cadu_strerror(r));
                 return CADU_EXIT_USAGE;
         }
-        /* Network options: the configuration's, overridden by the command line. */
+        /* Network options: each one the command line gives, else the
+         * configuration's. */
         const cadu_config *cf = in.cfg;
-        if (cli_net) {
-                in.so = cli;
-                cli = (cadu_storeopts){ 0 };
-        } else {
-                in.so.opts.max_transfers = cf->max_transfers;
-                in.so.opts.rate_limit = cf->rate_limit;
-                in.so.opts.retries = cf->retries ? cf->retries : CADU_STORE_RETRIES_NONE;
-                in.so.opts.connect_timeout_s = cf->connect_timeout;
-                in.so.opts.low_speed_time_s = cf->low_speed_time;
-                in.so.opts.low_speed_limit = cf->low_speed_limit;
-                in.so.opts.deadline_s = cf->deadline;
-                in.so.opts.max_redirects = cf->max_redirects;
-                in.so.opts.ca_file = cf->ca_file;
-                in.so.opts.client_cert = cf->client_cert;
-                in.so.opts.client_key = cf->client_key;
-                in.so.opts.headers = (const char *const *)cf->headers;
-                in.so.opts.insecure = cf->insecure;
+        in.so = cli;
+        cli = (cadu_storeopts){ 0 };
+        cadu_store_options *o = &in.so.opts;
+        if (!o->max_transfers)
+                o->max_transfers = cf->max_transfers;
+        if (!o->rate_limit)
+                o->rate_limit = cf->rate_limit;
+        if (!o->retries)
+                o->retries = cf->retries ? cf->retries : CADU_STORE_RETRIES_NONE;
+        if (!o->connect_timeout_s)
+                o->connect_timeout_s = cf->connect_timeout;
+        if (!o->low_speed_time_s)
+                o->low_speed_time_s = cf->low_speed_time;
+        if (!o->low_speed_limit)
+                o->low_speed_limit = cf->low_speed_limit;
+        if (!o->deadline_s)
+                o->deadline_s = cf->deadline;
+        if (!o->max_redirects)
+                o->max_redirects = cf->max_redirects;
+        if (!o->ca_file)
+                o->ca_file = cf->ca_file;
+        if (!o->client_cert) {
+                /* A certificate and its key come together, from one place. */
+                o->client_cert = cf->client_cert;
+                o->client_key = cf->client_key;
         }
-
+        if (!o->headers)
+                o->headers = (const char *const *)cf->headers;
+        if (!o->insecure)
+                o->insecure = cf->insecure;
         if (!in.max_download)
                 in.max_download = cf->max_download;
         if (cf->key_file) {
