@@ -51,7 +51,7 @@ static int read_input(const char *what, const char *path, size_t max, uint8_t **
 
 /* An envelope made elsewhere, beside OUT: its algorithms checked, pinned. */
 static int pin_envelope(cadu_manifest *m, const char *out, const char *path) {
-        _cleanup_free_ char *err = NULL, *dir = NULL;
+        _cleanup_free_ char *err = NULL;
         _cleanup_free_ uint8_t *env = NULL;
         size_t len;
         int r = cadu_read_file(path, CADU_ENVELOPE_MAX_SIZE, &env, &len);

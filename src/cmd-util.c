@@ -16,6 +16,7 @@ const char *cadu_strerror(int r) {
         }
 }
 
+static void verror(const char *fmt, va_list ap, const char *suffix) __attribute__((format(printf, 1, 0)));
 static void verror(const char *fmt, va_list ap, const char *suffix) {
         fputs("cadu: ", stderr);
         vfprintf(stderr, fmt, ap);

@@ -471,6 +471,8 @@ int cadu_make_deltas(const cadu_make_deltas_params *p, const cadu_index *idx, co
         uint64_t start = cadu_now_ns();
         cadu_chunk_entry *c;
         _cleanup_free_ char *walk_path = NULL;
+        /* Declared here: every goto out below must find it initialised. */
+        _cleanup_free_ cadu_sketch *sk = NULL;
         int r;
         if (what)
                 *what = NULL;
@@ -526,8 +528,7 @@ int cadu_make_deltas(const cadu_make_deltas_params *p, const cadu_index *idx, co
                 r = -ENOMEM;
                 goto out;
         }
-        _cleanup_free_ cadu_sketch *sk = malloc((d.chunks.n ? d.chunks.n : 1) * sizeof(cadu_sketch));
-        if (!sk) {
+        if (!(sk = malloc((d.chunks.n ? d.chunks.n : 1) * sizeof(cadu_sketch)))) {
                 r = -ENOMEM;
                 goto out;
         }
