@@ -46,9 +46,14 @@ swu() {
 }
 # run_swupdate SWU: install it as a device would. SWUpdate checks the signer
 # against the certificates of its -k file alone (not those in the signature),
-# so the device's file holds the root and the intermediate.
+# so the device's file holds the root and the intermediate. Its verdict is
+# its own "SWUPDATE successful" line: Debian's swupdate 2022.12 in -i mode
+# now and then exits 1 after a successful install, with a log identical to
+# a run that exits 0 (seen here 1 time in 6 under load), so the exit status
+# is not used.
 run_swupdate() {
-        swupdate -l 3 -k "$P/ca-chain.pem" --cert-purpose codeSigning -H cadu-test:1.0 -i "$1" >sw.log 2>&1
+        swupdate -l 3 -k "$P/ca-chain.pem" --cert-purpose codeSigning -H cadu-test:1.0 -i "$1" >sw.log 2>&1 || true
+        grep -q "SWUPDATE successful" sw.log && ! grep -q 'SWUpdate \*failed\*' sw.log
 }
 
 # 1+2: rdiff_image with a delta made by cadu, signed by cadu's signer.
