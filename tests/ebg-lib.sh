@@ -46,21 +46,6 @@ ebg_cleanup() {
 }
 CLEANUP="ebg_cleanup; $CLEANUP"
 
-# mbr IMG START:SECTORS:TYPE[:boot]...: write an MBR partition table.
-ebg_mbr() {
-        python3 - "$@" <<'PY'
-import struct, sys
-ent = b""
-for spec in sys.argv[2:]:
-    f = spec.split(":")
-    ent += struct.pack("<B3sB3sII", 0x80 if len(f) > 3 else 0, b"\xfe\xff\xff", int(f[2], 16),
-                       b"\xfe\xff\xff", int(f[0]), int(f[1]))
-with open(sys.argv[1], "r+b") as fh:
-    fh.seek(446)
-    fh.write(ent.ljust(64, b"\0") + b"\x55\xaa")
-PY
-}
-
 # ebg_disk IMG [N1 N2]: the configuration partitions N1 and N2 (default 1
 # and 2) of IMG (IMG made with those two when missing; their FAT file systems
 # made, labelled BOOT0 and BOOT1, when they hold no BGENV.DAT), attached as a
@@ -69,7 +54,7 @@ ebg_disk() {
         local img=$1 p i=0
         if [ ! -e "$img" ]; then
                 truncate -s 40M "$img"
-                ebg_mbr "$img" 2048:32768:0e 34816:32768:0e
+                mbr "$img" 2048:32768:0e 34816:32768:0e
         fi
         EBG_LOOP=$(losetup -f --show "$img") || ebg_skip "no loop device"
         # Partition nodes: the kernel may not scan a loop device by itself

@@ -25,7 +25,7 @@ done
 # configuration partitions, labelled BOOT0 and BOOT1 by ebg_disk.
 img=$T/disk.img
 truncate -s 64M "$img"
-ebg_mbr "$img" 2048:32768:ef:boot 34816:32768:0e 67584:32768:0e
+mbr "$img" 2048:32768:ef:boot 34816:32768:0e 67584:32768:0e
 mkfs.vfat -C "$T/esp.img" 16384 >/dev/null
 mmd -i "$T/esp.img" ::EFI ::EFI/BOOT
 mcopy -i "$T/esp.img" "$EBG_EFI" ::EFI/BOOT/BOOTX64.EFI

@@ -58,3 +58,18 @@ free_port() {
 no_tmp_left() {
         if ls "$1" | grep -q '\.tmp$'; then fail "temporary files left in $1: $(ls "$1")"; fi
 }
+
+# mbr IMG START:SECTORS:TYPE[:boot]...: write an MBR partition table.
+mbr() {
+        python3 - "$@" <<'PY'
+import struct, sys
+ent = b""
+for spec in sys.argv[2:]:
+    f = spec.split(":")
+    ent += struct.pack("<B3sB3sII", 0x80 if len(f) > 3 else 0, b"\xfe\xff\xff", int(f[2], 16),
+                       b"\xfe\xff\xff", int(f[0]), int(f[1]))
+with open(sys.argv[1], "r+b") as fh:
+    fh.seek(446)
+    fh.write(ent.ljust(64, b"\0") + b"\x55\xaa")
+PY
+}

@@ -49,21 +49,6 @@ mkscript() {
         mkimage -A arm64 -O linux -T script -C none -n cadu-test -d "$1.cmd" "$1" >/dev/null
 }
 
-# mbr IMG START:SECTORS:TYPE[:boot]...: write an MBR partition table.
-mbr() {
-        python3 - "$@" <<'PY'
-import struct, sys
-ent = b""
-for spec in sys.argv[2:]:
-    f = spec.split(":")
-    ent += struct.pack("<B3sB3sII", 0x80 if len(f) > 3 else 0, b"\xfe\xff\xff", int(f[2], 16),
-                       b"\xfe\xff\xff", int(f[0]), int(f[1]))
-with open(sys.argv[1], "r+b") as fh:
-    fh.seek(446)
-    fh.write(ent.ljust(64, b"\0") + b"\x55\xaa")
-PY
-}
-
 # The board's part of the environment (what a board's default environment
 # provides): the preset bootcmd that sources boot.scr, and how to boot each
 # slot's kernel. Printed as NAME=VALUE lines.
