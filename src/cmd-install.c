@@ -938,6 +938,16 @@ int cadu_cmd_install(int argc, char **argv) {
                 ret = CADU_EXIT_REFUSED;
                 goto out;
         }
+        /* The floor the device was provisioned with (cadu.conf), which no
+         * state on the device can lower. */
+        if (cf->min_version && !in.allow_downgrade &&
+            cadu_manifest_version_compare(in.m->version, cf->min_version, &cmp) == 0 && cmp < 0) {
+                cadu_error("refusing %s: version %s is older than %s, the lowest this device accepts "
+                           "(min-version in %s; rollback refused)", in.location, in.m->version, cf->min_version,
+                           cf->path);
+                ret = CADU_EXIT_REFUSED;
+                goto out;
+        }
         /* Every slot class of the device, and only those: the switch is for
          * the whole device. */
         const char **classes = calloc(cf->n_classes + 1, sizeof(char *));

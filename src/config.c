@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cadu-manifest.h"
 #include "cadu-util.h"
 #include "config.h"
 #include "storeopts.h"
@@ -73,6 +74,7 @@ static const key keys[] = {
         { SEC_SYSTEM, "slot-variable", K_STRING, F(slot_variable), 0, 0, 0 },
         { SEC_SYSTEM, "hooks-dir", K_STRING, F(hooks_dir), 0, 0, 0 },
         { SEC_SYSTEM, "max-attempts", K_UINT, F(max_attempts), 0, 1, CADU_BOOT_ATTEMPTS_MAX },
+        { SEC_SYSTEM, "min-version", K_STRING, F(min_version), 0, 0, 0 },
         { SEC_TRUST, "ca", K_CSV, F(ca), F(n_ca), 0, 0 },
         { SEC_TRUST, "signer", K_STRING, F(signer), 0, 0, 0 },
         { SEC_TRUST, "require-codesign", K_BOOL, F(require_codesign), 0, 0, 0 },
@@ -115,6 +117,8 @@ static const key keys[] = {
 };
 #undef F
 #define KEY_BOOTLOADER 1        /* index of "bootloader" above */
+#define KEY_MIN_VERSION 9       /* index of "min-version" above */
+_Static_assert(KEY_MIN_VERSION < sizeof(keys) / sizeof(keys[0]), "KEY_MIN_VERSION");
 
 typedef struct parser {
         const char *name;
@@ -165,6 +169,7 @@ cadu_config *cadu_config_free(cadu_config *c) {
         free(c->cmdline);
         free(c->slot_variable);
         free(c->hooks_dir);
+        free(c->min_version);
         for (size_t i = 0; i < c->n_classes; i++) {
                 free(c->classes[i].name);
                 free(c->classes[i].device[0]);
@@ -493,6 +498,9 @@ static int finish(parser *p) {
         }
         if (c->n_ca == 0)
                 return fail(p, 0, "missing 'ca' in [trust] (the certificates that sign updates)");
+        if (c->min_version && !cadu_manifest_version_valid(c->min_version))
+                return fail(p, p->key_line[KEY_MIN_VERSION], "min-version '%.64s' is not a version (as in 2.1.0)",
+                            c->min_version);
         int r;
         if ((r = set_default(&c->fw_env_config, CADU_CONFIG_DEFAULT_FW_ENV_CONFIG)) < 0 ||
             (r = set_default(&c->state_dir, CADU_CONFIG_DEFAULT_STATE_DIR)) < 0 ||

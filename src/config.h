@@ -42,6 +42,7 @@ typedef struct cadu_config {
         char *slot_variable;            /* NULL: booted slot only from the command line */
         char *hooks_dir;                /* NULL: no hooks */
         unsigned max_attempts;          /* 1..9, default 3 */
+        char *min_version;              /* provisioned rollback floor; NULL: none */
 
         /* [slot CLASS], in file order */
         cadu_config_class *classes;

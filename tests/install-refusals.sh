@@ -131,4 +131,16 @@ fw_setenv -c "$FWCFG" cadu_min_version 2.0.0 2>/dev/null
 [ "$(sim)" = A ] || fail "the downgrade does not boot"
 "$CADU" -q mark-good -c "$CONF"
 expect_env cadu_min_version 2.0.0
+# A floor the device was provisioned with (min-version in cadu.conf):
+# refused although the bootloader environment has lost its floor.
+fw_setenv -c "$FWCFG" cadu_min_version 2>/dev/null
+sed -i "s|^compatible = .*|&\nmin-version = 3.0.0|" "$CONF"
+line=$(grep -n '^min-version' "$CONF" | cut -d: -f1)
+refused 4 "^cadu: refusing $T/v2/update.manifest: version 2.0.0 is older than 3.0.0, the lowest this device accepts \\(min-version in $CONF; rollback refused\\)$" \
+        "$T/v2/update.manifest"
+sed -i "s|^min-version = .*|min-version = two|" "$CONF"
+refused 2 "^cadu: $CONF:$line: min-version 'two' is not a version \\(as in 2\\.1\\.0\\)$" "$T/v2/update.manifest"
+sed -i "s|^min-version = .*|min-version = 2.0.0|" "$CONF"
+"$CADU" -q install -c "$CONF" "$T/v2/update.manifest" || fail "a release at the provisioned floor refused"
+sed -i "/^min-version = /d" "$CONF"
 echo "refusals ok"
