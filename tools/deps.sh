@@ -14,7 +14,8 @@ pkgs="build-essential autoconf automake pkg-config
       libubootenv-tool casync rdiff nginx openssl python3 zstd e2fsprogs time util-linux procps
       curl bc swupdate cpio u-boot-qemu u-boot-tools dosfstools mtools groff-base
       systemd rauc dbus squashfs-tools
-      efibootguard libebgenv-dev libjson-c-dev ovmf grub-efi-amd64-bin"
+      efibootguard libebgenv-dev libjson-c-dev ovmf grub-efi-amd64-bin
+      debhelper dpkg-dev lintian"
 backports_pkgs="qemu-system-arm qemu-system-x86"
 BACKPORTS="deb http://deb.debian.org/debian bookworm-backports main"
 missing=""

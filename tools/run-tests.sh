@@ -2,7 +2,9 @@
 # The whole test suite, as CI runs it: install what is missing, build with
 # AddressSanitizer + UndefinedBehaviorSanitizer and -Werror, run make check
 # (unit tests, fuzz corpora, integration tests against casync, rdiff,
-# openssl, nginx and libubootenv), then make distcheck.
+# openssl, nginx and libubootenv), then make distcheck, then (as root) build
+# the Debian packages from the distcheck'd tarball, lintian them, install
+# them and use them (tools/debian-check.sh).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/tools/deps.sh"
@@ -30,3 +32,4 @@ if [ "$status" -ne 0 ]; then
 fi
 make -j"$(nproc)" distcheck >/dev/null 2>distcheck.err || { cat distcheck.err; tail -100 cadu-*/_build/sub/test-suite.log 2>/dev/null; exit 1; }
 echo "distcheck passed"
+"$top/tools/debian-check.sh" "$build"/cadu-*.tar.gz
