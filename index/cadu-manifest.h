@@ -26,6 +26,9 @@
  *   delta-size = 123
  *   delta-sha256 = <64 hex>
  *   delta-source-sha256 = <64 hex> sha256 of the image the delta applies to
+ *   full = rootfs.img.zst          optional zstd-compressed image, all three keys or none
+ *   full-size = 123
+ *   full-sha256 = <64 hex>         of the file as published
  *   store-key = <32 hex>           optional: id of the key the index and store
  *                                  are encrypted with (doc/encryption.md)
  *
@@ -81,6 +84,11 @@ typedef struct cadu_manifest_image {
         uint64_t delta_size;
         uint8_t delta_sha256[CADU_DIGEST_SIZE];
         uint8_t delta_source_sha256[CADU_DIGEST_SIZE];
+        /* A zstd-compressed full image (cadu-fullimage.h), or NULL; size and
+         * sha256 of the file as published (sealed when encrypted). */
+        char *full;
+        uint64_t full_size;
+        uint8_t full_sha256[CADU_DIGEST_SIZE];
         /* store-key: the index and the store are encrypted under the store
          * key with this id (doc/encryption.md); index-size and index-sha256
          * pin the plaintext index. */
@@ -216,6 +224,10 @@ int cadu_manifest_image_from_data(cadu_manifest_image *img, const char *manifest
 int cadu_manifest_image_set_delta(cadu_manifest_image *img, const char *manifest_path,
                                   const char *delta_path, const char *source_image_path,
                                   char **ret_error);
+/* Pin a file inside the manifest's directory that the caller wrote as img's
+ * full image (its sha256 and size are taken from the file). */
+int cadu_manifest_image_set_full(cadu_manifest_image *img, const char *manifest_path, const char *full_path,
+                                 char **ret_error);
 void cadu_manifest_image_clear(cadu_manifest_image *img);
 
 /* ---- signatures ---- */

@@ -300,3 +300,29 @@ int cadu_manifest_image_set_delta(cadu_manifest_image *img, const char *manifest
         memcpy(img->delta_source_sha256, src, sizeof(src));
         return 0;
 }
+
+int cadu_manifest_image_set_full(cadu_manifest_image *img, const char *manifest_path, const char *full_path,
+                                 char **ret_error) {
+        uint8_t d[CADU_DIGEST_SIZE];
+        uint64_t size;
+        char *rel = NULL;
+        if (ret_error)
+                *ret_error = NULL;
+        if (!img || !manifest_path || !full_path)
+                return -EINVAL;
+        int r = relative_to_manifest(manifest_path, full_path, &rel, ret_error);
+        if (r < 0)
+                return r;
+        r = hash_file(full_path, d, &size, ret_error);
+        if (r >= 0 && (size == 0 || size > CADU_MANIFEST_MAX_IMAGE_SIZE))
+                r = fail(ret_error, -EINVAL, "%s: a full image must be 1 byte to 1 PiB", full_path);
+        if (r < 0) {
+                free(rel);
+                return r;
+        }
+        free(img->full);
+        img->full = rel;
+        img->full_size = size;
+        memcpy(img->full_sha256, d, sizeof(d));
+        return 0;
+}

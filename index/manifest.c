@@ -27,6 +27,7 @@ enum {
         K_CLASS, K_SIZE, K_SHA256, K_INDEX, K_INDEX_SIZE, K_INDEX_SHA256, K_STORE,
         K_DELTA, K_DELTA_SIZE, K_DELTA_SHA256, K_DELTA_SOURCE_SHA256,
         K_STORE_KEY, K_KEY_ENVELOPE, K_KEY_ENVELOPE_SIZE, K_KEY_ENVELOPE_SHA256,
+        K_FULL, K_FULL_SIZE, K_FULL_SHA256,
         K_COUNT
 };
 
@@ -55,8 +56,12 @@ static const struct {
         [K_KEY_ENVELOPE]        = { "key-envelope", false, false },
         [K_KEY_ENVELOPE_SIZE]   = { "key-envelope-size", false, false },
         [K_KEY_ENVELOPE_SHA256] = { "key-envelope-sha256", false, false },
+        [K_FULL]                = { "full", true, false },
+        [K_FULL_SIZE]           = { "full-size", true, false },
+        [K_FULL_SHA256]         = { "full-sha256", true, false },
 };
 #define DELTA_KEYS (1u << K_DELTA | 1u << K_DELTA_SIZE | 1u << K_DELTA_SHA256 | 1u << K_DELTA_SOURCE_SHA256)
+#define FULL_KEYS (1u << K_FULL | 1u << K_FULL_SIZE | 1u << K_FULL_SHA256)
 #define ENVELOPE_KEYS (1u << K_KEY_ENVELOPE | 1u << K_KEY_ENVELOPE_SIZE | 1u << K_KEY_ENVELOPE_SHA256)
 #define ENVELOPE_MAX_SIZE (1024 * 1024)
 
@@ -268,6 +273,7 @@ void cadu_manifest_image_clear(cadu_manifest_image *img) {
         free(img->index);
         free(img->store);
         free(img->delta);
+        free(img->full);
         memset(img, 0, sizeof(*img));
 }
 
@@ -318,6 +324,10 @@ static int image_invalid(const cadu_manifest_image *img, char **ret_error) {
                 key = "delta";
         else if (img->delta && !image_size_valid(img->delta_size))
                 key = "delta-size", p = "must be 1 to 2^50 bytes";
+        else if (img->full && (p = path_problem(img->full)))
+                key = "full";
+        else if (img->full && !image_size_valid(img->full_size))
+                key = "full-size", p = "must be 1 to 2^50 bytes";
         else
                 return 0;
         set_error(ret_error, "image %.64s: %s %s", img->name ? img->name : "(unnamed)", key, p);
@@ -331,13 +341,18 @@ static int image_copy(cadu_manifest_image *dst, const cadu_manifest_image *src) 
         dst->index = strdup(src->index);
         dst->store = src->store ? strdup(src->store) : NULL;
         dst->delta = src->delta ? strdup(src->delta) : NULL;
+        dst->full = src->full ? strdup(src->full) : NULL;
+        if (!src->full) {
+                dst->full_size = 0;
+                memset(dst->full_sha256, 0, sizeof(dst->full_sha256));
+        }
         if (!src->delta) {
                 dst->delta_size = 0;
                 memset(dst->delta_sha256, 0, sizeof(dst->delta_sha256));
                 memset(dst->delta_source_sha256, 0, sizeof(dst->delta_source_sha256));
         }
         if (!dst->name || !dst->slot_class || !dst->index || (src->store && !dst->store) ||
-            (src->delta && !dst->delta)) {
+            (src->delta && !dst->delta) || (src->full && !dst->full)) {
                 cadu_manifest_image_clear(dst);
                 return -ENOMEM;
         }
@@ -444,6 +459,9 @@ static int end_section(parser *p) {
         if (p->section == SEC_IMAGE && (p->seen & DELTA_KEYS) && (p->seen & DELTA_KEYS) != DELTA_KEYS)
                 return perr(p, p->section_line,
                             "%s: a delta needs all of delta, delta-size, delta-sha256 and delta-source-sha256",
+                            title);
+        if (p->section == SEC_IMAGE && (p->seen & FULL_KEYS) && (p->seen & FULL_KEYS) != FULL_KEYS)
+                return perr(p, p->section_line, "%s: a full image needs all of full, full-size and full-sha256",
                             title);
         if (p->section == SEC_IMAGE) {
                 const cadu_manifest_image *img = current_image(p);
@@ -560,16 +578,19 @@ static int set_value(parser *p, int k, const char *v) {
                 return set_string(p, &img->index, key, v, path_problem(v));
         case K_DELTA:
                 return set_string(p, &img->delta, key, v, path_problem(v));
+        case K_FULL:
+                return set_string(p, &img->full, key, v, path_problem(v));
         case K_STORE:
                 return set_string(p, &img->store, key, v, store_problem(v));
         case K_SIZE:
         case K_DELTA_SIZE:
+        case K_FULL_SIZE:
                 if ((r = parse_dec(v, &u)) == -EINVAL || r == -EDOM)
                         return perr(p, p->line, "invalid %s '%.80s': %s", key, v,
                                     r == -EDOM ? dec_problem(r) : "must be a decimal number of bytes");
                 if (r < 0 || !image_size_valid(u))
                         return perr(p, p->line, "invalid %s %.80s: out of range (1 to 2^50 bytes)", key, v);
-                *(k == K_SIZE ? &img->size : &img->delta_size) = u;
+                *(k == K_SIZE ? &img->size : k == K_DELTA_SIZE ? &img->delta_size : &img->full_size) = u;
                 return 0;
         case K_INDEX_SIZE:
                 if ((r = parse_dec(v, &u)) < 0)
@@ -586,6 +607,8 @@ static int set_value(parser *p, int k, const char *v) {
                 return set_sha256(p, img->delta_sha256, key, v);
         case K_DELTA_SOURCE_SHA256:
                 return set_sha256(p, img->delta_source_sha256, key, v);
+        case K_FULL_SHA256:
+                return set_sha256(p, img->full_sha256, key, v);
         case K_STORE_KEY:
                 if (strlen(v) != 2 * CADU_MANIFEST_KEY_ID_SIZE || strspn(v, "0123456789abcdef") != strlen(v) ||
                     cadu_hex_decode(v, img->store_key, CADU_MANIFEST_KEY_ID_SIZE) < 0)
@@ -787,6 +810,10 @@ int cadu_manifest_format(const cadu_manifest *m, char **ret, size_t *ret_len, ch
                                 (unsigned long long)img->delta_size);
                         put_sha256(f, "delta-sha256", img->delta_sha256);
                         put_sha256(f, "delta-source-sha256", img->delta_source_sha256);
+                }
+                if (img->full) {
+                        fprintf(f, "full = %s\nfull-size = %llu\n", img->full, (unsigned long long)img->full_size);
+                        put_sha256(f, "full-sha256", img->full_sha256);
                 }
         }
         if (fclose(f) != 0) {

@@ -32,6 +32,7 @@
 #include "cadu-boot.h"
 #include "cadu-caibz.h"
 #include "cadu-envelope.h"
+#include "cadu-fullimage.h"
 #include "cadu-index.h"
 #include "cadu-manifest.h"
 #include "cadu-rdiff.h"
@@ -51,7 +52,19 @@ typedef struct prepared {
         char *delta_url;                /* an applicable delta over the network, not fetched yet */
         uint64_t delta_fetched;         /* bytes fetched for delta (0: on local media) */
         bool delta_tmp;                 /* delta is a file of ours, removed after the install */
+        bool delta_sealed;              /* delta is still sealed with the store key */
+        char *full;                     /* the compressed full image: path or URL, or NULL */
+        bool full_chosen;               /* it costs least: written from it */
 } prepared;
+
+/* A full image over the network is read in ranges of this size: memory is
+ * bounded whatever its size. */
+#define INSTALL_FULL_PIECE ((uint64_t)4 << 20)
+
+/* The requests a full image of size bytes costs. */
+static uint64_t full_requests(uint64_t size) {
+        return (size + INSTALL_FULL_PIECE - 1) / INSTALL_FULL_PIECE;
+}
 
 /* The largest rdiff delta fetched over the network (it is held in memory). */
 #define INSTALL_URL_DELTA_MAX ((uint64_t)64 << 20)
@@ -348,6 +361,11 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
                 cadu_error("index %s: %s", index_loc, err ? err : cadu_strerror(r));
                 return CADU_EXIT_VERIFY;
         }
+        /* A full image is read through a store rooted at the manifest's
+         * directory: its name must be a store path. */
+        if (img->full && cadu_store_relpath_valid(img->full) &&
+            (r = cadu_manifest_resolve(in->location, img->full, &p->full)) < 0)
+                return cadu_error_errno(r, "full image of %s", img->name);
         if (!img->delta)
                 return 0;
         cadu_slot_info info = CADU_SLOT_INFO_INIT;
@@ -362,7 +380,7 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
                 return cadu_error_errno(r, "delta of %s", img->name);
         if (cadu_location_is_url(delta)) {
                 /* Over a network, the delta competes with the chunk plan
-                 * (choose_deltas()); it is fetched only when it wins. */
+                 * (choose_sources()); it is fetched only when it wins. */
                 if (img->delta_size <= INSTALL_URL_DELTA_MAX) {
                         p->delta_url = delta;
                         delta = NULL;
@@ -379,6 +397,45 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
         }
         p->delta = delta;
         delta = NULL;
+        p->delta_sealed = img->encrypted;
+        return 0;
+}
+
+/* The sealed rdiff delta of an encrypted image (its pins checked) opened
+ * with the store key into a file of ours in the state directory; on
+ * success p->delta is that file. 0 or an exit code; nothing is left behind
+ * on failure. */
+static int open_sealed_delta(installer *in, const cadu_manifest_image *img, prepared *p) {
+        _cleanup_free_ char *path = NULL, *role = NULL;
+        char hex[2 * CADU_DIGEST_SIZE + 1];
+        cadu_hex_encode(img->delta_sha256, CADU_DIGEST_SIZE, hex);
+        if (asprintf(&path, "%s/rdiff-%s.open", in->cfg->state_dir, hex) < 0 ||
+            asprintf(&role, "rdiff:%s", img->name) < 0)
+                return cadu_error_errno(-ENOMEM, "install");
+        _cleanup_close_ int src = cadu_open_untrusted(p->delta, 0);
+        if (src < 0)
+                return cadu_error_errno(src, "delta %s", p->delta);
+        int dst = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (dst < 0)
+                return cadu_error_errno(-errno, "delta %s: writing %s", p->delta, path);
+        int r = cadu_crypt_stream_fd(&in->key, role, false, src, dst);
+        if (close(dst) < 0 && r == 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(path);
+                cadu_error("delta %s: %s", p->delta,
+                           r == -EKEYREJECTED ? "sealed under another store key"
+                           : r == -EBADMSG    ? "not a sealed delta of this image, or damaged (authentication failed)"
+                                              : cadu_strerror(r));
+                return r == -EBADMSG || r == -EKEYREJECTED ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+        }
+        if (p->delta_tmp)
+                unlink(p->delta);
+        free(p->delta);
+        p->delta = path;
+        path = NULL;
+        p->delta_tmp = true;
+        p->delta_sealed = false;
         return 0;
 }
 
@@ -389,6 +446,7 @@ static void prepared_clear(prepared *p) {
                 unlink(p->delta);
         free(p->delta);
         free(p->delta_url);
+        free(p->full);
         *p = (prepared){ .ib = CADU_BUF_INIT };
 }
 
@@ -431,6 +489,118 @@ static int install_delta(installer *in, const cadu_manifest_image *img, const ch
         if (memcmp(got, img->sha256, CADU_DIGEST_SIZE) != 0) {
                 /* The slot held other data than recorded: use the store. */
                 event("patch-mismatch", img->name, "falling back to the chunk store");
+                return 0;
+        }
+        return 1;
+}
+
+/* Writing a full image: the file's bytes go through the reader to the slot
+ * and into the digest of the file. */
+typedef struct full_job {
+        cadu_full_reader *reader;
+        cadu_digest_ctx *h;
+        int fd;                         /* the slot */
+        uint64_t got;                   /* bytes of the file */
+} full_job;
+
+static int full_write(void *ud, uint64_t off, const uint8_t *data, size_t len) {
+        full_job *j = ud;
+        return cadu_pwrite_full(j->fd, data, len, off);
+}
+
+static int full_feed(full_job *j, const uint8_t *data, size_t len) {
+        int r = cadu_digest_update(j->h, data, len);
+        j->got += len;
+        return r < 0 ? r : cadu_full_reader_push(j->reader, data, len, full_write, j);
+}
+
+static int full_range(void *ud, size_t i, const uint8_t *data, size_t len) {
+        (void)i;
+        return full_feed(ud, data, len);
+}
+
+/* Read the full image at loc (pinned to size bytes, not one more is read)
+ * into j. */
+static int full_read(installer *in, const char *loc, const char *name, uint64_t size, full_job *j) {
+        int r = 0;
+        if (!cadu_location_is_url(loc)) {
+                _cleanup_close_ int fd = cadu_open_untrusted(loc, 0);
+                uint8_t *buf = malloc(1 << 16);
+                if (fd < 0 || !buf) {
+                        free(buf);
+                        return fd < 0 ? fd : -ENOMEM;
+                }
+                while (r == 0 && j->got < size) {
+                        ssize_t n = read(fd, buf, (size_t)CADU_MIN(size - j->got, (uint64_t)1 << 16));
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        r = n < 0 ? -errno : n == 0 ? -EBADMSG : full_feed(j, buf, (size_t)n);
+                }
+                free(buf);
+                return r;
+        }
+        /* Over HTTP, ranges of a store rooted at the manifest's directory. */
+        _cleanup_free_ char *base = strndup(loc, strlen(loc) - strlen(name) - 1);
+        cadu_store *s = NULL;
+        if (!base)
+                return -ENOMEM;
+        if ((r = cadu_store_open(base, &in->so.opts, false, &s)) < 0)
+                return r;
+        while (r == 0 && j->got < size) {
+                cadu_range rg = { j->got, CADU_MIN(size - j->got, INSTALL_FULL_PIECE) };
+                r = cadu_store_get_ranges(s, name, &rg, 1, full_range, j);
+                in->downloaded += rg.len;
+        }
+        cadu_store_free(s);
+        return r;
+}
+
+/* Write the image from its chosen compressed full image. 1 when written
+ * (the caller verifies it), 0 when the file failed (the caller falls back
+ * to the chunk store, the slot not yet bootable), or an exit code. */
+static int install_full(installer *in, const cadu_manifest_image *img, const prepared *p, const char *dst_dev) {
+        _cleanup_free_ char *role = NULL;
+        uint8_t got[CADU_DIGEST_SIZE];
+        full_job j = { .fd = -1 };
+        const char *why = NULL;
+        int r;
+        if (!p->full_chosen)
+                return 0;
+        event("full", img->name, p->full);
+        if (asprintf(&role, "full:%s", img->name) < 0)
+                return cadu_error_errno(-ENOMEM, "install");
+        if ((j.fd = open(dst_dev, O_RDWR | O_CLOEXEC)) < 0)
+                return cadu_error_errno(-errno, "writing %s to %s", img->name, dst_dev);
+        j.h = cadu_digest_new(CADU_DIGEST_SHA256);
+        r = j.h ? cadu_full_reader_new(img->size, img->encrypted ? &in->key : NULL, role, &j.reader) : -ENOMEM;
+        if (r == 0)
+                r = full_read(in, p->full, img->full, img->full_size, &j);
+        if (r == 0)
+                r = cadu_full_reader_finish(j.reader, full_write, &j);
+        if (r == 0 && (cadu_digest_final(j.h, got) < 0 || memcmp(got, img->full_sha256, CADU_DIGEST_SIZE) != 0))
+                r = -EBADMSG, why = "does not match the manifest's full-sha256";
+        struct stat st;
+        if (r == 0 && fstat(j.fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(j.fd, (off_t)img->size) < 0)
+                r = -errno;
+        if (r == 0 && fsync(j.fd) < 0)
+                r = -errno;
+        cadu_full_reader_free(j.reader);
+        cadu_digest_free(j.h);
+        close(j.fd);
+        if (r == -ENOMEM || r == -ENOSPC || r == -EIO)
+                return cadu_error_errno(r, "writing %s to %s", img->name, dst_dev);
+        if (r < 0) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "%s: %s; falling back to the chunk store", p->full,
+                         why                    ? why
+                         : r == -EBADMSG        ? "damaged, forged or not this image's (refused)"
+                         : r == -EFBIG          ? "decompresses to more than the image size"
+                         : r == -EKEYREJECTED   ? "sealed under another store key"
+                                                : cadu_strerror(r));
+                if (cadu_json)
+                        event("full-failed", img->name, msg);
+                else
+                        cadu_error("full image %s", msg);
                 return 0;
         }
         return 1;
@@ -541,41 +711,87 @@ out:
         return ret;
 }
 
-/* For each image whose applicable rdiff delta lies on the network: the
- * delta when it costs fewer bytes than the image's chunk plan (delta_fetched
- * set), else the chunks. Nothing is fetched yet. 0 or an exit code. */
-static int choose_deltas(installer *in) {
+/* For each image with an applicable rdiff delta on the network or a
+ * compressed full image: whichever of them and the chunk plan costs the
+ * fewest bytes (then requests) is taken (delta_fetched or full_chosen set).
+ * A local applicable delta is always taken. Nothing is fetched yet; a
+ * chosen full image on local media is checked against its pins. 0 or an
+ * exit code. */
+static int choose_sources(installer *in) {
         for (size_t i = 0; i < in->m->n_images; i++) {
                 prepared *pp = &in->prep[i];
                 const cadu_manifest_image *img = &in->m->images[i];
-                if (!pp->delta_url)
+                if (pp->delta || (!pp->delta_url && !pp->full))
                         continue;
                 const cadu_config_class *cls = cadu_config_find_class(in->cfg, img->slot_class);
                 const char *src = cls->device[cadu_boot_slot_index(in->booted)];
                 const char *dst = cls->device[cadu_boot_slot_index(in->target)];
                 cadu_extract_plan plan = { 0 };
+                /* The chunk plan whatever the budget: plan_download()
+                 * holds the cheapest against it. */
+                uint64_t budget = in->max_download;
+                in->max_download = 0;
                 int ret = install_chunks(in, img, pp->idx, src, dst, &plan);
+                in->max_download = budget;
                 if (ret)
                         return ret;
-                char msg[160];
-                bool delta = img->delta_size < plan.total_bytes;
-                snprintf(msg, sizeof msg, delta ? "its rdiff delta: %llu bytes, not %llu bytes of chunks"
-                                                : "chunks: %llu bytes, not its rdiff delta of %llu bytes",
-                         (unsigned long long)(delta ? img->delta_size : plan.total_bytes),
-                         (unsigned long long)(delta ? plan.total_bytes : img->delta_size));
+                /* 0 chunks, 1 rdiff delta, 2 full image. */
+                struct {
+                        bool on;
+                        uint64_t bytes, requests;
+                        const char *what;
+                } c[3] = {
+                        { true, plan.total_bytes, plan.requests, "chunks" },
+                        { pp->delta_url != NULL, img->delta_size, 1, "its rdiff delta" },
+                        { pp->full != NULL, img->full_size, full_requests(img->full_size), "its compressed full image" },
+                };
+                int best = 0;
+                for (int k = 1; k < 3; k++)
+                        if (c[k].on && (c[k].bytes < c[best].bytes ||
+                                        (c[k].bytes == c[best].bytes && c[k].requests < c[best].requests)))
+                                best = k;
+                char msg[320];
+                int n = snprintf(msg, sizeof msg, "%s: %llu bytes", c[best].what, (unsigned long long)c[best].bytes);
+                for (int k = 0, first = 1; k < 3; k++) {
+                        if (k == best || !c[k].on)
+                                continue;
+                        n += snprintf(msg + n, sizeof msg - (size_t)n, first ? ", not " : " or ");
+                        if (k == 0)
+                                n += snprintf(msg + n, sizeof msg - (size_t)n, "%llu bytes of chunks",
+                                              (unsigned long long)c[k].bytes);
+                        else
+                                n += snprintf(msg + n, sizeof msg - (size_t)n, "%s of %llu bytes", c[k].what,
+                                              (unsigned long long)c[k].bytes);
+                        first = 0;
+                }
                 event("plan", img->name, msg);
-                if (delta)
+                if (best == 1)
                         pp->delta_fetched = img->delta_size;
+                pp->full_chosen = best == 2;
+                if (pp->full_chosen && !cadu_location_is_url(pp->full)) {
+                        /* On local media it is checked before anything is
+                         * written. */
+                        _cleanup_free_ char *err = NULL;
+                        int r = cadu_manifest_check_file(pp->full, img->full_size, img->full_sha256, &err);
+                        if (r < 0) {
+                                cadu_error("full image %s: %s", pp->full, err ? err : cadu_strerror(r));
+                                return CADU_EXIT_VERIFY;
+                        }
+                }
         }
         return 0;
 }
 
-/* Fetch the network deltas choose_deltas() chose into the state directory
- * and check them against their pins, before anything is written. */
+/* Fetch the network deltas choose_sources() chose into the state directory
+ * and check them against their pins, and open sealed deltas, before
+ * anything is written. */
 static int fetch_deltas(installer *in) {
         for (size_t i = 0; i < in->m->n_images; i++) {
                 prepared *pp = &in->prep[i];
                 const cadu_manifest_image *img = &in->m->images[i];
+                int ret;
+                if (pp->delta && pp->delta_sealed && (ret = open_sealed_delta(in, img, pp)) != 0)
+                        return ret;
                 if (!pp->delta_url || !pp->delta_fetched)
                         continue;
                 cadu_buf b = CADU_BUF_INIT;
@@ -606,6 +822,8 @@ static int fetch_deltas(installer *in) {
                 pp->delta = path;
                 path = NULL;
                 pp->delta_tmp = true;
+                if (img->encrypted && (ret = open_sealed_delta(in, img, pp)) != 0)
+                        return ret;
         }
         return 0;
 }
@@ -622,26 +840,33 @@ static int plan_download(installer *in) {
                 const char *dst = cls->device[cadu_boot_slot_index(in->target)];
                 cadu_extract_plan p = { 0 };
                 int ret;
-                bool delta = in->prep[i].delta || in->prep[i].delta_fetched;
-                if (!delta && (ret = install_chunks(in, img, in->prep[i].idx, src, dst, &p)))
+                bool delta = in->prep[i].delta || in->prep[i].delta_fetched, full = in->prep[i].full_chosen;
+                if (!delta && !full && (ret = install_chunks(in, img, in->prep[i].idx, src, dst, &p)))
                         return ret;
-                total += delta ? in->prep[i].delta_fetched : p.total_bytes;
+                total += delta ? in->prep[i].delta_fetched : full ? img->full_size : p.total_bytes;
                 if (cadu_json) {
                         printf("{\"event\":\"plan\",\"image\":");
                         cadu_json_string(stdout, img->name);
-                        printf(",\"rdiff_delta\":%s,\"rdiff_delta_bytes\":%llu,\"plan\":", delta ? "true" : "false",
+                        printf(",\"rdiff_delta\":%s,\"rdiff_delta_bytes\":%llu", delta ? "true" : "false",
                                (unsigned long long)in->prep[i].delta_fetched);
+                        printf(",\"full_image\":%s,\"full_image_bytes\":%llu,\"full_image_requests\":%llu,\"plan\":",
+                               full ? "true" : "false", (unsigned long long)(full ? img->full_size : 0),
+                               (unsigned long long)(full ? full_requests(img->full_size) : 0));
                         cadu_print_extract_plan(&p);
                         printf("}\n");
                 } else if (!cadu_quiet) {
-                        if (in->prep[i].delta_fetched)
+                        if (full)
+                                fprintf(stderr, "plan %s: its compressed full image, %llu bytes in %llu requests\n",
+                                        img->name, (unsigned long long)img->full_size,
+                                        (unsigned long long)full_requests(img->full_size));
+                        else if (in->prep[i].delta_fetched)
                                 fprintf(stderr, "plan %s: its rdiff delta from the running slot, %llu bytes fetched\n",
                                         img->name, (unsigned long long)in->prep[i].delta_fetched);
                         else
                                 fprintf(stderr, "plan %s: %s\n", img->name,
                                         in->prep[i].delta ? "its rdiff delta from the running slot, on local media"
                                                           : "chunks");
-                        if (!delta)
+                        if (!delta && !full)
                                 cadu_print_extract_plan(&p);
                 }
         }
@@ -667,6 +892,8 @@ static int install_image(installer *in, const cadu_manifest_image *img, const pr
         if ((ret = run_hooks(in, "pre-install", img, dst)))
                 return ret;
         ret = install_delta(in, img, p->delta, src, dst);
+        if (ret == 0)
+                ret = install_full(in, img, p, dst);
         if (ret > 1)
                 return ret;
         if (ret == 0) {
@@ -1014,7 +1241,7 @@ int cadu_cmd_install(int argc, char **argv) {
         for (size_t i = 0; i < in.m->n_images; i++)
                 if ((ret = prepare_image(&in, &in.m->images[i], &in.prep[i])))
                         goto out;
-        if ((ret = choose_deltas(&in)))
+        if ((ret = choose_sources(&in)))
                 goto out;
         if ((in.dry_run || in.max_download) && (ret = plan_download(&in)) != 0)
                 goto out;

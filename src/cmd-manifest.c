@@ -4,6 +4,7 @@
  * manifest (doc/manifest-format.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "cadu-envelope.h"
+#include "cadu-fullimage.h"
 #include "cadu-manifest.h"
 #include "cadu-util.h"
 #include "cmd-crypt.h"
@@ -114,6 +116,36 @@ static int write_envelope(cadu_manifest *m, const char *out, const char *key_pat
         return CADU_EXIT_OK;
 }
 
+/* Write path atomically: the image at image_path compressed into a full
+ * image (delta_path NULL), or the rdiff delta at delta_path sealed; sealed
+ * under k for role when k is not NULL. 0 or an exit code. */
+static int write_file(const char *path, const char *image_path, const char *delta_path, const cadu_crypt_key *k,
+                      const char *role) {
+        _cleanup_free_ char *tmp = NULL;
+        const char *in_path = delta_path ? delta_path : image_path;
+        if (asprintf(&tmp, "%s.tmp", path) < 0)
+                return cadu_error_errno(-ENOMEM, "manifest");
+        _cleanup_close_ int in = open(in_path, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return cadu_error_errno(-errno, "%s", in_path);
+        int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out < 0)
+                return cadu_error_errno(-errno, "writing %s", tmp);
+        int r = delta_path ? cadu_crypt_stream_fd(k, role, true, in, out)
+                           : cadu_full_write(in, out, CADU_FULL_LEVEL, k, role, NULL);
+        if (r == 0 && fsync(out) < 0)
+                r = -errno;
+        if (close(out) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return cadu_error_errno(r, "writing %s", path);
+        }
+        return 0;
+}
+
 static const char manifest_help[] =
         "Usage: cadu manifest [OPTIONS] OUT\n\n"
         "Write the release manifest OUT for one or more images. Sizes and sha256\n"
@@ -130,7 +162,10 @@ static const char manifest_help[] =
         "                             optional store (directory or URL); repeatable\n"
         "      --delta NAME:DELTA:SOURCE_IMAGE\n"
         "                             an rdiff delta turning SOURCE_IMAGE into image\n"
-        "                             NAME; repeatable\n"
+        "                             NAME; repeatable. For an encrypted image it is\n"
+        "                             sealed into DELTA.enc, which the manifest names\n"
+        "      --full NAME:FILE       write image NAME zstd-compressed (sealed when\n"
+        "                             encrypted) to FILE and name it; repeatable\n"
         "      --key-file FILE        the store key of encrypted indexes: they are\n"
         "                             pinned by their plaintext and the manifest names\n"
         "                             the key (doc/encryption.md)\n"
@@ -144,7 +179,7 @@ static const char manifest_help[] =
         "  -h, --help                 show this help\n";
 
 int cadu_cmd_manifest(int argc, char **argv) {
-        enum { O_COMPATIBLE = 0x100, O_VERSION, O_EXPIRES, O_DESCRIPTION, O_IMAGE, O_DELTA, O_KEY_FILE, O_RECIPIENT, O_KEY_ENVELOPE };
+        enum { O_COMPATIBLE = 0x100, O_VERSION, O_EXPIRES, O_DESCRIPTION, O_IMAGE, O_DELTA, O_KEY_FILE, O_RECIPIENT, O_KEY_ENVELOPE, O_FULL };
         static const struct option options[] = {
                 { "compatible", required_argument, NULL, O_COMPATIBLE },
                 { "version", required_argument, NULL, O_VERSION },
@@ -155,9 +190,13 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 { "key-file", required_argument, NULL, O_KEY_FILE },
                 { "recipient", required_argument, NULL, O_RECIPIENT },
                 { "key-envelope", required_argument, NULL, O_KEY_ENVELOPE },
+                { "full", required_argument, NULL, O_FULL },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
+        _cleanup_free_ char **full_specs = calloc((size_t)argc, sizeof(char *));
+        _cleanup_free_ char **image_paths = calloc((size_t)argc, sizeof(char *));
+        size_t n_fulls = 0;
         _cleanup_free_ const char **recipients = calloc((size_t)argc, sizeof(char *));
         size_t n_recipients = 0;
         const char *compatible = NULL, *version = NULL, *description = NULL, *key_path = NULL, *envelope = NULL;
@@ -169,7 +208,7 @@ int cadu_cmd_manifest(int argc, char **argv) {
         bool has_expires = false;
         int c;
 
-        if (!image_specs || !delta_specs)
+        if (!image_specs || !delta_specs || !full_specs || !image_paths)
                 return cadu_error_errno(-ENOMEM, "manifest");
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -187,6 +226,7 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 case O_DESCRIPTION: description = optarg; break;
                 case O_IMAGE: image_specs[n_images++] = optarg; break;
                 case O_DELTA: delta_specs[n_deltas++] = optarg; break;
+                case O_FULL: full_specs[n_fulls++] = optarg; break;
                 case O_KEY_FILE: key_path = optarg; break;
                 case O_RECIPIENT: recipients[n_recipients++] = optarg; break;
                 case O_KEY_ENVELOPE: envelope = optarg; break;
@@ -284,6 +324,10 @@ int cadu_cmd_manifest(int argc, char **argv) {
                         ret = report(r, err, "image %s", f[0]);
                         goto finish;
                 }
+                if (!(image_paths[i] = strdup(f[2]))) {
+                        ret = cadu_error_errno(-ENOMEM, "manifest");
+                        goto finish;
+                }
         }
         for (size_t i = 0; i < n_deltas; i++) {
                 _cleanup_free_ char *s = strdup(delta_specs[i]);
@@ -306,15 +350,47 @@ int cadu_cmd_manifest(int argc, char **argv) {
                         ret = cadu_usage_error("manifest", "--delta for '%s', which no --image names", s);
                         goto finish;
                 }
+                _cleanup_free_ char *sealed = NULL, *role = NULL;
                 if (imgs[k].encrypted) {
-                        /* A plaintext delta would give the image away. */
-                        ret = cadu_usage_error("manifest", "--delta for '%s': rdiff deltas are not encrypted, and "
-                                                           "image %s is (doc/encryption.md)", s, s);
-                        goto finish;
+                        /* A plaintext delta would give the image away: it
+                         * is sealed with the store key. */
+                        if (asprintf(&sealed, "%s.enc", delta) < 0 || asprintf(&role, "rdiff:%s", s) < 0) {
+                                ret = cadu_error_errno(-ENOMEM, "manifest");
+                                goto finish;
+                        }
+                        if ((ret = write_file(sealed, NULL, delta, &key, role)) != 0)
+                                goto finish;
                 }
-                r = cadu_manifest_image_set_delta(&imgs[k], out, delta, source, &err);
+                r = cadu_manifest_image_set_delta(&imgs[k], out, sealed ? sealed : delta, source, &err);
                 if (r < 0) {
                         ret = report(r, err, "image %s: delta %s", s, delta);
+                        goto finish;
+                }
+        }
+        for (size_t i = 0; i < n_fulls; i++) {
+                char *file = strchr(full_specs[i], ':');
+                _cleanup_free_ char *name = file ? strndup(full_specs[i], (size_t)(file - full_specs[i])) : NULL;
+                _cleanup_free_ char *role = NULL;
+                if (!file || file == full_specs[i] || !file[1]) {
+                        ret = cadu_usage_error("manifest", "invalid --full '%s': want NAME:FILE", full_specs[i]);
+                        goto finish;
+                }
+                size_t k;
+                for (k = 0; name && k < n_images && strcmp(imgs[k].name, name) != 0; k++)
+                        ;
+                if (!name || asprintf(&role, "full:%s", name) < 0) {
+                        ret = cadu_error_errno(-ENOMEM, "manifest");
+                        goto finish;
+                }
+                if (k == n_images) {
+                        ret = cadu_usage_error("manifest", "--full for '%s', which no --image names", name);
+                        goto finish;
+                }
+                if ((ret = write_file(file + 1, image_paths[k], NULL, imgs[k].encrypted ? &key : NULL, role)) != 0)
+                        goto finish;
+                r = cadu_manifest_image_set_full(&imgs[k], out, file + 1, &err);
+                if (r < 0) {
+                        ret = report(r, err, "image %s: full image %s", name, file + 1);
                         goto finish;
                 }
         }
@@ -351,6 +427,8 @@ int cadu_cmd_manifest(int argc, char **argv) {
 finish:
         for (size_t i = 0; imgs && i < n_images; i++)
                 cadu_manifest_image_clear(&imgs[i]);
+        for (size_t i = 0; i < n_images; i++)
+                free(image_paths[i]);
         free(imgs);
         cadu_manifest_free(m);
         return ret;
@@ -477,8 +555,9 @@ static const char verify_help[] =
         "Usage: cadu verify [OPTIONS] MANIFEST [SIGNATURE]\n\n"
         "Verify MANIFEST and its detached CMS signature (default MANIFEST.sig):\n"
         "the signer must chain to a trust anchor, the manifest must be well-formed\n"
-        "and acceptable by the given policy, and every index and delta it names\n"
-        "must exist beside it with the pinned size and sha256. Prints one OK line.\n\n"
+        "and acceptable by the given policy, and every index, delta and full image\n"
+        "it names must exist beside it with the pinned size and sha256. Prints one\n"
+        "OK line.\n\n"
         "Options:\n"
         "      --ca PATH                trust anchors: PEM file or hashed certificate\n"
         "                               directory (required; repeatable)\n"
@@ -598,6 +677,17 @@ int cadu_cmd_verify(int argc, char **argv) {
                 if (r < 0) {
                         ret = report(r, err, "%s: image %s: index %s", path, img->name, index ? index : img->index);
                         goto finish;
+                }
+                if (img->full) {
+                        _cleanup_free_ char *full = NULL;
+                        r = cadu_manifest_resolve(path, img->full, &full);
+                        if (r >= 0)
+                                r = cadu_manifest_check_file(full, img->full_size, img->full_sha256, &err);
+                        if (r < 0) {
+                                ret = report(r, err, "%s: image %s: full image %s", path, img->name,
+                                             full ? full : img->full);
+                                goto finish;
+                        }
                 }
                 if (!img->delta)
                         continue;

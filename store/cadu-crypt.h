@@ -4,7 +4,8 @@
  * (doc/encryption.md is the format's reference).
  *
  * One 256-bit store key K yields, by HKDF-SHA256 with distinct labels, a
- * public key id and four subkeys: the name key (a chunk's file name is
+ * public key id and five subkeys: the stream key (files of any size, see
+ * below), the name key (a chunk's file name is
  * HMAC-SHA256(name key, plaintext id)), the nonce key, the chunk key and
  * the index key. A chunk file is the compressed chunk sealed with
  * ChaCha20-Poly1305 under a synthetic nonce (HMAC of the id and the
@@ -53,6 +54,7 @@
 typedef struct cadu_crypt_key {
         uint8_t id[CADU_CRYPT_KEY_ID_SIZE];
         uint8_t name[32], nonce[32], chunk[32], index[32];
+        uint8_t stream[32];     /* files sealed with cadu_crypt_stream_* */
 } cadu_crypt_key;
 
 /* Derive the key id and subkeys from the 32-byte store key. */
@@ -116,5 +118,60 @@ int cadu_crypt_index_header(const uint8_t *data, size_t len, uint8_t key_id[CADU
 /* Open an encrypted index into *out (replaced): -ENOKEY when k is NULL,
  * -EKEYREJECTED for another key id, -EBADMSG when malformed or forged. */
 int cadu_crypt_index_open(const cadu_crypt_key *k, const uint8_t *data, size_t len, cadu_buf *out);
+
+/* ---- sealed streams: files of any size (rdiff deltas, full images) ----
+ *
+ * STREAM (Hoang, Reyhanitabar, Rogaway, Vizar 2015) over ChaCha20-Poly1305:
+ * a 40-byte header (magic, key id, 16 random salt bytes), then the
+ * plaintext in segments of CADU_CRYPT_STREAM_SEGMENT bytes (the last one
+ * shorter, and empty only for an empty file), each followed by its tag.
+ * The file key is HKDF-SHA256(the stream subkey, salt, "cadu v1 stream
+ * file" 0x00 role); segment i is sealed with the nonce LE64(i) 00 00 00
+ * last (last 1 for the final segment, else 0) and the header as
+ * authenticated data. A role names what the file is ("rdiff:rootfs"):
+ * a file opened under another role, truncated at any point (also at a
+ * segment boundary), extended, with segments reordered or bits flipped,
+ * fails to open. Memory is bounded by one segment whatever the size.
+ *
+ * Both directions are push-based: cadu_crypt_stream_push() takes any
+ * number of bytes and hands complete output (the header, then whole
+ * sealed or opened segments) to out, which returns 0 or a negative errno
+ * that aborts the call; cadu_crypt_stream_finish() handles the final
+ * segment. When opening, out only ever sees authenticated plaintext. After
+ * a failure every further call fails with the same error. */
+#define CADU_CRYPT_STREAM_MAGIC "\xca\xd0" "SG\r\n\x1a\x01"
+#define CADU_CRYPT_STREAM_SALT_SIZE 16
+#define CADU_CRYPT_STREAM_HEADER (CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE + CADU_CRYPT_STREAM_SALT_SIZE)
+#define CADU_CRYPT_STREAM_SEGMENT 65536
+/* The longest role. */
+#define CADU_CRYPT_STREAM_ROLE_MAX 255
+
+typedef struct cadu_crypt_stream cadu_crypt_stream;
+typedef int (*cadu_crypt_stream_out)(void *ud, const uint8_t *data, size_t len);
+
+/* A sealing (seal true) or opening stream under k (copied) for role (1 to
+ * CADU_CRYPT_STREAM_ROLE_MAX bytes, else -EINVAL). */
+int cadu_crypt_stream_new(const cadu_crypt_key *k, const char *role, bool seal, cadu_crypt_stream **ret);
+/* Feed len bytes (plaintext when sealing, the file when opening). Opening:
+ * -EBADMSG for a malformed or forged file, -EKEYREJECTED for one sealed
+ * under another key id. */
+int cadu_crypt_stream_push(cadu_crypt_stream *s, const void *data, size_t len, cadu_crypt_stream_out out,
+                           void *ud);
+/* End of input: seal or open the final segment. Opening: -EBADMSG when the
+ * file ends early (truncated) or was extended. */
+int cadu_crypt_stream_finish(cadu_crypt_stream *s, cadu_crypt_stream_out out, void *ud);
+/* NULL-safe; wipes the keys; returns NULL. */
+cadu_crypt_stream *cadu_crypt_stream_free(cadu_crypt_stream *s);
+/* The size of the sealed file of a plaintext of plain bytes. */
+static inline uint64_t cadu_crypt_stream_size(uint64_t plain) {
+        uint64_t segs = plain ? (plain + CADU_CRYPT_STREAM_SEGMENT - 1) / CADU_CRYPT_STREAM_SEGMENT : 1;
+        return CADU_CRYPT_STREAM_HEADER + plain + segs * CADU_CRYPT_TAG_SIZE;
+}
+/* True when data starts like a sealed stream. */
+bool cadu_crypt_stream_is(const void *data, size_t len);
+/* Seal (seal true) or open the whole of in_fd into out_fd (written from
+ * its current offset). Opening: out_fd receives only authenticated bytes,
+ * but a failure may come after some were written. */
+int cadu_crypt_stream_fd(const cadu_crypt_key *k, const char *role, bool seal, int in_fd, int out_fd);
 
 #endif

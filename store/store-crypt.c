@@ -21,6 +21,7 @@
 #define LABEL_NONCE "cadu v1 chunk nonce"
 #define LABEL_CHUNK "cadu v1 chunk key"
 #define LABEL_INDEX "cadu v1 index key"
+#define LABEL_STREAM "cadu v1 stream key"
 
 static int hkdf(const uint8_t secret[CADU_CRYPT_KEY_SIZE], const char *label, uint8_t *out, size_t n) {
         EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
@@ -47,7 +48,8 @@ int cadu_crypt_key_derive(const uint8_t secret[CADU_CRYPT_KEY_SIZE], cadu_crypt_
             (r = hkdf(secret, LABEL_NAME, k->name, sizeof(k->name))) < 0 ||
             (r = hkdf(secret, LABEL_NONCE, k->nonce, sizeof(k->nonce))) < 0 ||
             (r = hkdf(secret, LABEL_CHUNK, k->chunk, sizeof(k->chunk))) < 0 ||
-            (r = hkdf(secret, LABEL_INDEX, k->index, sizeof(k->index))) < 0)
+            (r = hkdf(secret, LABEL_INDEX, k->index, sizeof(k->index))) < 0 ||
+            (r = hkdf(secret, LABEL_STREAM, k->stream, sizeof(k->stream))) < 0)
                 cadu_crypt_key_clear(k);
         return r;
 }
