@@ -15,7 +15,10 @@
 # are removed from the new store, so the extract succeeds only by taking
 # them from the seed; the output compared with cmp); the systemd units'
 # enablement after installation (cadu-mark-good.service enabled,
-# cadu-update.timer not). Packages this script installed are purged at the
+# cadu-update.timer not); cadu-casync's /usr/bin/casync, unpacked with
+# cadu into a scratch directory (installing it would remove Debian's
+# casync, which the test suite uses), for the same seeded extract under
+# casync's command line. Packages this script installed are purged at the
 # end; if they were installed before, they are left upgraded.
 #
 # Needs root (apt-get install). Elsewhere it skips with a message, except
@@ -120,5 +123,18 @@ cd ..
         fail "cadu-mark-good.service is not enabled after installation"
 [ "$(systemctl is-enabled cadu-update.timer 2>&1)" = disabled ] ||
         fail "cadu-update.timer: $(systemctl is-enabled cadu-update.timer 2>&1) after installation, expected disabled"
+
+# 6. cadu-casync: the link, run as casync.
+root=$work/root
+for p in cadu cadu-casync; do
+        set -- "$work/${p}"_*.deb
+        [ $# -eq 1 ] && [ -f "$1" ] || fail "package $p was not built"
+        dpkg-deb -x "$1" "$root"
+done
+[ "$(readlink "$root/usr/bin/casync")" = cadu ] || fail "cadu-casync: /usr/bin/casync is not a link to cadu"
+"$root/usr/bin/casync" extract --store t/s2 --seed t/v1.img --seed-output=no t/v2.caibx t/casync.img ||
+        fail "cadu-casync: casync extract failed"
+cmp t/casync.img t/v2.img || fail "cadu-casync: casync extract: output differs from v2.img"
+echo "cadu-casync: casync extract through the link: exact"
 
 echo "debian packages: built, lintian-clean of errors, installed and used in $(($(date +%s) - start)) s"
