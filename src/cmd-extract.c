@@ -108,9 +108,10 @@ void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, c
         if (cadu_json) {
                 bool first = true;
                 printf("{\"event\":\"done\",\"command\":\"%s\",\"bytes\":%llu,\"chunks\":%llu,\"bytes_written\":%llu,"
-                       "\"seconds\":%.3f,\"sources\":[",
+                       "\"bytes_copied\":%llu,\"bytes_cloned\":%llu,\"seconds\":%.3f,\"sources\":[",
                        command, (unsigned long long)st->total_bytes, (unsigned long long)st->total_chunks,
-                       (unsigned long long)st->bytes_written, st->seconds);
+                       (unsigned long long)st->bytes_written, (unsigned long long)st->bytes_copied,
+                       (unsigned long long)st->bytes_cloned, st->seconds);
                 print_source_json("in-place", o->out_path ? o->out_path : "", &st->in_place, NULL, &first);
                 print_source_json("zero", "", &st->zero, NULL, &first);
                 print_source_json("duplicate", "", &st->duplicate, NULL, &first);

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "cadu-delta.h"
@@ -48,6 +50,10 @@ typedef struct zero_id {
 typedef struct seed_src {
         int fd;
         uint64_t size;
+        /* Ways to copy from this seed to the output without passing the
+         * data through here; cleared at their first failure. */
+        atomic_bool clone;              /* FICLONERANGE: share the blocks */
+        atomic_bool copy;               /* copy_file_range: the kernel copies */
 } seed_src;
 
 typedef struct worker_ctx {
@@ -70,6 +76,7 @@ typedef struct extractor {
         cadu_outfile out;
         bool check_existing;            /* output has content worth checking */
         bool sparse;                    /* output is a fresh sparse file */
+        uint64_t blksize;               /* output's file system block size (reflinks) */
         size_t *order;                  /* chunk indices: first occurrences, then repeats */
         size_t norder, nunique;
         atomic_size_t next;
@@ -157,6 +164,18 @@ static int verify(extractor *x, const uint8_t *data, size_t len, const uint8_t i
         return memcmp(got, id, CADU_DIGEST_SIZE) ? -EBADMSG : 0;
 }
 
+/* Count bytes written to the output (by us or by the kernel) and start
+ * their writeback every 32 MiB so that the final fsync has little left to
+ * do and the disk works while we compute. */
+static void written(worker_ctx *w, uint64_t len) {
+        extractor *x = w->x;
+        w->st.bytes_written += len;
+        if (atomic_fetch_add(&x->unflushed, len) + len >= (32u << 20)) {
+                x->unflushed = 0;
+                (void)sync_file_range(x->out.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        }
+}
+
 static int write_out(worker_ctx *w, const void *data, size_t len, uint64_t off) {
         extractor *x = w->x;
         if (x->o->dry_run)
@@ -166,14 +185,51 @@ static int write_out(worker_ctx *w, const void *data, size_t len, uint64_t off) 
                 set_error(x, r, "writing %s at offset %llu", x->o->out_path, (unsigned long long)off);
                 return r;
         }
-        w->st.bytes_written += len;
-        /* Start writeback every 32 MiB so that the final fsync has little
-         * left to do and the disk works while we compute. */
-        if (atomic_fetch_add(&x->unflushed, len) + len >= (32u << 20)) {
-                x->unflushed = 0;
-                (void)sync_file_range(x->out.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-        }
+        written(w, len);
         return 0;
+}
+
+/* Copy chunk data (len bytes, verified) from seed sd at soff to the output
+ * at off. Where seed and output share a reflink-capable file system and the
+ * offsets agree modulo its block size, the whole blocks are shared
+ * (FICLONERANGE) and only the partial blocks at the ends are written;
+ * otherwise the kernel copies (copy_file_range: server-side on NFS, and a
+ * reflink where the file system makes one); otherwise data is written. Each
+ * way that fails once (other file system, not supported) is not tried again
+ * for this seed. */
+static int seed_copy(worker_ctx *w, seed_src *sd, const uint8_t *data, size_t len, uint64_t soff, uint64_t off) {
+        extractor *x = w->x;
+        const uint64_t bs = x->blksize;
+        if (sd->clone && soff % bs == off % bs) {
+                uint64_t a = (off + bs - 1) / bs * bs, b = (off + len) / bs * bs;
+                if (b > a) {
+                        struct file_clone_range fcr = {
+                                .src_fd = sd->fd, .src_offset = soff + (a - off),
+                                .src_length = b - a, .dest_offset = a,
+                        };
+                        if (ioctl(x->out.fd, FICLONERANGE, &fcr) == 0) {
+                                int r = write_out(w, data, (size_t)(a - off), off);
+                                if (r == 0)
+                                        r = write_out(w, data + (b - off), (size_t)(off + len - b), b);
+                                w->st.bytes_cloned += b - a;
+                                return r;
+                        }
+                        sd->clone = false;
+                }
+        }
+        size_t done = 0;
+        while (sd->copy && done < len) {
+                loff_t in = (loff_t)(soff + done), out = (loff_t)(off + done);
+                ssize_t k = copy_file_range(sd->fd, &in, x->out.fd, &out, len - done, 0);
+                if (k <= 0) {
+                        sd->copy = false;
+                        break;
+                }
+                done += (size_t)k;
+                w->st.bytes_copied += (uint64_t)k;
+                written(w, (uint64_t)k);
+        }
+        return done < len ? write_out(w, data + done, len - done, off + done) : 0;
 }
 
 static void count(cadu_source_stats *s, uint64_t bytes, uint64_t raw) {
@@ -274,8 +330,7 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                         count(ss, len, 0);
                         return 0;
                 }
-                const seed_src *sd = &x->seeds[cd->seed];
-                r = read_at(&w->buf, sd->fd, len, cd->off);
+                r = read_at(&w->buf, x->seeds[cd->seed].fd, len, cd->off);
                 if (r == 0 && cd->has_fp) {
                         /* The fingerprint was taken from data verified by its
                          * id (when this seed was chunked here, or when cadu
@@ -287,7 +342,7 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                 } else if (r == 0)
                         r = verify(x, w->buf.data, len, it->id);
                 if (r == 0) {
-                        if ((r = write_out(w, w->buf.data, len, off)) < 0)
+                        if ((r = seed_copy(w, &x->seeds[cd->seed], w->buf.data, len, cd->off, off)) < 0)
                                 return r;
                         count(ss, len, 0);
                         return 0;
@@ -582,6 +637,13 @@ static int open_output(extractor *x) {
                 return r;
         }
         if (S_ISREG(st.st_mode)) {
+                /* Regular seeds may be copied by the kernel (seed_copy). */
+                x->blksize = st.st_blksize > 0 ? (uint64_t)st.st_blksize : 4096;
+                for (size_t k = 0; k < o->nseeds; k++) {
+                        struct stat ss;
+                        bool reg = fstat(x->seeds[k].fd, &ss) == 0 && S_ISREG(ss.st_mode);
+                        x->seeds[k].clone = x->seeds[k].copy = reg;
+                }
                 cur = (uint64_t)st.st_size;
                 x->sparse = x->out.tmp != NULL;
                 x->check_existing = !x->sparse && cur > 0;
@@ -1153,6 +1215,8 @@ join:
                 for (size_t k = 0; k < o->nstores && ws[i].st.stores; k++)
                         merge(&st->stores[k], &ws[i].st.stores[k]);
                 st->bytes_written += ws[i].st.bytes_written;
+                st->bytes_cloned += ws[i].st.bytes_cloned;
+                st->bytes_copied += ws[i].st.bytes_copied;
                 free(ws[i].st.seeds);
                 free(ws[i].st.stores);
                 cadu_buf_free(&ws[i].raw);

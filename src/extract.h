@@ -10,6 +10,10 @@
  *   4. the cache store, 5. the stores in order (failover).
  * Every chunk is verified against its id before it is written, and
  * re-verified when copied from a seed; a mismatch falls to the next source.
+ * Chunks from a regular seed file to a regular output are shared (reflinks,
+ * FICLONERANGE: their whole blocks) where both are on one reflink-capable
+ * file system (btrfs, XFS), else copied by the kernel (copy_file_range),
+ * else written; block devices are always read and written.
  * A chunk id occurring several times is produced once, then copied locally.
  *
  * Packs (doc/pack-format.md): given the index's sha256, the release's pack
@@ -80,7 +84,9 @@ typedef struct cadu_extract_stats {
         cadu_source_stats deltas;       /* chunks decoded from deltas (rejected: deltas that failed) */
         cadu_extract_plan plan;         /* the final plan (see above) */
         uint64_t downloaded;            /* bytes fetched: pack index, ranges, files */
-        uint64_t bytes_written;
+        uint64_t bytes_written;         /* by write or by the kernel (copied) */
+        uint64_t bytes_copied;          /* of which copied by the kernel from seeds */
+        uint64_t bytes_cloned;          /* shared with seeds (reflinks), not written */
         double seconds;
 } cadu_extract_stats;
 
