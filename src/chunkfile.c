@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include "cadu-chunker.h"
 #include "cadu-store.h"
@@ -10,6 +11,7 @@ enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
 
 typedef struct slot {
         enum slot_state state;
+        bool hole;                      /* every byte so far lies in a hole of the file */
         uint8_t *buf;
         cadu_chunk_info info;
 } slot;
@@ -27,6 +29,7 @@ typedef struct pipeline {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         const cadu_chunkfile_params *p;
+        const uint8_t *zeros_buf;       /* the data of chunks that lie in holes */
         slot *slots;
         size_t nslots;
         uint64_t next_work, produced;
@@ -53,7 +56,7 @@ static bool all_zero(const uint8_t *p, size_t n) {
 /* The chunk's id (and fingerprint): from the memo for an all-zero chunk of a
  * size seen before, else computed. Called without the lock held. */
 static int identify(pipeline *pl, cadu_chunk_info *c) {
-        bool zero = all_zero(c->data, c->len);
+        bool zero = c->data == pl->zeros_buf || all_zero(c->data, c->len);
         if (zero) {
                 pthread_mutex_lock(&pl->lock);
                 for (size_t i = 0; i < pl->nzeros; i++)
@@ -149,6 +152,18 @@ int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, ca
 
         const size_t bufsz = 1 << 20;
         uint8_t *buf = cadu_malloc_io(bufsz);
+        /* A sparse file's holes are not read: their bytes come from zeros
+         * (found with SEEK_DATA/SEEK_HOLE), and a chunk lying wholly in
+         * holes is not copied either (its data is zeros). */
+        struct stat st;
+        off_t pos = lseek(fd, 0, SEEK_CUR);
+        bool sparse = pos >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                      (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size;
+        uint64_t region_end = 0;
+        bool hole = false;
+        uint8_t *zeros = sparse ? calloc(1, CADU_MAX(bufsz, (size_t)p->max)) : NULL;
+        pl.zeros_buf = zeros;
+        sparse = sparse && zeros;
         pl.slots = calloc(pl.nslots, sizeof(slot));
         pthread_t *tids = calloc(threads, sizeof(pthread_t));
         unsigned nthreads = 0;
@@ -164,12 +179,38 @@ int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, ca
                         break;
 
         while (r == 0) {
-                ssize_t k = cadu_read_full(fd, buf, bufsz);
+                const uint8_t *q = buf;
+                ssize_t k;
+                if (sparse && (uint64_t)pos >= region_end) {
+                        /* The next region: a hole up to the next data, or
+                         * data up to the next hole (or, past the last
+                         * data, read to end of file). */
+                        off_t d = lseek(fd, pos, SEEK_DATA);
+                        if (d < 0 && errno == ENXIO && pos < st.st_size)
+                                d = st.st_size;
+                        if (d > pos) {
+                                hole = true;
+                                region_end = (uint64_t)CADU_MIN(d, st.st_size);
+                        } else {
+                                off_t e = d == pos ? lseek(fd, pos, SEEK_HOLE) : -1;
+                                hole = false;
+                                region_end = e > pos ? (uint64_t)e : UINT64_MAX;
+                        }
+                }
+                if (sparse && hole) {
+                        k = (ssize_t)CADU_MIN((uint64_t)bufsz, region_end - (uint64_t)pos);
+                        q = zeros;
+                } else if (sparse)
+                        k = cadu_pread_full(fd, buf, (size_t)CADU_MIN((uint64_t)bufsz, region_end - (uint64_t)pos),
+                                            (uint64_t)pos);
+                else
+                        k = cadu_read_full(fd, buf, bufsz);
                 if (k < 0) {
                         r = (int)k;
                         break;
                 }
-                const uint8_t *q = buf;
+                pos += k;
+                bool from_hole = q == zeros;
                 size_t n = (size_t)k;
                 bool eof = n == 0;
                 while (r == 0 && (n > 0 || (eof && cur))) {
@@ -182,16 +223,28 @@ int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, ca
                                         break;
                                 cur = &pl.slots[seq % pl.nslots];
                                 cur->info = (cadu_chunk_info){ .offset = offset, .data = cur->buf };
+                                cur->hole = true;
                         }
                         size_t cut = eof ? (size_t)-1 : cadu_chunker_scan(&ch, q, n);
                         size_t take = cut == (size_t)-1 ? n : cut;
-                        memcpy(cur->buf + cur->info.len, q, take);
+                        if (from_hole) {
+                                if (!cur->hole)
+                                        memset(cur->buf + cur->info.len, 0, take);
+                        } else {
+                                if (cur->hole) {
+                                        memset(cur->buf, 0, cur->info.len);
+                                        cur->hole = false;
+                                }
+                                memcpy(cur->buf + cur->info.len, q, take);
+                        }
                         cur->info.len += take;
                         offset += take;
                         q += take;
                         n -= take;
                         if (cut != (size_t)-1 || eof) {
                                 cur->info.end = offset;
+                                if (cur->hole)
+                                        cur->info.data = zeros;
                                 pthread_mutex_lock(&pl.lock);
                                 cur->state = SLOT_READY;
                                 pl.produced = ++seq;
@@ -205,6 +258,8 @@ int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, ca
                 if (eof)
                         break;
         }
+        if (sparse)
+                (void)lseek(fd, pos, SEEK_SET);
 
         pthread_mutex_lock(&pl.lock);
         pl.finished = true;
@@ -226,6 +281,7 @@ int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, ca
                 free(pl.slots[i].buf);
         free(pl.slots);
         free(buf);
+        free(zeros);
         free(tids);
         return r;
 }

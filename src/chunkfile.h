@@ -5,7 +5,9 @@
  * The calling thread reads and runs the chunker; worker threads hash each
  * chunk (and run an optional per-chunk callback, e.g. compress and store);
  * a second callback receives the chunks in file order. Memory is bounded by
- * a ring of slots of the maximum chunk size.
+ * a ring of slots of the maximum chunk size. The holes of a sparse regular
+ * file are not read (SEEK_DATA/SEEK_HOLE): they are zeros, and a chunk that
+ * lies wholly in holes is handed over as a shared zero buffer.
  */
 #ifndef CADU_CHUNKFILE_H
 #define CADU_CHUNKFILE_H
