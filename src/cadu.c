@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cadu - content-addressed delta updater: the command dispatcher. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,13 @@ static void help(FILE *f) {
 
 int main(int argc, char **argv) {
         int i = 1;
+#ifdef M_MMAP_THRESHOLD
+        /* Buffers above 128 KiB (chunks, range requests) get pages of their
+         * own, returned to the system when freed: memory let go between
+         * phases leaves the peak. (glibc would otherwise raise the threshold
+         * to the largest buffer freed and keep such buffers in its heaps.) */
+        mallopt(M_MMAP_THRESHOLD, 128 << 10);
+#endif
         /* SIGTERM, SIGINT and SIGHUP remove the temporary files being written. */
         cadu_tmp_cleanup_on_signals();
         /* Installed as `casync` (--enable-casync-compat): casync's command line. */

@@ -22,10 +22,11 @@ typedef struct cand {
         cadu_fp fp;
 } cand;
 
-/* One entry per distinct chunk id of the target. */
+/* One entry per distinct chunk id of the target (24 bytes: the id is the
+ * index's, at first; tag is 4 more bytes of it, to skip most compares). */
 typedef struct need {
-        uint8_t id[CADU_DIGEST_SIZE];
         size_t first;                   /* first target chunk with this id; SIZE_MAX: empty slot */
+        uint32_t tag;
         uint32_t cands;                 /* head of the candidate list, 0 = none */
         atomic_bool done;
         bool deferred;                  /* waits for the network (packs) */
@@ -124,10 +125,18 @@ static size_t id_hash(const uint8_t id[CADU_DIGEST_SIZE]) {
 }
 
 /* Find id's entry, or the empty slot where it belongs. */
+static uint32_t id_tag(const uint8_t id[CADU_DIGEST_SIZE]) {
+        uint32_t t;
+        memcpy(&t, id + 8, sizeof(t));
+        return t;
+}
+
 static need *lookup(extractor *x, const uint8_t id[CADU_DIGEST_SIZE]) {
+        uint32_t tag = id_tag(id);
         for (size_t i = id_hash(id) & x->mask;; i = (i + 1) & x->mask) {
                 need *n = &x->table[i];
-                if (n->first == SIZE_MAX || !memcmp(n->id, id, CADU_DIGEST_SIZE))
+                if (n->first == SIZE_MAX ||
+                    (n->tag == tag && !memcmp(x->idx->items[n->first].id, id, CADU_DIGEST_SIZE)))
                         return n;
         }
 }
@@ -240,6 +249,7 @@ static void count(cadu_source_stats *s, uint64_t bytes, uint64_t raw) {
 
 /* Read len bytes at off from fd into w->buf. 0, -ENODATA when short. */
 static int read_at(cadu_buf *b, int fd, size_t len, uint64_t off) {
+        b->len = 0;             /* room for len bytes, not for len more */
         int r = cadu_buf_reserve(b, len);
         if (r < 0)
                 return r;
@@ -361,7 +371,9 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                 if (s > 0 && x->defer)
                         return defer(x, i, n, repeat);
                 for (int attempt = 0; attempt < (s == 0 ? 1 : 2); attempt++) {
-                        r = cadu_store_get_chunk(st, x->idx->digest, it->id, len, x->idx->max, &w->raw, &w->chk);
+                        /* Decoded into buf (free by now): a worker waiting
+                         * on the network holds two chunk buffers, not three. */
+                        r = cadu_store_get_chunk(st, x->idx->digest, it->id, len, x->idx->max, &w->raw, &w->buf);
                         if (r == -EBADMSG || r == -EFBIG) {
                                 ss->rejected++;
                                 last = r;
@@ -379,7 +391,7 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                 }
                 if (s > 0 && (r = count_download(x, w->raw.len)) < 0)
                         return r;
-                if ((r = write_out(w, w->chk.data, len, off)) < 0)
+                if ((r = write_out(w, w->buf.data, len, off)) < 0)
                         return r;
                 count(ss, len, w->raw.len);
                 if (s > 0 && o->cache && !o->dry_run)
@@ -479,7 +491,7 @@ static int plan(extractor *x) {
         for (size_t i = 0; i < idx->n; i++) {
                 need *n = lookup(x, idx->items[i].id);
                 if (n->first == SIZE_MAX) {
-                        memcpy(n->id, idx->items[i].id, CADU_DIGEST_SIZE);
+                        n->tag = id_tag(idx->items[i].id);
                         n->first = i;
                         x->order[x->nunique++] = i;
                 } else
@@ -1050,6 +1062,13 @@ static int run_pool(extractor *x, worker_ctx *ws, size_t nw) {
         for (size_t i = 1; i < started; i++)
                 pthread_join(tids[i], NULL);
         free(tids);
+        /* The next phase (packs, or per-chunk files) starts with no chunk
+         * buffers held: its own peak, not this one's on top. */
+        for (size_t i = 0; i < nw; i++) {
+                cadu_buf_free(&ws[i].raw);
+                cadu_buf_free(&ws[i].buf);
+                cadu_buf_free(&ws[i].chk);
+        }
         return x->error;
 }
 
@@ -1143,7 +1162,11 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                 set_error(&x, r, "planning");
                 goto done;
         }
-        x.want_seedmap = o->index_sha && o->nstores;
+        /* The pack index first: every chunk of the seeds is kept in
+         * seedmap (as delta bases) only when it names deltas. */
+        if (o->index_sha && o->nstores)
+                load_pack_index(&x);
+        x.want_seedmap = x.pi && x.pi->nbases;
         for (size_t k = 0; k < o->nseeds; k++)
                 if (load_seed(&x, (uint32_t)k) < 0)
                         goto done;
@@ -1157,11 +1180,14 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                 goto done;
 
         /* Local sources are CPU and disk bound; network stores want several
-         * requests in flight, so add workers that mostly wait. */
+         * requests in flight, so add workers that mostly wait (each holds
+         * up to two chunk buffers). While the network waits for the pack
+         * phase, only the local workers run. */
+        size_t nlocal = o->threads;
         nw = o->threads;
         if (!nw) {
                 long n = sysconf(_SC_NPROCESSORS_ONLN);
-                nw = n > 0 ? (size_t)n : 1;
+                nw = nlocal = n > 0 ? (size_t)n : 1;
                 for (size_t s = 0; s < o->nstores; s++)
                         if (strcmp(o->stores[s]->ops->kind, "dir") != 0) {
                                 nw += 8;
@@ -1183,8 +1209,6 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                         goto join;
                 }
         }
-        if (o->index_sha && o->nstores)
-                load_pack_index(&x);
         if ((x.pi || o->max_download || o->dry_run || o->plan_only) && preplan(&x, &ws[0], &st->plan) < 0)
                 goto join;
         if (o->plan_only)
@@ -1192,7 +1216,7 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
         /* 1. Local sources (the network waits when there are packs),
          * 2. packs, 3. per-chunk files for what is left. */
         x.defer = x.pi != NULL;
-        if (run_pool(&x, ws, nw) < 0)
+        if (run_pool(&x, ws, x.defer ? nlocal : nw) < 0)
                 goto join;
         if (x.defer) {
                 if (fetch_packs(&ws[0]) < 0)
