@@ -980,6 +980,7 @@ static int http_get_file(cadu_store *s, const char *relpath, size_t max, cadu_bu
 typedef struct range_slot {
         range_job job;
         http_request req;
+        size_t bytes;                   /* its buffer */
         bool busy;
 } range_slot;
 
@@ -1019,7 +1020,7 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                            cadu_range_cb cb, void *ud) {
         http_store *h = to_http(s);
         range_call call = { .r = r, .n = n, .total = BYTERANGES_TOTAL_UNKNOWN };
-        size_t window, next = 0, inflight = 0, redo_first = 0, redo_last = 0;
+        size_t window, next = 0, inflight = 0, redo_first = 0, redo_last = 0, buffered = 0;
         range_slot *slots;
         bool *delivered;                /* of all ranges of the call */
         int ret = 0;
@@ -1066,6 +1067,9 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                                    range_model_max_gap(&h->model, window), window);
                         if (rs->job.multi && h->multi_ranges == RANGE_UNKNOWN && inflight > 0)
                                 break;          /* a first multi-range request goes alone */
+                        rs->bytes = range_job_bytes(&rs->job);
+                        if (!range_admit(buffered, rs->bytes))
+                                break;          /* memory: wait for a request to finish */
                         int k = range_submit_locked(h, rs, relpath, delivered);
                         if (k < 0) {
                                 range_job_free(&rs->job);
@@ -1081,6 +1085,7 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                                 continue;
                         }
                         inflight++;
+                        buffered += rs->bytes;
                         woke = true;
                 }
                 if (woke) {
@@ -1107,6 +1112,7 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                                 h->stats.range_bytes += len;
                                 pthread_mutex_unlock(&h->lock);
                                 int c = cb(ud, j->first + k, j->buf + j->boff[k], len);
+                                range_job_release(j, k);
                                 pthread_mutex_lock(&h->lock);
                                 if (c != 0) {
                                         ret = c;
@@ -1137,6 +1143,7 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                         range_job_free(j);
                         rs->busy = false;
                         inflight--;
+                        buffered -= rs->bytes;
                 }
                 if (!progress)
                         pthread_cond_wait(&call.cond, &h->lock);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "store-range.h"
 
@@ -55,6 +57,10 @@ size_t range_window(unsigned max_transfers) {
         return CADU_MIN(CADU_MAX(w, RANGE_WINDOW_MIN), RANGE_WINDOW_MAX);
 }
 
+bool range_admit(size_t buffered, size_t bytes) {
+        return buffered == 0 || (bytes <= RANGE_BUFFER_TOTAL && buffered <= RANGE_BUFFER_TOTAL - bytes);
+}
+
 /* ---- plans ---- */
 
 void range_plan(range_job *j, range_call *c, size_t first, size_t limit, bool multi, uint64_t max_gap,
@@ -83,6 +89,13 @@ void range_plan(range_job *j, range_call *c, size_t first, size_t limit, bool mu
         j->multi = j->nsegs > 1;
 }
 
+size_t range_job_bytes(const range_job *j) {
+        size_t size = 0;
+        for (size_t i = j->first; i < j->last; i++)
+                size += (size_t)j->call->r[i].len;
+        return size;
+}
+
 int range_job_alloc(range_job *j) {
         size_t k = j->last - j->first, size = 0;
         j->boff = calloc(k, sizeof(*j->boff));
@@ -97,6 +110,20 @@ int range_job_alloc(range_job *j) {
         }
         j->buf = malloc(size);
         return j->buf ? 0 : -ENOMEM;
+}
+
+void range_job_release(range_job *j, size_t k) {
+        static long page;
+        if (!page)
+                page = sysconf(_SC_PAGESIZE);
+        if (page <= 0 || page & (page - 1))
+                return;
+        uintptr_t a = (uintptr_t)(j->buf + j->boff[k]);
+        uintptr_t e = a + (size_t)j->call->r[j->first + k].len;
+        a = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+        e &= ~((uintptr_t)page - 1);
+        if (e > a)
+                (void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
 void range_job_free(range_job *j) {

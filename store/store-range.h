@@ -27,10 +27,15 @@
 #define RANGE_MAX_SEGS 64
 /* A gap this small costs less than a part's boundary and headers. */
 #define RANGE_PART_OVERHEAD 128
-/* Requested bytes buffered per request, over all transfers of a store. */
+/* Requested bytes one request asks for: RANGE_WINDOW_TOTAL shared by the
+ * store's transfers, between RANGE_WINDOW_MIN and RANGE_WINDOW_MAX. */
 #define RANGE_WINDOW_TOTAL ((size_t)8 << 20)
 #define RANGE_WINDOW_MIN ((size_t)256 << 10)
-#define RANGE_WINDOW_MAX ((size_t)4 << 20)
+#define RANGE_WINDOW_MAX ((size_t)1 << 20)
+/* Requested bytes the requests in flight of one call buffer together (a
+ * request is received whole before its buffer is let go). One request
+ * always may go, however large its one range. */
+#define RANGE_BUFFER_TOTAL ((size_t)2 << 20)
 
 /* What a server showed of its support for Range. */
 typedef enum range_support {
@@ -64,6 +69,9 @@ uint64_t range_model_max_gap(const range_model *m, uint64_t cap);
 
 /* Requested bytes one request may buffer, by the store's max_transfers. */
 size_t range_window(unsigned max_transfers);
+/* May a request buffering bytes start while the call's requests in flight
+ * buffer buffered bytes? (RANGE_BUFFER_TOTAL; the first always may.) */
+bool range_admit(size_t buffered, size_t bytes);
 
 typedef struct range_call {
         const cadu_range *r;
@@ -112,9 +120,15 @@ typedef struct range_job {
  * is larger). */
 void range_plan(range_job *j, range_call *c, size_t first, size_t limit, bool multi, uint64_t max_gap,
                 size_t window);
+/* Requested bytes of a planned job (its buffer's size). */
+size_t range_job_bytes(const range_job *j);
 /* Allocate the job's buffers. 0 or -ENOMEM. */
 int range_job_alloc(range_job *j);
 void range_job_free(range_job *j);
+/* Range first+k was handed over: give its buffer's whole pages back to the
+ * system (the bytes are never read again; the job's requests in flight
+ * then hold in memory what was not handed over yet, not what they asked). */
+void range_job_release(range_job *j, size_t k);
 
 /* Worker thread, at each attempt: the spans still missing and the Range
  * header for them. 0 or -ENOMEM. */

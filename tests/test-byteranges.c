@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "byteranges-case.h"
 #include "byteranges.h"
@@ -176,8 +178,75 @@ START_TEST(cost_model) {
         range_model_throughput(&m, 1000, 1000000);      /* too small to count */
         ck_assert_uint_eq(m.bps, 10 << 20);
         ck_assert_uint_eq(range_window(8), 1 << 20);
-        ck_assert_uint_eq(range_window(1), 4 << 20);
+        ck_assert_uint_eq(range_window(1), 1 << 20);
         ck_assert_uint_eq(range_window(256), 256 << 10);
+}
+END_TEST
+
+/* A call's requests in flight buffer at most RANGE_BUFFER_TOTAL together:
+ * two of the largest window, eight of the smallest; one alone may be
+ * larger (a single range that large). */
+START_TEST(buffer_cap) {
+        size_t w = range_window(1), buffered = 0, n = 0;
+        ck_assert_uint_le(2 * w, RANGE_BUFFER_TOTAL);
+        while (range_admit(buffered, w))
+                buffered += w, n++;
+        ck_assert_uint_eq(n, RANGE_BUFFER_TOTAL / w);
+        ck_assert_uint_le(buffered, RANGE_BUFFER_TOTAL);
+        for (buffered = 0, n = 0; range_admit(buffered, range_window(256)); n++)
+                buffered += range_window(256);
+        ck_assert_uint_eq(n, 8);
+        ck_assert(range_admit(0, (size_t)64 << 20));
+        ck_assert(!range_admit(1, RANGE_BUFFER_TOTAL));
+        ck_assert(range_admit(1, RANGE_BUFFER_TOTAL - 1));
+        ck_assert(!range_admit(RANGE_BUFFER_TOTAL, 1));
+        ck_assert(!range_admit(RANGE_BUFFER_TOTAL - 1, SIZE_MAX));
+
+        /* A job's buffer is the bytes of its ranges, not of the gaps. */
+        cadu_range r[4] = { { 0, 100 }, { 1000, 200 }, { 1300, 300 }, { 9000, 1 } };
+        range_call c = { .r = r, .n = 4 };
+        range_job j = { 0 };
+        range_plan(&j, &c, 0, 4, false, 1000, 1 << 20);
+        ck_assert_uint_eq(j.last, 3);
+        ck_assert_uint_eq(range_job_bytes(&j), 600);
+        ck_assert_int_eq(range_job_alloc(&j), 0);
+        ck_assert_uint_eq(j.boff[2], 300);
+        range_job_free(&j);
+}
+END_TEST
+
+/* Resident pages of [p, p+len) (whole pages inside it). */
+static size_t resident(const uint8_t *p, size_t len) {
+        size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+        uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + len) & ~(pg - 1);
+        unsigned char v[64];
+        ck_assert_uint_le((e - a) / pg, sizeof(v));
+        ck_assert_int_eq(mincore((void *)a, e - a, v), 0);
+        for (size_t i = 0; i < (e - a) / pg; i++)
+                n += v[i] & 1;
+        return n;
+}
+
+/* A range handed over gives its buffer's pages back; its neighbours keep
+ * theirs (a page it shares with one is kept). */
+START_TEST(buffer_release) {
+        size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+        cadu_range r[3] = { { 0, 3 * pg + 10 }, { 4 * pg, 8 * pg }, { 12 * pg, 5 * pg } };
+        range_call c = { .r = r, .n = 3 };
+        range_job j = { 0 };
+        range_plan(&j, &c, 0, 3, false, pg, 1 << 20);
+        ck_assert_uint_eq(j.last, 3);
+        ck_assert_int_eq(range_job_alloc(&j), 0);
+        memset(j.buf, 0xa5, range_job_bytes(&j));
+        size_t before = resident(j.buf + j.boff[1], (size_t)r[1].len);
+        ck_assert_uint_ge(before, 7);
+        range_job_release(&j, 1);
+        ck_assert_uint_eq(resident(j.buf + j.boff[1], (size_t)r[1].len), 0);
+        ck_assert_uint_ge(resident(j.buf, (size_t)r[0].len), 2);
+        ck_assert_uint_ge(resident(j.buf + j.boff[2], (size_t)r[2].len), 4);
+        ck_assert_uint_eq(j.buf[j.boff[2]], 0xa5);
+        ck_assert_uint_eq(j.buf[j.boff[1] - 1], 0xa5);
+        range_job_free(&j);
 }
 END_TEST
 
@@ -247,6 +316,8 @@ int main(void) {
         tcase_add_test(tc, content_range);
         tcase_add_test(tc, boundary);
         tcase_add_test(tc, cost_model);
+        tcase_add_test(tc, buffer_cap);
+        tcase_add_test(tc, buffer_release);
         tcase_add_test(tc, plans);
         tcase_add_test(tc, relpaths);
         suite_add_tcase(s, tc);
