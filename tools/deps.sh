@@ -11,7 +11,7 @@
 set -eu
 pkgs="build-essential autoconf automake pkg-config
       libzstd-dev libssl-dev libcurl4-openssl-dev libxxhash-dev libubootenv-dev check
-      libubootenv-tool casync rdiff nginx openssl python3 zstd e2fsprogs time util-linux procps
+      libubootenv-tool casync rdiff nginx openssl python3 zstd e2fsprogs time util-linux procps xfsprogs strace
       curl bc swupdate cpio u-boot-qemu u-boot-tools dosfstools mtools groff-base
       systemd rauc dbus squashfs-tools
       efibootguard libebgenv-dev libjson-c-dev ovmf grub-efi-amd64-bin
