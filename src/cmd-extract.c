@@ -219,14 +219,16 @@ int cadu_cmd_extract(int argc, char **argv) {
         _cleanup_free_ char *fetch_err = NULL;
         uint8_t index_sha[CADU_DIGEST_SIZE];
         r = cadu_fetch(index_path, &so.opts, CADU_INDEX_FILE_MAX, &ibuf, &fetch_err);
+        /* The index file as published names its pack index: for an
+         * encrypted one, the sha256 of its ciphertext (doc/encryption.md). */
+        if (r == 0)
+                r = cadu_digest(CADU_DIGEST_SHA256, ibuf.data, ibuf.len, index_sha);
         if (r == 0 && (c = cadu_cmd_open_index(index_path, key_path ? &key : NULL, &ibuf, &encrypted)) != 0) {
                 cadu_buf_free(&ibuf);
                 return c;
         }
         if (r == 0)
                 r = cadu_index_parse(ibuf.data, ibuf.len, &idx, &why);
-        if (r == 0)
-                r = cadu_digest(CADU_DIGEST_SHA256, ibuf.data, ibuf.len, index_sha);
         cadu_buf_free(&ibuf);
         if (r < 0) {
                 if (why) {
@@ -273,7 +275,7 @@ int cadu_cmd_extract(int argc, char **argv) {
                 .out_path = out,
                 .in_place = in_place,
                 .threads = (unsigned)threads,
-                .index_sha = encrypted ? NULL : index_sha,     /* packs are plain files */
+                .index_sha = index_sha,
                 .max_download = max_download,
                 .progress = cadu_extract_progress_out,
                 .seed_progress = cadu_extract_progress_seed,

@@ -47,6 +47,7 @@
 /* What an image needs, fetched and verified before anything is written. */
 typedef struct prepared {
         cadu_buf ib;                    /* the index bytes, as pinned */
+        uint8_t file_sha[CADU_DIGEST_SIZE];     /* an encrypted index: the sha256 of the file fetched */
         cadu_index *idx;
         char *delta;                    /* a verified, applicable delta, or NULL */
         char *delta_url;                /* an applicable delta over the network, not fetched yet */
@@ -350,6 +351,9 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
         }
         free(err);
         err = NULL;
+        /* An encrypted index's pack index is named by its ciphertext. */
+        if (img->encrypted && (r = cadu_digest(CADU_DIGEST_SHA256, p->ib.data, p->ib.len, p->file_sha)) < 0)
+                return cadu_error_errno(r, "index %s", index_loc);
         if (img->encrypted && (r = decrypt_index(in, img, index_loc, &p->ib)) != 0)
                 return r;
         r = cadu_manifest_check_index_data(img, p->ib.data, p->ib.len, &p->idx, &err);
@@ -608,8 +612,9 @@ static int install_full(installer *in, const cadu_manifest_image *img, const pre
 
 /* Write the image's chunks to dst_dev, or with plan (not NULL) only plan
  * them into *plan. */
-static int install_chunks(installer *in, const cadu_manifest_image *img, const cadu_index *idx,
+static int install_chunks(installer *in, const cadu_manifest_image *img, const prepared *pp,
                           const char *src_dev, const char *dst_dev, cadu_extract_plan *plan) {
+        const cadu_index *idx = pp->idx;
         _cleanup_free_ char *seed_idx = NULL, *img_store = NULL, *msg = NULL;
         cadu_seed seed = { .path = src_dev };
         struct stat st;
@@ -667,7 +672,7 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, const c
                 .nstores = nstores,
                 .out_path = dst_dev,
                 .in_place = true,
-                .index_sha = img->encrypted ? NULL : img->index_sha256,        /* packs are plain files */
+                .index_sha = img->encrypted ? pp->file_sha : img->index_sha256,
                 .max_download = in->max_download ? in->max_download - CADU_MIN(in->downloaded, in->max_download - 1) : 0,
                 .plan_only = plan != NULL,
                 .progress = cadu_extract_progress_out,
@@ -731,7 +736,7 @@ static int choose_sources(installer *in) {
                  * holds the cheapest against it. */
                 uint64_t budget = in->max_download;
                 in->max_download = 0;
-                int ret = install_chunks(in, img, pp->idx, src, dst, &plan);
+                int ret = install_chunks(in, img, pp, src, dst, &plan);
                 in->max_download = budget;
                 if (ret)
                         return ret;
@@ -841,7 +846,7 @@ static int plan_download(installer *in) {
                 cadu_extract_plan p = { 0 };
                 int ret;
                 bool delta = in->prep[i].delta || in->prep[i].delta_fetched, full = in->prep[i].full_chosen;
-                if (!delta && !full && (ret = install_chunks(in, img, in->prep[i].idx, src, dst, &p)))
+                if (!delta && !full && (ret = install_chunks(in, img, &in->prep[i], src, dst, &p)))
                         return ret;
                 total += delta ? in->prep[i].delta_fetched : full ? img->full_size : p.total_bytes;
                 if (cadu_json) {
@@ -898,7 +903,7 @@ static int install_image(installer *in, const cadu_manifest_image *img, const pr
                 return ret;
         if (ret == 0) {
                 event("write", img->name, dst);
-                if ((ret = install_chunks(in, img, idx, src, dst, NULL)))
+                if ((ret = install_chunks(in, img, p, src, dst, NULL)))
                         return ret;
         }
         ret = 0;

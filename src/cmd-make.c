@@ -157,10 +157,10 @@ static int write_caibz(const char *store_path, const char *index_path, const cad
 }
 
 /* The pack step (make-packs.c), with its one line of summary. */
-static int make_packs(const char *store_path, const char *index_path, const cadu_index *idx) {
+static int make_packs(const char *store_path, const char *index_path, const cadu_index *idx, const cadu_crypt_key *key) {
         cadu_make_packs_stats st;
         _cleanup_free_ char *err = NULL;
-        int r = cadu_make_packs(store_path, index_path, idx, &st, &err);
+        int r = cadu_make_packs(store_path, index_path, idx, key, &st, &err);
         if (r < 0)
                 return cadu_error_errno(r, "%s", err ? err : "packing");
         if (cadu_json)
@@ -368,10 +368,8 @@ int cadu_cmd_make(int argc, char **argv) {
                 return cadu_usage_error("make", "--manifest needs --compatible and --version");
         if (!manifest_path && (compatible || version || image_name))
                 return cadu_usage_error("make", "--compatible, --version and --image-name go with --manifest");
-        if (key_path && packs)
-                return cadu_usage_error("make", "--packs: packs are not encrypted; not with --encrypt-key");
-        if (key_path && deltas)
-                return cadu_usage_error("make", "--deltas: delta files and sketches are not encrypted; not with --encrypt-key");
+        if (key_path && n_index_bases)
+                return cadu_usage_error("make", "--index-base: compact indexes hold plaintext chunk ids; not with --encrypt-key");
         if (key_path && fingerprints)
                 return cadu_usage_error("make", "--fingerprints writes plaintext chunk hashes: not with --encrypt-key");
         _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
@@ -472,12 +470,13 @@ int cadu_cmd_make(int argc, char **argv) {
         /* Deltas before packs: a pack holds each chunk's smallest entry. */
         else if (deltas && (ret = cadu_make_deltas_step(&(cadu_make_deltas_params){
                                     .store_path = store_path, .store = store, .digest = digest,
-                                    .level = (int)delta_level, .threads = (unsigned)threads },
+                                    .level = (int)delta_level, .threads = (unsigned)threads, .key = m.key },
                             m.idx, (const uint8_t (*)[CADU_DIGEST_SIZE])m.new_ids, m.n_new)))
                 ;
-        else if (packs && (ret = make_packs(store_path, index_path, m.idx)))
+        else if (packs && (ret = make_packs(store_path, index_path, m.idx, m.key)))
                 ;
-        else if (packs && (ret = write_caibz(store_path, index_path, m.idx, index_bases, n_index_bases)))
+        /* Compact indexes hold plaintext ids: none for an encrypted store. */
+        else if (packs && !m.key && (ret = write_caibz(store_path, index_path, m.idx, index_bases, n_index_bases)))
                 ;
         else if (manifest_path && (ret = write_manifest(manifest_path, compatible, version, image_name, slot_class,
                                                         image, index_path, store_path, &m)))

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "cadu-crypt.h"
 #include "cadu-delta.h"
 #include "cadu-pack.h"
 #include "chunkfile.h"
@@ -61,6 +62,7 @@ typedef struct worker_ctx {
         struct extractor *x;
         cadu_extract_stats st;
         cadu_buf raw, buf, chk;
+        cadu_buf plain;                 /* an encrypted store: the entry opened */
         bool is_main;
 } worker_ctx;
 
@@ -95,6 +97,8 @@ typedef struct extractor {
         size_t nseedmap, aseedmap;
         cadu_pack_index *pi;            /* NULL: per-chunk files only */
         cadu_store *pack_store;         /* the store that had the pack index */
+        cadu_store *pack_raw;           /* the same, or the store an encrypted one wraps */
+        const cadu_crypt_key *key;      /* pack_store's key when encrypted, else NULL */
         bool defer;                     /* chunks for the network wait in deferred[] */
         size_t *deferred;
         size_t ndeferred, adeferred;
@@ -689,13 +693,29 @@ static int load_pack_index(extractor *x) {
         cadu_buf b = CADU_BUF_INIT;
         cadu_pack_path(o->index_sha, CADU_PACKIDX_SUFFIX, rel);
         for (size_t s = 0; s < o->nstores && !x->pi; s++) {
-                int r = cadu_store_get_file(o->stores[s], rel, cadu_pack_index_max_size(x->idx), &b);
+                /* An encrypted store's pack index is sealed, with its packs
+                 * and delta files listed in clear: at most 4 entries a
+                 * chunk, each in its own pack and up to 3 of them deltas. */
+                const cadu_crypt_key *k = cadu_store_crypt_key(o->stores[s]);
+                cadu_store *raw = cadu_store_crypt_inner(o->stores[s]);
+                size_t max = cadu_pack_index_max_size(x->idx), off = 0, len;
+                if (k)
+                        max += CADU_CRYPT_SEALED_OVERHEAD + 16 +
+                               (size_t)CADU_PACK_MAX_ENTRIES * x->idx->n * CADU_CRYPT_PACKIDX_PACK +
+                               (size_t)(CADU_PACK_MAX_ENTRIES - 1) * x->idx->n * CADU_CRYPT_DELTA_BIND;
+                int r = cadu_store_get_file(raw, rel, max, &b);
                 if (r < 0)
                         continue;       /* absent, or not deliverable: that store's chunk files */
                 x->downloaded += b.len;
                 x->index_bytes += b.len;
-                if (cadu_pack_index_parse(b.data, b.len, x->idx, o->index_sha, &x->pi, NULL) == 0)
+                len = b.len;
+                if (k && cadu_crypt_packidx_open(k, o->index_sha, b.data, b.len, &off, &len) < 0)
+                        continue;       /* forged, or another key's: per-chunk files */
+                if (cadu_pack_index_parse(b.data + off, len, x->idx, o->index_sha, &x->pi, NULL) == 0) {
                         x->pack_store = o->stores[s];
+                        x->pack_raw = raw;
+                        x->key = k;
+                }
         }
         cadu_buf_free(&b);
         return 0;
@@ -872,19 +892,50 @@ static int locate_base(extractor *x, const uint8_t id[CADU_DIGEST_SIZE], uint64_
  * pos into the chunk and write it. 0; -EBADMSG/-ENOENT/... when this source
  * failed (the next one is tried); a write error is set and returned as
  * -ECANCELED. */
-static int apply_entry(worker_ctx *w, size_t pos, bool is_delta, const uint8_t *data, size_t len) {
+/* An encrypted store's entry: opened (authenticated against the name
+ * of what the pack index says it is) into w->plain. */
+static int open_entry(worker_ctx *w, size_t pos, const cadu_pack_entry *e, const uint8_t *data, size_t len) {
+        extractor *x = w->x;
+        const uint8_t *id = x->idx->items[pos].id;
+        uint8_t bind[CADU_CRYPT_DELTA_BIND];
+        char rel[CADU_DELTA_PATH_MAX];
+        size_t off = 0, n = 0;
+        w->plain.len = 0;
+        int r = cadu_buf_append(&w->plain, data, len);
+        if (r == 0 && e->nbases == 0 && (r = cadu_crypt_chunk_name(x->key, id, bind)) == 0)
+                r = cadu_crypt_chunk_open(x->key, bind, w->plain.data, len, &n);
+        else if (r == 0 && e->nbases > 0 &&
+                 (r = cadu_crypt_delta_path(x->key, id, (const uint8_t(*)[CADU_DIGEST_SIZE])x->pi->base_ids[e->bases],
+                                            e->nbases, rel, bind)) == 0)
+                r = cadu_crypt_open(x->key, CADU_CRYPT_DELTA_MAGIC, 0, bind, sizeof(bind), w->plain.data, len, &off, &n);
+        if (r < 0)
+                return r == -EKEYREJECTED ? -EBADMSG : r;
+        memmove(w->plain.data, w->plain.data + off, n);
+        w->plain.len = n;
+        return 0;
+}
+
+static int apply_entry(worker_ctx *w, size_t pos, const cadu_pack_entry *e, const uint8_t *data, size_t len) {
         extractor *x = w->x;
         const cadu_index_item *it = &x->idx->items[pos];
         const size_t clen = (size_t)cadu_index_chunk_size(x->idx, pos);
-        int r;
-        if (!is_delta)
+        const bool is_delta = e->nbases > 0;
+        const size_t fetched = len;
+        int r = 0;
+        if (x->key && (r = open_entry(w, pos, e, data, len)) == 0) {
+                data = w->plain.data;
+                len = w->plain.len;
+        }
+        if (r < 0)
+                ;
+        else if (!is_delta)
                 r = cadu_chunk_decode(data, len, clen, &w->chk);
         else {
                 /* The bases are read now, into one buffer, and let go after:
                  * each is a chunk of a seed or of this release, of the size
                  * the delta states (so memory is bounded by what the device
                  * knows, not by what the delta claims). */
-                cadu_delta_info info;
+                cadu_delta_info info = { 0 };
                 cadu_delta_base bases[CADU_DELTA_MAX_BASES];
                 int fds[CADU_DELTA_MAX_BASES];
                 uint64_t offs[CADU_DELTA_MAX_BASES], total = 0;
@@ -918,7 +969,7 @@ static int apply_entry(worker_ctx *w, size_t pos, bool is_delta, const uint8_t *
         }
         if (!x->o->dry_run && write_out(w, w->chk.data, clen, cadu_index_chunk_offset(x->idx, pos)) < 0)
                 return -ECANCELED;
-        count(is_delta ? &w->st.deltas : &w->st.packed, clen, len);
+        count(is_delta ? &w->st.deltas : &w->st.packed, clen, fetched);
         lookup(x, it->id)->deferred = false;
         return 0;
 }
@@ -937,7 +988,7 @@ static int range_cb(void *ud, size_t i, const uint8_t *data, size_t len) {
         f->done = true;
         if (count_download(x, len) < 0)
                 return -EDQUOT;
-        int r = apply_entry(c->w, f->pos, e->nbases > 0, data, len);
+        int r = apply_entry(c->w, f->pos, e, data, len);
         if (r == -ECANCELED)
                 return r;
         if (r < 0)
@@ -949,12 +1000,14 @@ static int range_cb(void *ud, size_t i, const uint8_t *data, size_t len) {
 static void fetch_delta_file(worker_ctx *w, size_t pos, const cadu_pack_entry *e) {
         extractor *x = w->x;
         char rel[CADU_DELTA_PATH_MAX];
-        if (cadu_delta_path(x->idx->items[pos].id, (const uint8_t(*)[CADU_DIGEST_SIZE])x->pi->base_ids[e->bases],
-                            e->nbases, rel) < 0 ||
-            cadu_store_get_file(x->pack_store, rel, (size_t)cadu_pack_entry_max_len(x->idx, e->nbases), &w->raw) < 0 ||
+        uint8_t bind[CADU_CRYPT_DELTA_BIND];
+        const uint8_t(*bases)[CADU_DIGEST_SIZE] = (const uint8_t(*)[CADU_DIGEST_SIZE])x->pi->base_ids[e->bases];
+        if ((x->key ? cadu_crypt_delta_path(x->key, x->idx->items[pos].id, bases, e->nbases, rel, bind)
+                    : cadu_delta_path(x->idx->items[pos].id, bases, e->nbases, rel)) < 0 ||
+            cadu_store_get_file(x->pack_raw, rel, (size_t)cadu_pack_entry_max_len(x->idx, e->nbases), &w->raw) < 0 ||
             count_download(x, w->raw.len) < 0)
                 return;
-        (void)apply_entry(w, pos, true, w->raw.data, w->raw.len);
+        (void)apply_entry(w, pos, e, w->raw.data, w->raw.len);
 }
 
 /* The pack phase: fetch the deferred chunks' chosen entries, then their
@@ -1017,7 +1070,7 @@ static int fetch_packs(worker_ctx *w) {
                                         rg[j - k] = (cadu_range){ items[j].off, items[j].len };
                                 cadu_pack_path(x->pi->packs[items[k].pack].id, CADU_PACK_SUFFIX, rel);
                                 range_ctx rc = { w, items + k };
-                                r = cadu_store_get_ranges(x->pack_store, rel, rg, end - k, range_cb, &rc);
+                                r = cadu_store_get_ranges(x->pack_raw, rel, rg, end - k, range_cb, &rc);
                                 if (r == -ENOTSUP)
                                         ranges = false;
                                 if (r == -ECANCELED || r == -EDQUOT)
@@ -1246,6 +1299,7 @@ join:
                 cadu_buf_free(&ws[i].raw);
                 cadu_buf_free(&ws[i].buf);
                 cadu_buf_free(&ws[i].chk);
+                cadu_buf_free(&ws[i].plain);
         }
         if (!x.error && !o->dry_run && !o->plan_only) {
                 uint64_t total = cadu_index_size(x.idx);

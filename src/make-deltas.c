@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "cadu-crypt.h"
 #include "cadu-delta.h"
 #include "make-deltas.h"
 #include "storewalk.h"
@@ -43,6 +44,7 @@ typedef struct deltas {
         const cadu_make_deltas_params *p;
         int rootfd;
         cadu_chunk_set chunks;          /* every chunk known: state = release order (0: before) */
+        cadu_chunk_set names;           /* encrypted store: the keyed names of its chunk files */
         cadu_sketch *sketches;          /* parallel to chunks.entries */
         size_t asketches;
         /* Chunks to sketch (indices into chunks), then the result. */
@@ -90,7 +92,30 @@ static int load_sketch_file(deltas *d, int dfd, const char *name, uint64_t *igno
         _cleanup_free_ cadu_sketch_entry *e = NULL;
         size_t len, n;
         int r = cadu_read_fd(fd, SKETCH_FILE_MAX, &raw, &len);
-        if (r == -EFBIG || (r >= 0 && (r = cadu_sketch_file_parse(raw, len, sha, &e, &n)) == -EBADMSG)) {
+        size_t off = 0;
+        const cadu_crypt_key *k = d->p->key;
+        /* A store may hold releases under several keys (rotation) and plain
+         * ones: only the sketches of this release's kind and key are read. */
+        uint8_t kid[CADU_CRYPT_KEY_ID_SIZE];
+        bool sealed = r >= 0 && cadu_crypt_sealed_check(CADU_CRYPT_SKETCH_MAGIC, 0, raw, len, kid) == 0;
+        if (r >= 0 && (sealed != (k != NULL) || (k && memcmp(kid, k->id, sizeof(kid)) != 0)))
+                return 0;
+        if (r >= 0 && k) {
+                /* Sealed: named by the sha256 of the sealed bytes; the
+                 * sketches inside are checked against their own. */
+                uint8_t got[CADU_DIGEST_SIZE];
+                if ((r = cadu_digest(CADU_DIGEST_SHA256, raw, len, got)) < 0)
+                        return r;
+                r = memcmp(got, sha, CADU_DIGEST_SIZE) ? -EBADMSG
+                                                       : cadu_crypt_open(k, CADU_CRYPT_SKETCH_MAGIC, 0, NULL, 0, raw, len,
+                                                                         &off, &len);
+                if (r == -EKEYREJECTED)
+                        r = -EBADMSG;
+                if (r == 0)
+                        r = cadu_digest(CADU_DIGEST_SHA256, raw + off, len, sha);
+        }
+        if (r == -EFBIG || r == -EBADMSG ||
+            (r >= 0 && (r = cadu_sketch_file_parse(raw + off, len, sha, &e, &n)) == -EBADMSG)) {
                 (*ignored)++;
                 return 0;
         }
@@ -143,6 +168,10 @@ static int on_store_entry(void *ud, const cadu_store_entry *e) {
         if (e->kind != CADU_STORE_NAME_CHUNK || !S_ISREG(e->st.st_mode))
                 return 0;
         cadu_chunk_entry *c;
+        /* Encrypted: file names are keyed; the chunks are those the
+         * sketches name (their plaintext ids), found here by name. */
+        if (d->p->key)
+                return cadu_chunk_set_add(&d->names, e->id, &c) < 0 ? -ENOMEM : 0;
         int r = cadu_chunk_set_add(&d->chunks, e->id, &c);
         if (r > 0)
                 r = sketch_slot(d, (size_t)(c - d->chunks.entries));
@@ -252,6 +281,22 @@ static int write_delta(deltas *d, const char *rel, const cadu_buf *b) {
         return r;
 }
 
+/* Encrypted: the delta file's name and sealed bytes. */
+static int seal_delta(deltas *d, const uint8_t *id, const uint8_t (*set_ids)[CADU_DIGEST_SIZE], size_t k, char *rel,
+                      cadu_buf *b) {
+        uint8_t bind[CADU_CRYPT_DELTA_BIND];
+        cadu_buf sealed = CADU_BUF_INIT;
+        int r = cadu_crypt_delta_path(d->p->key, id, set_ids, k, rel, bind);
+        if (r == 0)
+                r = cadu_crypt_seal(d->p->key, CADU_CRYPT_DELTA_MAGIC, NULL, 0, bind, sizeof(bind), b->data, b->len,
+                                    &sealed);
+        if (r == 0) {
+                cadu_buf_free(b);
+                *b = sealed;
+        }
+        return r;
+}
+
 static int delta_one(worker *w, size_t t) {
         deltas *d = w->d;
         const cadu_make_deltas_params *p = d->p;
@@ -332,9 +377,13 @@ static int delta_one(worker *w, size_t t) {
                     (r = cadu_delta_encode(p->level, c->id, w->target.data, w->target.len,
                                            (const uint8_t (*)[CADU_DIGEST_SIZE])set_ids, bases, best_k, &w->best)) < 0)
                         return r;
+                /* Sealing adds the same to a delta as to a chunk file. */
                 if (w->best.len * 64 <= plain * KEEP_64THS) {
                         char rel[CADU_DELTA_PATH_MAX];
-                        if ((r = cadu_delta_path(c->id, (const uint8_t (*)[CADU_DIGEST_SIZE])set_ids, best_k, rel)) < 0 ||
+                        if ((r = p->key ? seal_delta(d, c->id, (const uint8_t (*)[CADU_DIGEST_SIZE])set_ids, best_k, rel,
+                                                     &w->best)
+                                        : cadu_delta_path(c->id, (const uint8_t (*)[CADU_DIGEST_SIZE])set_ids, best_k,
+                                                          rel)) < 0 ||
                             (r = write_delta(d, rel, &w->best)) < 0)
                                 return r;
                         best = w->best.len;
@@ -442,6 +491,12 @@ static int write_sketch_file(deltas *d) {
         char name[9 + CADU_SKETCH_NAME_MAX];
         memcpy(name, "sketches/", 9);
         int r = cadu_sketch_file_serialize(e, n, &b);
+        if (r >= 0 && d->p->key) {
+                cadu_buf sealed = CADU_BUF_INIT;
+                r = cadu_crypt_seal(d->p->key, CADU_CRYPT_SKETCH_MAGIC, NULL, 0, NULL, 0, b.data, b.len, &sealed);
+                cadu_buf_free(&b);
+                b = sealed;
+        }
         if (r >= 0)
                 r = cadu_sketch_file_name(b.data, b.len, name + 9);
         if (r >= 0 && mkdirat(d->rootfd, "sketches", 0755) < 0 && errno != EEXIST)
@@ -455,6 +510,28 @@ static int write_sketch_file(deltas *d) {
         }
         cadu_buf_free(&b);
         return r;
+}
+
+/* Encrypted: a chunk is in the store when its keyed name is; the new
+ * chunks are (make just stored them). Chunks of the store that no sketch
+ * names cannot be bases: their plaintext ids are not known. */
+static int match_names(deltas *d, const uint8_t (*new_ids)[CADU_DIGEST_SIZE], size_t n_new) {
+        uint8_t name[CADU_CRYPT_NAME_SIZE];
+        cadu_chunk_entry *c;
+        int r;
+        for (size_t j = 0; j < n_new; j++) {
+                if ((r = cadu_chunk_set_add(&d->chunks, new_ids[j], &c)) < 0)
+                        return r;
+                if (r > 0 && (r = sketch_slot(d, (size_t)(c - d->chunks.entries))) < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < d->chunks.n; i++) {
+                if ((r = cadu_crypt_chunk_name(d->p->key, d->chunks.entries[i].id, name)) < 0)
+                        return r;
+                if (cadu_chunk_set_find(&d->names, name))
+                        d->chunks.entries[i].mask |= IN_STORE;
+        }
+        return 0;
 }
 
 static int target_cmp(const void *a, const void *b, void *ud) {
@@ -492,6 +569,8 @@ int cadu_make_deltas(const cadu_make_deltas_params *p, const cadu_index *idx, co
                 set_what(what, walk_path ? walk_path : p->store_path, "");
                 goto out;
         }
+        if (p->key && (r = match_names(&d, new_ids, n_new)) < 0)
+                goto out;
         /* The targets in release order: state = 1 + rank. */
         for (size_t j = 0; j < n_new; j++)
                 if ((r = cadu_chunk_set_add(&new_set, new_ids[j], &c)) < 0)
@@ -564,6 +643,7 @@ out:
         cadu_sketch_index_free(d.index);
         cadu_chunk_set_done(&new_set);
         cadu_chunk_set_done(&d.chunks);
+        cadu_chunk_set_done(&d.names);
         free(d.sketches);
         free(d.todo);
         free(d.cand);

@@ -32,6 +32,11 @@ typedef struct cadu_make_deltas_params {
         cadu_digest_type digest;        /* of the release's chunk ids */
         int level;                      /* zstd level of the deltas */
         unsigned threads;
+        /* An encrypted store (store is the encrypted store): delta and
+         * sketch files are sealed, delta files named by keyed names
+         * (doc/encryption.md); chunks of the store without a sketch are
+         * not bases. NULL: a plain store. */
+        const struct cadu_crypt_key *key;
 } cadu_make_deltas_params;
 
 typedef struct cadu_make_deltas_stats {

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "cadu-crypt.h"
 #include "cadu-delta.h"
 #include "cadu-pack.h"
 #include "make-packs.h"
@@ -42,6 +43,7 @@ typedef struct pack_writer {
 
 typedef struct packer {
         const char *store_dir;
+        const cadu_crypt_key *key;      /* an encrypted store: sealed files, keyed names */
         const cadu_index *idx;
         char *packs_dir;
         cadu_pack_catalog **cats;
@@ -106,8 +108,21 @@ static int load_catalogs(packer *p) {
                 if (stat(pack, &st) < 0)
                         continue;       /* a pack being removed by gc: not there to reference */
                 r = cadu_read_file(path, (size_t)1 << 30, &raw, &len);
+                /* Packs of another kind or key (a plain release, an
+                 * earlier key) hold entries this release cannot use. */
+                uint8_t kid[CADU_CRYPT_KEY_ID_SIZE];
+                bool sealed = r == 0 && cadu_crypt_sealed_check(CADU_CRYPT_PACKCAT_MAGIC, 0, raw, len, kid) == 0;
+                if (r == 0 && (sealed != (p->key != NULL) || (p->key && memcmp(kid, p->key->id, sizeof(kid)) != 0)))
+                        continue;
+                size_t off = 0;
+                if (r == 0 && p->key &&
+                    (r = cadu_crypt_open(p->key, CADU_CRYPT_PACKCAT_MAGIC, 0, id, CADU_DIGEST_SIZE, raw, len, &off,
+                                         &len)) < 0)
+                        why = r == -EKEYREJECTED ? "sealed under another key" : "not a sealed catalog of this key";
+                if (r == -EKEYREJECTED)
+                        r = -EBADMSG;
                 if (r == 0)
-                        r = cadu_pack_catalog_parse(raw, len, id, &c, &why);
+                        r = cadu_pack_catalog_parse(raw + off, len, id, &c, &why);
                 if (r < 0) {
                         r = fail(p, r, "pack catalog %s%s%s", path, why ? ": " : "", why ? why : "");
                         break;
@@ -167,7 +182,14 @@ static int cand_cmp(const void *a, const void *b) {
 static int collect_deltas(packer *p, newchunk *nc, const uint8_t *id) {
         char hex[2 * CADU_DIGEST_SIZE + 1];
         _cleanup_free_ char *dir = NULL;
-        cadu_hex_encode(id, CADU_DIGEST_SIZE, hex);
+        uint8_t name[CADU_CRYPT_NAME_SIZE];
+        /* Encrypted: the delta files are named by the target's keyed name. */
+        if (p->key) {
+                int r = cadu_crypt_chunk_name(p->key, id, name);
+                if (r < 0)
+                        return r;
+        }
+        cadu_hex_encode(p->key ? name : id, CADU_DIGEST_SIZE, hex);
         if (asprintf(&dir, "%s/deltas/%.4s", p->store_dir, hex) < 0)
                 return -ENOMEM;
         DIR *d = opendir(dir);
@@ -189,8 +211,16 @@ static int collect_deltas(packer *p, newchunk *nc, const uint8_t *id) {
                 uint8_t *raw = NULL;
                 size_t len;
                 r = cadu_read_file(c.path, (size_t)cadu_pack_entry_max_len(p->idx, CADU_PACK_MAX_BASES), &raw, &len);
+                /* The pack takes the file as it is; the catalog what it holds. */
+                size_t off = 0, plen = len;
+                uint8_t bind[CADU_CRYPT_DELTA_BIND];
+                if (r == 0 && p->key && (r = cadu_crypt_delta_name_parse(de->d_name, bind)) == 0)
+                        r = cadu_crypt_open(p->key, CADU_CRYPT_DELTA_MAGIC, 0, bind, sizeof(bind), raw, len, &off,
+                                            &plen);
+                if (r == -EINVAL || r == -EKEYREJECTED)
+                        r = -EBADMSG;
                 if (r == 0)
-                        r = cadu_delta_parse(raw, len, &info);
+                        r = cadu_delta_parse(raw + off, plen, &info);
                 free(raw);
                 if (r == 0 && (memcmp(info.target_id, id, CADU_DIGEST_SIZE) != 0 ||
                                len > cadu_pack_entry_max_len(p->idx, (uint32_t)info.nbases)))
@@ -234,7 +264,14 @@ static int collect(packer *p, size_t pos) {
         if (!(nc->cands = calloc(1, sizeof(cand))))
                 return -ENOMEM;
         p->nnews++;
-        cadu_chunk_path(id, rel);
+        if (p->key) {
+                uint8_t name[CADU_CRYPT_NAME_SIZE];
+                int r = cadu_crypt_chunk_name(p->key, id, name);
+                if (r < 0)
+                        return r;
+                cadu_chunk_path(name, rel);
+        } else
+                cadu_chunk_path(id, rel);
         if (asprintf(&nc->cands[0].path, "%s/%s", p->store_dir, rel) < 0) {
                 nc->cands[0].path = NULL;
                 return -ENOMEM;
@@ -336,6 +373,13 @@ static int writer_commit(packer *p, pack_writer *w, cadu_make_packs_stats *st) {
                 return fail(p, r, "%s", p->packs_dir);
         memcpy(w->cat->pack_id, w->id, CADU_DIGEST_SIZE);
         r = cadu_pack_catalog_serialize(w->cat, &out);
+        if (r == 0 && p->key) {
+                cadu_buf sealed = CADU_BUF_INIT;
+                r = cadu_crypt_seal(p->key, CADU_CRYPT_PACKCAT_MAGIC, NULL, 0, w->id, CADU_DIGEST_SIZE, out.data, out.len,
+                                    &sealed);
+                cadu_buf_free(&out);
+                out = sealed;
+        }
         if (r == 0 && (r = cadu_write_file_atomic(cpath, out.data, out.len)) < 0)
                 r = fail(p, r, "writing %s", cpath);
         cadu_buf_free(&out);
@@ -428,9 +472,42 @@ static int first_occurrences(const cadu_index *idx, bool *first) {
         return 0;
 }
 
+/* Seal the pack index: its packs and delta files in clear (by keyed
+ * names), for mirror and gc without the key. */
+static int seal_pack_index(const cadu_crypt_key *k, const cadu_pack_index *pi, const cadu_index *idx, cadu_buf *out) {
+        size_t nd = 0;
+        for (size_t e = 0; e < pi->nentries; e++)
+                nd += pi->entries[e].nbases > 0;
+        _cleanup_free_ uint8_t *packs = malloc(pi->npacks * CADU_CRYPT_PACKIDX_PACK + 1);
+        _cleanup_free_ uint8_t *deltas = malloc(nd * CADU_CRYPT_DELTA_BIND + 1);
+        if (!packs || !deltas)
+                return -ENOMEM;
+        for (size_t i = 0; i < pi->npacks; i++) {
+                memcpy(packs + i * CADU_CRYPT_PACKIDX_PACK, pi->packs[i].id, CADU_DIGEST_SIZE);
+                cadu_put_le64(packs + i * CADU_CRYPT_PACKIDX_PACK + CADU_DIGEST_SIZE, pi->packs[i].size);
+        }
+        nd = 0;
+        for (size_t e = 0; e < pi->nentries; e++) {
+                const cadu_pack_entry *en = &pi->entries[e];
+                char rel[CADU_DELTA_PATH_MAX];
+                if (!en->nbases)
+                        continue;
+                int r = cadu_crypt_delta_path(k, idx->items[en->chunk].id,
+                                              (const uint8_t(*)[CADU_DIGEST_SIZE])pi->base_ids[en->bases], en->nbases,
+                                              rel, deltas + nd++ * CADU_CRYPT_DELTA_BIND);
+                if (r < 0)
+                        return r;
+        }
+        cadu_buf plain = *out;
+        *out = (cadu_buf)CADU_BUF_INIT;
+        int r = cadu_crypt_packidx_seal(k, pi->index_sha, packs, pi->npacks, deltas, nd, plain.data, plain.len, out);
+        cadu_buf_free(&plain);
+        return r;
+}
+
 int cadu_make_packs(const char *store_dir, const char *index_path, const cadu_index *idx,
-                    cadu_make_packs_stats *st, char **errmsg) {
-        packer p = { .store_dir = store_dir, .idx = idx };
+                    const cadu_crypt_key *key, cadu_make_packs_stats *st, char **errmsg) {
+        packer p = { .store_dir = store_dir, .idx = idx, .key = key };
         pack_writer w[2] = { { .fd = -1 }, { .fd = -1 } };
         cadu_pack_index *pi = NULL;
         cadu_buf out = CADU_BUF_INIT;
@@ -513,7 +590,7 @@ int cadu_make_packs(const char *store_dir, const char *index_path, const cadu_in
                         goto done;
                 }
         }
-        if ((r = cadu_pack_index_serialize(pi, idx, &out)) < 0) {
+        if ((r = cadu_pack_index_serialize(pi, idx, &out)) < 0 || (key && (r = seal_pack_index(key, pi, idx, &out)) < 0)) {
                 r = fail(&p, r, "pack index of %s", index_path);
                 goto done;
         }

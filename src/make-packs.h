@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cadu-crypt.h"
 #include "cadu-index.h"
 
 typedef struct cadu_make_packs_stats {
@@ -31,9 +32,13 @@ typedef struct cadu_make_packs_stats {
 } cadu_make_packs_stats;
 
 /* Pack the release whose index idx was written to index_path into the
- * directory store store_dir. 0, or a negative errno with *errmsg (malloc'ed)
+ * directory store store_dir. With key, the store is encrypted
+ * (doc/encryption.md): chunk and delta files are found by their keyed
+ * names, catalogs are sealed, and the pack index (named by the sha256 of
+ * the encrypted index file at index_path) is sealed with its packs and
+ * delta files in clear. 0, or a negative errno with *errmsg (malloc'ed)
  * saying what failed and where. */
 int cadu_make_packs(const char *store_dir, const char *index_path, const cadu_index *idx,
-                    cadu_make_packs_stats *st, char **errmsg);
+                    const cadu_crypt_key *key, cadu_make_packs_stats *st, char **errmsg);
 
 #endif

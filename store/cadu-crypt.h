@@ -174,4 +174,77 @@ bool cadu_crypt_stream_is(const void *data, size_t len);
  * but a failure may come after some were written. */
 int cadu_crypt_stream_fd(const cadu_crypt_key *k, const char *role, bool seal, int in_fd, int out_fd);
 
+/* ---- sealed files: delta files, pack indexes, pack catalogs, sketches ----
+ *
+ * magic[8] key_id[16] clear[clear_len] nonce[12] ciphertext tag[16], with
+ * ChaCha20-Poly1305 under the chunk key; the authenticated data is
+ * magic || key id || clear || bind, where bind ties the file to its name.
+ * The nonce is synthetic: HMAC-SHA256(nonce key, magic || key id || clear ||
+ * bind || SHA-256(plaintext)), first 12 bytes, so sealing is deterministic
+ * per key. */
+#define CADU_CRYPT_DELTA_MAGIC "\xca\xd0" "DL\r\n\x1a\x01"
+#define CADU_CRYPT_PACKIDX_MAGIC "\xca\xd0" "PX\r\n\x1a\x01"
+#define CADU_CRYPT_PACKCAT_MAGIC "\xca\xd0" "PC\r\n\x1a\x01"
+#define CADU_CRYPT_SKETCH_MAGIC "\xca\xd0" "SK\r\n\x1a\x01"
+#define CADU_CRYPT_SEALED_HEADER (CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE)
+#define CADU_CRYPT_SEALED_OVERHEAD (CADU_CRYPT_SEALED_HEADER + CADU_CRYPT_NONCE_SIZE + CADU_CRYPT_TAG_SIZE)
+#define CADU_CRYPT_BIND_MAX 64
+/* A delta file's bind: the target's keyed name and the base set's tag. */
+#define CADU_CRYPT_DELTA_TAG_SIZE 8
+#define CADU_CRYPT_DELTA_BIND (CADU_CRYPT_NAME_SIZE + CADU_CRYPT_DELTA_TAG_SIZE)
+
+/* Seal plain (len bytes) into *out (replaced). clear (clear_len bytes) goes
+ * in clear after the key id; bind (at most CADU_CRYPT_BIND_MAX bytes) is
+ * authenticated but not stored. */
+int cadu_crypt_seal(const cadu_crypt_key *k, const char *magic, const void *clear, size_t clear_len, const void *bind,
+                    size_t bind_len, const void *plain, size_t len, cadu_buf *out);
+/* Open a sealed file in place: on success the plaintext is buf[*ret_off,
+ * *ret_off + *ret_len). -EBADMSG for another magic, a short file or a
+ * failed tag; -EKEYREJECTED for another key id. */
+int cadu_crypt_open(const cadu_crypt_key *k, const char *magic, size_t clear_len, const void *bind, size_t bind_len,
+                    uint8_t *buf, size_t len, size_t *ret_off, size_t *ret_len);
+/* Structure without the key: magic and length (at least the overhead and
+ * clear_len). 0 and the key id, or -EBADMSG. */
+int cadu_crypt_sealed_check(const char *magic, size_t clear_len, const void *file, size_t len,
+                            uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE]);
+
+/* The path of a delta file of target_id against base_ids[0..nbases) in an
+ * encrypted store, "deltas/<4 hex T>/<64 hex T>-<16 hex B>.cadelta" where
+ * T is the target's keyed name and B = HMAC-SHA256(name key, "cadu v1
+ * delta bases" || base ids), first 8 bytes; bind receives T || B. out has
+ * room for CADU_DELTA_PATH_MAX (cadu-delta.h) bytes. */
+int cadu_crypt_delta_path(const cadu_crypt_key *k, const uint8_t target_id[CADU_DIGEST_SIZE],
+                          const uint8_t (*base_ids)[CADU_DIGEST_SIZE], size_t nbases, char *out,
+                          uint8_t bind[CADU_CRYPT_DELTA_BIND]);
+/* Parse "<64 hex T>-<16 hex B>.cadelta" (a file name, no directory) into
+ * bind. 0 or -EINVAL. */
+int cadu_crypt_delta_name_parse(const char *name, uint8_t bind[CADU_CRYPT_DELTA_BIND]);
+
+/* An encrypted pack index: clear = npacks:u64 (pack_sha[32] size:u64){npacks}
+ * ndeltas:u64 (T[32] B[8]){ndeltas}, all little-endian, so that mirror and
+ * gc know without the key which packs and delta files a release uses; bind
+ * = the sha256 of the encrypted index file (its name). */
+#define CADU_CRYPT_PACKIDX_PACK 40
+typedef struct cadu_crypt_packidx_header {
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
+        size_t npacks, ndeltas;
+        const uint8_t *packs;           /* npacks x (sha[32], le64 size) */
+        const uint8_t *deltas;          /* ndeltas x (T[32], B[8]) */
+        size_t clear_len;
+} cadu_crypt_packidx_header;
+/* Parse the header of an untrusted encrypted pack index, bounded by len.
+ * 0 or -EBADMSG. */
+int cadu_crypt_packidx_header_parse(const uint8_t *data, size_t len, cadu_crypt_packidx_header *h);
+/* Seal the plain pack index plain with its clear header into *out. */
+int cadu_crypt_packidx_seal(const cadu_crypt_key *k, const uint8_t index_sha[CADU_DIGEST_SIZE],
+                            const uint8_t *packs, size_t npacks, const uint8_t *deltas, size_t ndeltas,
+                            const void *plain, size_t len, cadu_buf *out);
+/* Open an encrypted pack index in place (plaintext at buf + *ret_off). */
+int cadu_crypt_packidx_open(const cadu_crypt_key *k, const uint8_t index_sha[CADU_DIGEST_SIZE], uint8_t *buf,
+                            size_t len, size_t *ret_off, size_t *ret_len);
+
+/* The key of an encrypted store and the store it wraps, or NULL / s. */
+const cadu_crypt_key *cadu_store_crypt_key(cadu_store *s);
+cadu_store *cadu_store_crypt_inner(cadu_store *s);
+
 #endif

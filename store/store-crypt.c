@@ -421,3 +421,202 @@ int cadu_crypt_index_open(const cadu_crypt_key *k, const uint8_t *data, size_t l
         out->len = clen;
         return 0;
 }
+
+/* ---- sealed files ---- */
+
+/* The authenticated data: magic, key id, clear part (all at the start of
+ * file), then bind. */
+static int sealed_aad(const uint8_t *file, size_t clear_len, const void *bind, size_t bind_len, cadu_buf *aad) {
+        aad->len = 0;
+        int r = cadu_buf_append(aad, file, CADU_CRYPT_SEALED_HEADER + clear_len);
+        if (r == 0 && bind_len)
+                r = cadu_buf_append(aad, bind, bind_len);
+        return r;
+}
+
+int cadu_crypt_seal(const cadu_crypt_key *k, const char *magic, const void *clear, size_t clear_len, const void *bind,
+                    size_t bind_len, const void *plain, size_t len, cadu_buf *out) {
+        uint8_t sha[SHA256_DIGEST_LENGTH], mac[32];
+        cadu_buf aad = CADU_BUF_INIT;
+        unsigned n = 0;
+        if (bind_len > CADU_CRYPT_BIND_MAX)
+                return -EINVAL;
+        if (len > SIZE_MAX - CADU_CRYPT_SEALED_OVERHEAD - clear_len)
+                return -EFBIG;
+        out->len = 0;
+        int r = cadu_buf_reserve(out, len + clear_len + CADU_CRYPT_SEALED_OVERHEAD);
+        if (r < 0)
+                return r;
+        uint8_t *p = out->data;
+        memcpy(p, magic, CADU_CRYPT_MAGIC_SIZE);
+        memcpy(p + CADU_CRYPT_MAGIC_SIZE, k->id, CADU_CRYPT_KEY_ID_SIZE);
+        if (clear_len)
+                memcpy(p + CADU_CRYPT_SEALED_HEADER, clear, clear_len);
+        if ((r = sealed_aad(p, clear_len, bind, bind_len, &aad)) < 0)
+                goto out;
+        /* Synthetic nonce over everything authenticated and the plaintext. */
+        r = -EIO;
+        if (!SHA256(plain, len, sha) || cadu_buf_append(&aad, sha, sizeof(sha)) < 0 ||
+            !HMAC(EVP_sha256(), k->nonce, sizeof(k->nonce), aad.data, aad.len, mac, &n) || n != sizeof(mac))
+                goto out;
+        aad.len -= sizeof(sha);
+        uint8_t *nonce = p + CADU_CRYPT_SEALED_HEADER + clear_len, *ct = nonce + CADU_CRYPT_NONCE_SIZE;
+        memcpy(nonce, mac, CADU_CRYPT_NONCE_SIZE);
+        if ((r = aead(true, k->chunk, nonce, aad.data, aad.len, plain, len, ct, ct + len)) < 0)
+                goto out;
+        out->len = len + clear_len + CADU_CRYPT_SEALED_OVERHEAD;
+out:
+        cadu_buf_free(&aad);
+        return r;
+}
+
+int cadu_crypt_sealed_check(const char *magic, size_t clear_len, const void *file, size_t len,
+                            uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE]) {
+        if (len < CADU_CRYPT_SEALED_OVERHEAD || len - CADU_CRYPT_SEALED_OVERHEAD < clear_len ||
+            memcmp(file, magic, CADU_CRYPT_MAGIC_SIZE) != 0)
+                return -EBADMSG;
+        memcpy(key_id, (const uint8_t *)file + CADU_CRYPT_MAGIC_SIZE, CADU_CRYPT_KEY_ID_SIZE);
+        return 0;
+}
+
+int cadu_crypt_open(const cadu_crypt_key *k, const char *magic, size_t clear_len, const void *bind, size_t bind_len,
+                    uint8_t *buf, size_t len, size_t *ret_off, size_t *ret_len) {
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE], tag[CADU_CRYPT_TAG_SIZE];
+        cadu_buf aad = CADU_BUF_INIT;
+        int r = cadu_crypt_sealed_check(magic, clear_len, buf, len, key_id);
+        if (r < 0)
+                return r;
+        if (memcmp(key_id, k->id, CADU_CRYPT_KEY_ID_SIZE) != 0)
+                return -EKEYREJECTED;
+        if (bind_len > CADU_CRYPT_BIND_MAX)
+                return -EINVAL;
+        if ((r = sealed_aad(buf, clear_len, bind, bind_len, &aad)) < 0)
+                return r;
+        size_t off = CADU_CRYPT_SEALED_HEADER + clear_len + CADU_CRYPT_NONCE_SIZE;
+        size_t n = len - clear_len - CADU_CRYPT_SEALED_OVERHEAD;
+        memcpy(tag, buf + off + n, CADU_CRYPT_TAG_SIZE);
+        r = aead(false, k->chunk, buf + off - CADU_CRYPT_NONCE_SIZE, aad.data, aad.len, buf + off, n, buf + off, tag);
+        cadu_buf_free(&aad);
+        if (r < 0)
+                return r;
+        *ret_off = off;
+        *ret_len = n;
+        return 0;
+}
+
+#define LABEL_DELTA_BASES "cadu v1 delta bases"
+/* cadu-delta.h's suffix; the store library does not depend on delta/. */
+#define DELTA_SUFFIX ".cadelta"
+
+int cadu_crypt_delta_path(const cadu_crypt_key *k, const uint8_t target_id[CADU_DIGEST_SIZE],
+                          const uint8_t (*base_ids)[CADU_DIGEST_SIZE], size_t nbases, char *out,
+                          uint8_t bind[CADU_CRYPT_DELTA_BIND]) {
+        uint8_t mac[32];
+        char hex[2 * CADU_CRYPT_NAME_SIZE + 1], thex[2 * CADU_CRYPT_DELTA_TAG_SIZE + 1];
+        int r = cadu_crypt_chunk_name(k, target_id, bind);
+        if (r < 0)
+                return r;
+        EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
+        OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end() };
+        size_t got = 0;
+        r = -EIO;
+        if (c && EVP_MAC_init(c, k->name, sizeof(k->name), p) == 1 &&
+            EVP_MAC_update(c, (const uint8_t *)LABEL_DELTA_BASES, strlen(LABEL_DELTA_BASES)) == 1 &&
+            EVP_MAC_update(c, (const uint8_t *)base_ids, nbases * CADU_DIGEST_SIZE) == 1 &&
+            EVP_MAC_final(c, mac, &got, sizeof(mac)) == 1 && got == sizeof(mac))
+                r = 0;
+        EVP_MAC_CTX_free(c);
+        EVP_MAC_free(m);
+        if (r < 0)
+                return r;
+        memcpy(bind + CADU_CRYPT_NAME_SIZE, mac, CADU_CRYPT_DELTA_TAG_SIZE);
+        cadu_hex_encode(bind, CADU_CRYPT_NAME_SIZE, hex);
+        cadu_hex_encode(mac, CADU_CRYPT_DELTA_TAG_SIZE, thex);
+        snprintf(out, 7 + 4 + 1 + 64 + 1 + 16 + sizeof(DELTA_SUFFIX), "deltas/%.4s/%s-%s%s", hex, hex, thex,
+                 DELTA_SUFFIX);
+        return 0;
+}
+
+int cadu_crypt_delta_name_parse(const char *name, uint8_t bind[CADU_CRYPT_DELTA_BIND]) {
+        char hex[2 * CADU_CRYPT_DELTA_BIND + 1];
+        if (strlen(name) != 64 + 1 + 16 + strlen(DELTA_SUFFIX) || name[64] != '-' ||
+            strcmp(name + 81, DELTA_SUFFIX) != 0)
+                return -EINVAL;
+        memcpy(hex, name, 64);
+        memcpy(hex + 64, name + 65, 16);
+        hex[80] = 0;
+        for (size_t i = 0; i < 80; i++)
+                if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+                        return -EINVAL;
+        return cadu_hex_decode(hex, bind, CADU_CRYPT_DELTA_BIND);
+}
+
+int cadu_crypt_packidx_header_parse(const uint8_t *data, size_t len, cadu_crypt_packidx_header *h) {
+        size_t at = CADU_CRYPT_SEALED_HEADER;
+        if (len < CADU_CRYPT_SEALED_OVERHEAD + 16 || memcmp(data, CADU_CRYPT_PACKIDX_MAGIC, CADU_CRYPT_MAGIC_SIZE) != 0)
+                return -EBADMSG;
+        /* What may be clear: all but the overhead. */
+        size_t room = len - CADU_CRYPT_SEALED_OVERHEAD;
+        uint64_t np = cadu_le64(data + at);
+        at += 8;
+        room -= 8;
+        if (np > room / CADU_CRYPT_PACKIDX_PACK)
+                return -EBADMSG;
+        h->packs = data + at;
+        at += (size_t)np * CADU_CRYPT_PACKIDX_PACK;
+        room -= (size_t)np * CADU_CRYPT_PACKIDX_PACK;
+        if (room < 8)
+                return -EBADMSG;
+        uint64_t nd = cadu_le64(data + at);
+        at += 8;
+        room -= 8;
+        if (nd > room / CADU_CRYPT_DELTA_BIND)
+                return -EBADMSG;
+        h->deltas = data + at;
+        at += (size_t)nd * CADU_CRYPT_DELTA_BIND;
+        memcpy(h->key_id, data + CADU_CRYPT_MAGIC_SIZE, CADU_CRYPT_KEY_ID_SIZE);
+        h->npacks = (size_t)np;
+        h->ndeltas = (size_t)nd;
+        h->clear_len = at - CADU_CRYPT_SEALED_HEADER;
+        return 0;
+}
+
+int cadu_crypt_packidx_seal(const cadu_crypt_key *k, const uint8_t index_sha[CADU_DIGEST_SIZE],
+                            const uint8_t *packs, size_t npacks, const uint8_t *deltas, size_t ndeltas,
+                            const void *plain, size_t len, cadu_buf *out) {
+        cadu_buf clear = CADU_BUF_INIT;
+        uint8_t le[8];
+        int r;
+        cadu_put_le64(le, npacks);
+        if ((r = cadu_buf_append(&clear, le, 8)) == 0 &&
+            (r = cadu_buf_append(&clear, packs, npacks * CADU_CRYPT_PACKIDX_PACK)) == 0) {
+                cadu_put_le64(le, ndeltas);
+                if ((r = cadu_buf_append(&clear, le, 8)) == 0)
+                        r = cadu_buf_append(&clear, deltas, ndeltas * CADU_CRYPT_DELTA_BIND);
+        }
+        if (r == 0)
+                r = cadu_crypt_seal(k, CADU_CRYPT_PACKIDX_MAGIC, clear.data, clear.len, index_sha, CADU_DIGEST_SIZE,
+                                    plain, len, out);
+        cadu_buf_free(&clear);
+        return r;
+}
+
+int cadu_crypt_packidx_open(const cadu_crypt_key *k, const uint8_t index_sha[CADU_DIGEST_SIZE], uint8_t *buf,
+                            size_t len, size_t *ret_off, size_t *ret_len) {
+        cadu_crypt_packidx_header h;
+        int r = cadu_crypt_packidx_header_parse(buf, len, &h);
+        if (r < 0)
+                return r;
+        return cadu_crypt_open(k, CADU_CRYPT_PACKIDX_MAGIC, h.clear_len, index_sha, CADU_DIGEST_SIZE, buf, len,
+                               ret_off, ret_len);
+}
+
+const cadu_crypt_key *cadu_store_crypt_key(cadu_store *s) {
+        return s && s->ops->get == crypt_get ? &((crypt_store *)s)->key : NULL;
+}
+
+cadu_store *cadu_store_crypt_inner(cadu_store *s) {
+        return s && s->ops->get == crypt_get ? ((crypt_store *)s)->inner : s;
+}
