@@ -83,7 +83,14 @@ static int read_names(const char *path, const uint8_t *buf, size_t len, index_li
 
 /* Read the indexes at paths; encrypted ones, when allowed, as their lists
  * of keyed names. 0, or an exit code after printing the error. */
+static int read_indexes_key(char **paths, size_t n, index_list *l, bool allow_encrypted, const cadu_crypt_key *key);
 static int read_indexes(char **paths, size_t n, index_list *l, bool allow_encrypted) {
+        return read_indexes_key(paths, n, l, allow_encrypted, NULL);
+}
+
+/* The same; with key, encrypted indexes are decrypted (and plain ones
+ * refused, as extract does). */
+static int read_indexes_key(char **paths, size_t n, index_list *l, bool allow_encrypted, const cadu_crypt_key *key) {
         l->paths = paths;
         l->n = 0;
         l->idx = calloc(n + 1, sizeof(*l->idx));
@@ -96,7 +103,16 @@ static int read_indexes(char **paths, size_t n, index_list *l, bool allow_encryp
                 _cleanup_free_ uint8_t *buf = NULL;
                 size_t len;
                 int r = cadu_read_file(paths[i], (size_t)2 << 30, &buf, &len);
-                if (r == 0 && cadu_crypt_index_is(buf, len)) {
+                if (r == 0 && key) {
+                        cadu_buf b = { .data = buf, .len = len, .alloc = len };
+                        bool encrypted;
+                        buf = NULL;
+                        int c = cadu_cmd_open_index(paths[i], key, &b, &encrypted);
+                        buf = b.data;
+                        len = b.len;
+                        if (c)
+                                return c;
+                } else if (r == 0 && cadu_crypt_index_is(buf, len)) {
                         if (!allow_encrypted) {
                                 cadu_error("index %s is encrypted: decrypt it first (doc/encryption.md)", paths[i]);
                                 return CADU_EXIT_USAGE;
@@ -199,6 +215,9 @@ static const char info_help[] =
         "      --download          on an http(s) store, download the chunks to learn\n"
         "                          their compressed size (default: presence only)\n"
         "  -j, --threads N         worker threads (default: CPUs, +8 for a network store)\n"
+        "  -K, --key-file FILE     the store key of encrypted indexes and their store\n"
+        "                          (without it: chunk count, sizes and key id only;\n"
+        "                          doc/encryption.md)\n"
         "  -q, --quiet             no progress\n"
         "      --json              the report as one JSON object on stdout\n"
         "  -h, --help              show this help\n\n";
@@ -305,6 +324,7 @@ typedef struct survey {
         cadu_store *store;
         cadu_chunk_set *set;
         int rootfd;                     /* directory store: its root */
+        const cadu_crypt_key *key;      /* an encrypted store: files by keyed names */
         bool download;
         cadu_buf *raw;                  /* per worker */
         progress_ctx pc;
@@ -318,8 +338,11 @@ static int survey_one(void *ud, size_t i, unsigned w) {
         int r;
         if (sv->rootfd >= 0) {
                 char path[CADU_CHUNK_PATH_MAX];
+                uint8_t name[CADU_CRYPT_NAME_SIZE];
                 struct stat st;
-                cadu_chunk_path(e->id, path);
+                if (sv->key && (r = cadu_crypt_chunk_name(sv->key, e->id, name)) < 0)
+                        return r;
+                cadu_chunk_path(sv->key ? name : e->id, path);
                 /* A symlink or FIFO squatting the name is not the chunk. */
                 if (fstatat(sv->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         r = errno == ENOENT ? 0 : -errno;
@@ -522,6 +545,61 @@ static void print_info_text(const index_list *l, const index_info *ii, const cad
         }
 }
 
+/* An encrypted index without the key: its size, chunk count, keyed names
+ * and key id, and how many of its chunk files the store has. -ENOENT when
+ * path is no encrypted index (the usual path reads it), 0 when described,
+ * else an exit code after the error. */
+static int info_encrypted(const char *path, const char *store_loc, const cadu_storeopts *so) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
+        char kid[2 * CADU_CRYPT_KEY_ID_SIZE + 1], a[32];
+        const uint8_t *names;
+        size_t len, n;
+        int r = cadu_read_file(path, (size_t)2 << 30, &buf, &len);
+        if (r < 0 || !cadu_crypt_index_is(buf, len))
+                return -ENOENT;         /* read (and reported) as usual */
+        if (cadu_crypt_index_header(buf, len, key_id, &names, &n) < 0) {
+                cadu_error("index %s: encrypted index header is malformed", path);
+                return CADU_EXIT_VERIFY;
+        }
+        /* The plaintext .caibx: header, table head, 40 bytes a chunk, tail. */
+        uint64_t plain = len - CADU_CRYPT_INDEX_FIXED - n * CADU_CRYPT_NAME_SIZE - CADU_CRYPT_NONCE_SIZE -
+                         CADU_CRYPT_TAG_SIZE;
+        uint64_t fixed = CADU_CAIBX_HEADER_SIZE + 16 + 40;
+        uint64_t chunks = plain >= fixed ? (plain - fixed) / CADU_CAIBX_ITEM_SIZE : 0;
+        cadu_crypt_key_id_hex(key_id, kid);
+        long long present = -1;
+        if (store_loc) {
+                cadu_store *s = NULL;
+                if ((r = cadu_store_open(store_loc, &so->opts, false, &s)) < 0)
+                        return cadu_error_errno(r, "cannot open store %s", store_loc);
+                present = 0;
+                for (size_t i = 0; i < n && r >= 0; i++)
+                        if ((r = s->ops->has(s, names + i * CADU_CRYPT_NAME_SIZE)) > 0)
+                                present++;
+                cadu_store_free(s);
+                if (r < 0)
+                        return cadu_error_errno(r, "store %s", store_loc);
+        }
+        if (cadu_json) {
+                printf("{\"event\":\"encrypted-index\",\"path\":");
+                cadu_json_string(stdout, path);
+                printf(",\"key_id\":\"%s\",\"index_bytes\":%zu,\"chunks\":%llu,\"distinct_chunk_files\":%zu", kid,
+                       len, (unsigned long long)chunks, n);
+                if (present >= 0)
+                        printf(",\"present_in_store\":%lld", present);
+                printf(",\"key_needed\":true}\n");
+        } else {
+                printf("%s: encrypted with key %s: %llu chunks, %zu distinct chunk files, index %s", path, kid,
+                       (unsigned long long)chunks, n, cadu_format_bytes(len, a));
+                if (present >= 0)
+                        printf(", %lld of them in %s", present, store_loc);
+                printf("\n%s: image size, chunk sizes, deduplication and update plans need the store key (--key-file)\n",
+                       path);
+        }
+        return 0;
+}
+
 int cadu_cmd_info(int argc, char **argv) {
         enum { OPT_DOWNLOAD = 0x100 };
         static const struct option options[] = {
@@ -529,21 +607,24 @@ int cadu_cmd_info(int argc, char **argv) {
                 { "seed", required_argument, NULL, 'S' },
                 { "download", no_argument, NULL, OPT_DOWNLOAD },
                 { "threads", required_argument, NULL, 'j' },
+                { "key-file", required_argument, NULL, 'K' },
                 { "help", no_argument, NULL, 'h' },
                 CADU_STOREOPTS_LONG_OPTIONS,
                 {}
         };
         _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
+        _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
         _cleanup_free_ cadu_seed *seeds = calloc((size_t)argc, sizeof(cadu_seed));
-        const char *store_loc = NULL;
+        _cleanup_free_ char **paths = calloc((size_t)argc + 1, sizeof(char *));
+        const char *store_loc = NULL, *key_path = NULL;
         size_t nseeds = 0;
         bool download = false;
         unsigned threads = 0;
         int c, r;
 
-        if (!seeds)
+        if (!seeds || !paths)
                 return cadu_error_errno(-ENOMEM, "info");
-        while ((c = getopt_long(argc, argv, "s:S:j:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:S:j:K:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
                         if (store_loc)
@@ -552,6 +633,7 @@ int cadu_cmd_info(int argc, char **argv) {
                         break;
                 case 'S': cadu_seed_parse(optarg, &seeds[nseeds++]); break;
                 case OPT_DOWNLOAD: download = true; break;
+                case 'K': key_path = optarg; break;
                 case 'j':
                         if ((r = parse_threads("info", optarg, &threads)) != 0)
                                 return r;
@@ -570,13 +652,28 @@ int cadu_cmd_info(int argc, char **argv) {
         }
         if (optind >= argc)
                 return cadu_usage_error("info", "expected at least one INDEX");
+        if (key_path && (r = cadu_cmd_load_key("--key-file", key_path, &key)) != 0)
+                return r;
+        /* Without the key, an encrypted index shows what its header and
+         * size tell, and is left out of the rest. */
+        size_t npaths = 0;
+        for (int i = optind; i < argc; i++) {
+                r = key_path ? -ENOENT : info_encrypted(argv[i], store_loc, &so);
+                if (r == 0)
+                        continue;
+                if (r > 0)
+                        return r;
+                paths[npaths++] = argv[i];
+        }
+        if (!npaths)
+                return CADU_EXIT_OK;
 
         index_list l = { 0 };
         cadu_chunk_set all = CADU_CHUNK_SET_INIT;
         index_info *ii = NULL;
         cadu_store *store = NULL;
         survey sv = { .rootfd = -1 };
-        int ret = read_indexes(argv + optind, (size_t)(argc - optind), &l, false);
+        int ret = read_indexes_key(paths, npaths, &l, false, key_path ? &key : NULL);
         if (ret)
                 goto out;
         if ((ret = add_indexes(&all, &l)))
@@ -602,12 +699,15 @@ int cadu_cmd_info(int argc, char **argv) {
         bool sizes_known = false;
         if (store_loc) {
                 r = cadu_store_open(store_loc, &so.opts, false, &store);
+                if (r == 0 && key_path)
+                        r = cadu_cmd_wrap_store(&store, &key);
                 if (r < 0) {
                         ret = cadu_error_errno(r, "cannot open store %s", store_loc);
                         goto out;
                 }
                 unsigned nt = default_threads(threads, store);
                 sv.store = store;
+                sv.key = key_path ? &key : NULL;
                 sv.set = &all;
                 sv.download = download;
                 if (!strcmp(store->ops->kind, "dir")) {
@@ -1094,6 +1194,42 @@ static void pack_problem(void *ud, const char *where, const char *why) {
                 printf("corrupt %s: %s\n", where, why);
 }
 
+/* An encrypted release's packs with the key: its index decrypted, the
+ * store read as an encrypted store. 0 with *r the defects (or -errno), or
+ * an exit code after the error. */
+static int verify_sealed_packs(const char *store_loc, const cadu_storeopts *so, const char *path,
+                               const uint8_t sha[CADU_DIGEST_SIZE], const cadu_crypt_key *key, cadu_packs_stats *ps,
+                               int *r) {
+        cadu_buf b = CADU_BUF_INIT;
+        cadu_index *idx = NULL;
+        cadu_store *s = NULL;
+        _cleanup_free_ char *msg = NULL;
+        const char *why = NULL;
+        bool encrypted;
+        int ret = 0;
+        if ((*r = cadu_fetch(path, NULL, CADU_INDEX_FILE_MAX, &b, NULL)) < 0)
+                return cadu_error_errno(*r, "cannot read index %s", path);
+        if ((ret = cadu_cmd_open_index(path, key, &b, &encrypted)))
+                goto out;
+        if ((*r = cadu_index_parse(b.data, b.len, &idx, &why)) < 0) {
+                cadu_error("index %s: %s", path, why ? why : cadu_strerror(*r));
+                ret = CADU_EXIT_VERIFY;
+                goto out;
+        }
+        if ((*r = cadu_store_open(store_loc, &so->opts, false, &s)) < 0 || (*r = cadu_cmd_wrap_store(&s, key)) < 0) {
+                ret = cadu_error_errno(*r, "cannot open store %s", store_loc);
+                goto out;
+        }
+        *r = cadu_packs_verify(s, idx, sha, pack_problem, NULL, ps, &msg);
+        if (*r < 0)
+                ret = cadu_error_errno(*r, "verify-store %s: %s", store_loc, msg ? msg : path);
+out:
+        cadu_store_free(s);
+        cadu_index_free(idx);
+        cadu_buf_free(&b);
+        return ret;
+}
+
 int cadu_cmd_verify_store(int argc, char **argv) {
         enum { OPT_DOWNLOAD = 0x100 };
         static const struct option options[] = {
@@ -1251,10 +1387,14 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         for (size_t i = 0; i < l.n; i++) {
                 uint8_t sha[CADU_DIGEST_SIZE];
                 _cleanup_free_ char *msg = NULL;
-                if (!l.idx[i])
-                        continue;       /* encrypted: no packs */
-                if ((r = cadu_sha256_file(l.paths[i], sha, NULL)) == 0)
+                /* Encrypted: the sealed pack index named by the file's
+                 * sha256; with the key, everything in it. */
+                if ((r = cadu_sha256_file(l.paths[i], sha, NULL)) == 0 && l.idx[i])
                         r = cadu_packs_verify(v.store, l.idx[i], sha, pack_problem, NULL, &ps, &msg);
+                else if (r == 0 && !v.key)
+                        r = cadu_packs_verify_sealed(v.store, sha, pack_problem, NULL, &ps, &msg);
+                else if (r == 0 && (ret = verify_sealed_packs(store_loc, &so, l.paths[i], sha, v.key, &ps, &r)))
+                        goto out;
                 if (r < 0) {
                         ret = cadu_error_errno(r, "verify-store %s: %s", store_loc, msg ? msg : l.paths[i]);
                         goto out;
@@ -1514,17 +1654,20 @@ int cadu_cmd_gc(int argc, char **argv) {
         cadu_packs_gc_stats pg = { 0 };
         {
                 _cleanup_free_ uint8_t(*shas)[CADU_DIGEST_SIZE] = calloc(l.n + 1, CADU_DIGEST_SIZE);
+                _cleanup_free_ uint8_t(*sealed)[CADU_DIGEST_SIZE] = calloc(l.n + 1, CADU_DIGEST_SIZE);
                 _cleanup_free_ cadu_index **plain = calloc(l.n + 1, sizeof(*plain));
                 _cleanup_free_ char *msg = NULL;
-                size_t np = 0;
-                r = shas && plain ? 0 : -ENOMEM;
-                /* Encrypted indexes have no packs. */
+                size_t np = 0, ns = 0;
+                r = shas && sealed && plain ? 0 : -ENOMEM;
+                /* Encrypted indexes name sealed pack indexes by their own sha256. */
                 for (size_t i = 0; r == 0 && i < l.n; i++)
-                        if (l.idx[i] && (r = cadu_sha256_file(l.paths[i], shas[np], NULL)) == 0)
+                        if (!l.idx[i])
+                                r = cadu_sha256_file(l.paths[i], sealed[ns++], NULL);
+                        else if ((r = cadu_sha256_file(l.paths[i], shas[np], NULL)) == 0)
                                 plain[np++] = l.idx[i];
                 if (r == 0)
                         r = cadu_packs_gc(store_loc, (const uint8_t(*)[CADU_DIGEST_SIZE])shas, plain, np,
-                                          gc_chunk_kept, gc_deleted, &g, g.cutoff, g.dry_run, &pg, &msg);
+                                          (const uint8_t(*)[CADU_DIGEST_SIZE])sealed, ns, gc_chunk_kept, gc_deleted, &g, g.cutoff, g.dry_run, &pg, &msg);
                 if (r < 0) {
                         ret = cadu_error_errno(r, "gc %s: %s", store_loc, msg ? msg : "packs");
                         goto out;
@@ -2177,10 +2320,18 @@ static int plan_manifest(const char *mloc, const char *from, const char *to, con
                         cadu_index_free(idx);
                         return cadu_error_errno(r < 0 ? r : -ENOMEM, "manifest %s: image %s", mloc, img->name);
                 }
-                if (!img->encrypted && (r = job_add_release(j, idx, img->index_sha256)) < 0)
-                        return cadu_error_errno(r, "manifest %s: image %s", mloc, img->name);
-                if (img->encrypted)
+                /* An encrypted release's sealed pack index is named by the
+                 * sha256 of its encrypted index file. */
+                uint8_t esha[CADU_DIGEST_SIZE];
+                if (img->encrypted) {
                         cadu_index_free(idx);
+                        idx = NULL;
+                        r = cadu_digest(CADU_DIGEST_SHA256, p->indexes[i].data, p->indexes[i].len, esha);
+                }
+                if (r >= 0)
+                        r = job_add_release(j, idx, img->encrypted ? esha : img->index_sha256);
+                if (r < 0)
+                        return cadu_error_errno(r, "manifest %s: image %s", mloc, img->name);
         }
         return 0;
 }
@@ -2313,10 +2464,10 @@ int cadu_cmd_mirror(int argc, char **argv) {
                 for (size_t i = 0; i < l.n; i++) {
                         uint8_t sha[CADU_DIGEST_SIZE];
                         cadu_index *idx = NULL;
-                        if (!l.idx[i])
-                                continue;       /* encrypted: no packs */
+                        /* Encrypted: its sealed pack index, by the file's sha256. */
                         if ((r = cadu_sha256_file(l.paths[i], sha, NULL)) < 0 ||
-                            (r = cadu_index_read(l.paths[i], &idx, NULL)) < 0 || (r = job_add_release(j, idx, sha)) < 0) {
+                            (l.idx[i] && (r = cadu_index_read(l.paths[i], &idx, NULL)) < 0) ||
+                            (r = job_add_release(j, idx, sha)) < 0) {
                                 ret = cadu_error_errno(r, "index %s", l.paths[i]);
                                 goto out;
                         }

@@ -907,7 +907,7 @@ static int open_entry(worker_ctx *w, size_t pos, const cadu_pack_entry *e, const
         else if (r == 0 && e->nbases > 0 &&
                  (r = cadu_crypt_delta_path(x->key, id, (const uint8_t(*)[CADU_DIGEST_SIZE])x->pi->base_ids[e->bases],
                                             e->nbases, rel, bind)) == 0)
-                r = cadu_crypt_open(x->key, CADU_CRYPT_DELTA_MAGIC, 0, bind, sizeof(bind), w->plain.data, len, &off, &n);
+                r = cadu_crypt_delta_open(x->key, bind, w->plain.data, len, &off, &n);
         if (r < 0)
                 return r == -EKEYREJECTED ? -EBADMSG : r;
         memmove(w->plain.data, w->plain.data + off, n);

@@ -284,16 +284,13 @@ static int write_delta(deltas *d, const char *rel, const cadu_buf *b) {
 /* Encrypted: the delta file's name and sealed bytes. */
 static int seal_delta(deltas *d, const uint8_t *id, const uint8_t (*set_ids)[CADU_DIGEST_SIZE], size_t k, char *rel,
                       cadu_buf *b) {
-        uint8_t bind[CADU_CRYPT_DELTA_BIND];
         cadu_buf sealed = CADU_BUF_INIT;
-        int r = cadu_crypt_delta_path(d->p->key, id, set_ids, k, rel, bind);
-        if (r == 0)
-                r = cadu_crypt_seal(d->p->key, CADU_CRYPT_DELTA_MAGIC, NULL, 0, bind, sizeof(bind), b->data, b->len,
-                                    &sealed);
+        int r = cadu_crypt_delta_seal(d->p->key, id, set_ids, k, b->data, b->len, rel, &sealed);
         if (r == 0) {
                 cadu_buf_free(b);
                 *b = sealed;
-        }
+        } else
+                cadu_buf_free(&sealed);
         return r;
 }
 

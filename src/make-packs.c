@@ -215,8 +215,7 @@ static int collect_deltas(packer *p, newchunk *nc, const uint8_t *id) {
                 size_t off = 0, plen = len;
                 uint8_t bind[CADU_CRYPT_DELTA_BIND];
                 if (r == 0 && p->key && (r = cadu_crypt_delta_name_parse(de->d_name, bind)) == 0)
-                        r = cadu_crypt_open(p->key, CADU_CRYPT_DELTA_MAGIC, 0, bind, sizeof(bind), raw, len, &off,
-                                            &plen);
+                        r = cadu_crypt_delta_open(p->key, bind, raw, len, &off, &plen);
                 if (r == -EINVAL || r == -EKEYREJECTED)
                         r = -EBADMSG;
                 if (r == 0)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "cadu-crypt.h"
 #include "cadu-delta.h"
 #include "cadu-pack.h"
 #include "cadu-caibz.h"
@@ -119,6 +120,82 @@ static int check_delta(const cadu_buf *b, const void *arg) {
         return r < 0 ? r : memcmp(info.target_id, arg, CADU_DIGEST_SIZE) ? -EBADMSG : 0;
 }
 
+static int check_sealed_catalog(const cadu_buf *b, const void *arg) {
+        uint8_t kid[CADU_CRYPT_KEY_ID_SIZE];
+        return cadu_crypt_sealed_check(CADU_CRYPT_PACKCAT_MAGIC, 0, b->data, b->len, kid);
+}
+
+static int check_sealed_delta(const cadu_buf *b, const void *arg) {
+        const uint8_t *names;
+        size_t n;
+        return cadu_crypt_delta_header(b->data, b->len, &n, &names);
+}
+
+/* An encrypted release (doc/encryption.md), without the key: its sealed
+ * pack index and what it lists in clear. */
+static int mirror_sealed(cadu_store *src, const char *to, const uint8_t index_sha[CADU_DIGEST_SIZE], cadu_packs_stats *st,
+                         char **errmsg) {
+        char rel[CADU_PACK_PATH_MAX];
+        cadu_buf b = CADU_BUF_INIT, tmp = CADU_BUF_INIT;
+        _cleanup_free_ char *capx = NULL, *dir = NULL;
+        cadu_crypt_packidx_header h;
+        int r;
+        cadu_pack_path(index_sha, CADU_PACKIDX_SUFFIX, rel);
+        if (asprintf(&capx, "%s/%s", to, rel) < 0)
+                return -ENOMEM;
+        r = cadu_store_get_file(src, rel, CADU_CRYPT_PACKIDX_MAX, &b);
+        if (r == -ENOENT || r == -ENOTSUP) {
+                r = 0;
+                goto out;
+        }
+        if (r == 0 && cadu_crypt_packidx_header_parse(b.data, b.len, &h) < 0)
+                r = -EBADMSG;
+        if (r < 0) {
+                r = fail(errmsg, r, "pack index %s of %s%s", rel, src->location,
+                         r == -EBADMSG ? ": not a sealed pack index" : "");
+                goto out;
+        }
+        st->pack_indexes++;
+        for (size_t k = 0; k < h.npacks; k++) {
+                char crel[CADU_PACK_PATH_MAX];
+                cadu_pack_ref pk;
+                memcpy(pk.id, h.packs + k * CADU_CRYPT_PACKIDX_PACK, CADU_DIGEST_SIZE);
+                pk.size = cadu_le64(h.packs + k * CADU_CRYPT_PACKIDX_PACK + CADU_DIGEST_SIZE);
+                if (pk.size == 0 || pk.size > CADU_PACK_MAX_SIZE) {
+                        r = fail(errmsg, -EBADMSG, "pack index %s of %s: a pack size out of bounds", rel, src->location);
+                        goto out;
+                }
+                if ((r = copy_pack(src, to, &pk, st, errmsg)) < 0)
+                        goto out;
+                cadu_pack_path(pk.id, CADU_PACKCAT_SUFFIX, crel);
+                r = copy_small(src, to, crel, (size_t)1 << 30, &tmp, check_sealed_catalog, NULL, errmsg);
+                if (r < 0 && r != -ENOENT)
+                        goto out;
+        }
+        for (size_t e = 0; e < h.ndeltas; e++) {
+                const uint8_t *d = h.deltas + e * CADU_CRYPT_DELTA_BIND;
+                char drel[CADU_DELTA_PATH_MAX], hex[65], bhex[17];
+                cadu_hex_encode(d, CADU_CRYPT_NAME_SIZE, hex);
+                cadu_hex_encode(d + CADU_CRYPT_NAME_SIZE, CADU_CRYPT_DELTA_TAG_SIZE, bhex);
+                snprintf(drel, sizeof(drel), "deltas/%.4s/%s-%s%s", hex, hex, bhex, CADU_DELTA_SUFFIX);
+                r = copy_small(src, to, drel, (size_t)CADU_DELTA_SIZE_MAX + (1u << 20), &tmp, check_sealed_delta, NULL,
+                               errmsg);
+                if (r < 0 && r != -ENOENT)
+                        goto out;
+                if (r == 0) {
+                        st->deltas++;
+                        st->delta_bytes += tmp.len;
+                }
+        }
+        if ((r = cadu_dirname(capx, &dir)) < 0 || (r = cadu_mkdir_p(dir)) < 0 ||
+            (r = cadu_write_file_atomic(capx, b.data, b.len)) < 0)
+                r = fail(errmsg, r, "writing %s", capx);
+out:
+        cadu_buf_free(&b);
+        cadu_buf_free(&tmp);
+        return r < 0 ? r : 0;
+}
+
 int cadu_packs_mirror(cadu_store *src, const char *to, const cadu_index *idx, const uint8_t index_sha[CADU_DIGEST_SIZE],
                       cadu_packs_stats *st, char **errmsg) {
         char rel[CADU_PACK_PATH_MAX];
@@ -129,6 +206,8 @@ int cadu_packs_mirror(cadu_store *src, const char *to, const cadu_index *idx, co
         int r;
 
         *errmsg = NULL;
+        if (!idx)
+                return mirror_sealed(src, to, index_sha, st, errmsg);
         cadu_pack_path(index_sha, CADU_PACKIDX_SUFFIX, rel);
         if (asprintf(&capx, "%s/%s", to, rel) < 0)
                 return -ENOMEM;
@@ -194,6 +273,8 @@ typedef struct verify_ctx {
         void (*problem)(void *ud, const char *where, const char *why);
         void *ud;
         cadu_buf out, raw, bases;
+        const cadu_crypt_key *key;      /* an encrypted store: sealed entries */
+        cadu_buf plain;
         int defects;
         cadu_packs_stats *st;
 } verify_ctx;
@@ -216,6 +297,30 @@ static int verify_cb(void *ud, size_t i, const uint8_t *data, size_t len) {
         const size_t clen = (size_t)cadu_index_chunk_size(v->idx, e->chunk);
         uint8_t got[CADU_DIGEST_SIZE];
         int r;
+        if (v->key) {
+                /* Sealed: authenticated under the name of what the pack
+                 * index says it is, then checked as a plain entry. */
+                uint8_t bind[CADU_CRYPT_DELTA_BIND];
+                char drel[CADU_DELTA_PATH_MAX];
+                size_t off = 0, n = 0;
+                v->plain.len = 0;
+                if ((r = cadu_buf_append(&v->plain, data, len)) < 0)
+                        return r;
+                if (!e->nbases && (r = cadu_crypt_chunk_name(v->key, it->id, bind)) == 0)
+                        r = cadu_crypt_chunk_open(v->key, bind, v->plain.data, len, &n);
+                else if (e->nbases &&
+                         (r = cadu_crypt_delta_path(v->key, it->id, (const uint8_t(*)[CADU_DIGEST_SIZE])v->pi->base_ids[e->bases],
+                                                    e->nbases, drel, bind)) == 0)
+                        r = cadu_crypt_delta_open(v->key, bind, v->plain.data, len, &off, &n);
+                if (r == -EBADMSG || r == -EKEYREJECTED) {
+                        defect(v, e, "fails authentication under its name");
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+                data = v->plain.data + off;
+                len = n;
+        }
         if (!e->nbases) {
                 r = cadu_chunk_decode(data, len, clen, &v->out);
                 if (r == 0 && (v->out.len != clen || cadu_digest(v->idx->digest, v->out.data, clen, got) < 0 ||
@@ -280,18 +385,25 @@ int cadu_packs_verify(cadu_store *s, const cadu_index *idx, const uint8_t index_
         const char *why = NULL;
         size_t *order = NULL;
         cadu_range *rg = NULL;
-        verify_ctx v = { .s = s, .idx = idx, .problem = problem, .ud = ud, .st = st };
+        verify_ctx v = { .s = s, .idx = idx, .problem = problem, .ud = ud, .st = st, .key = cadu_store_crypt_key(s) };
+        cadu_store *raw = cadu_store_crypt_inner(s);
+        size_t max = cadu_pack_index_max_size(idx), off = 0, len;
         int r;
 
         *errmsg = NULL;
         cadu_pack_path(index_sha, CADU_PACKIDX_SUFFIX, rel);
-        r = cadu_store_get_file(s, rel, cadu_pack_index_max_size(idx), &b);
+        r = cadu_store_get_file(raw, rel, v.key ? CADU_CRYPT_PACKIDX_MAX : max, &b);
         if (r == -ENOENT || r == -ENOTSUP) {
                 r = 0;
                 goto out;
         }
+        len = b.len;
+        if (r == 0 && v.key && (r = cadu_crypt_packidx_open(v.key, index_sha, b.data, b.len, &off, &len)) < 0) {
+                why = r == -EKEYREJECTED ? "sealed under another key" : "fails authentication under its name";
+                r = -EBADMSG;
+        }
         if (r == 0)
-                r = cadu_pack_index_parse(b.data, b.len, idx, index_sha, &pi, &why);
+                r = cadu_pack_index_parse(b.data + off, len, idx, index_sha, &pi, &why);
         if (r == -EBADMSG || r == -EFBIG) {
                 problem(ud, rel, why ? why : "larger than its index allows");
                 r = 1;
@@ -325,7 +437,7 @@ int cadu_packs_verify(cadu_store *s, const cadu_index *idx, const uint8_t index_
                         }
                 v.order = order;
                 cadu_pack_path(pi->packs[k].id, CADU_PACK_SUFFIX, prel);
-                r = cadu_store_get_ranges(s, prel, rg, m, verify_cb, &v);
+                r = cadu_store_get_ranges(raw, prel, rg, m, verify_cb, &v);
                 if (r == -ENOENT || r == -EBADMSG) {
                         problem(ud, prel, r == -ENOENT ? "missing" : "shorter than its pack index says");
                         v.defects++;
@@ -345,8 +457,106 @@ out:
         cadu_buf_free(&v.out);
         cadu_buf_free(&v.raw);
         cadu_buf_free(&v.bases);
+        cadu_buf_free(&v.plain);
         free(order);
         free(rg);
+        return r;
+}
+
+typedef struct hash_ctx {
+        cadu_digest_ctx *dc;
+} hash_ctx;
+
+static int hash_cb(void *ud, size_t i, const uint8_t *data, size_t len) {
+        return cadu_digest_update(((hash_ctx *)ud)->dc, data, len);
+}
+
+int cadu_packs_verify_sealed(cadu_store *s, const uint8_t index_sha[CADU_DIGEST_SIZE],
+                             void (*problem)(void *ud, const char *where, const char *why), void *ud,
+                             cadu_packs_stats *st, char **errmsg) {
+        char rel[CADU_PACK_PATH_MAX];
+        cadu_buf b = CADU_BUF_INIT, d = CADU_BUF_INIT;
+        cadu_crypt_packidx_header h;
+        uint8_t kid[CADU_CRYPT_KEY_ID_SIZE];
+        int r, defects = 0;
+
+        *errmsg = NULL;
+        cadu_pack_path(index_sha, CADU_PACKIDX_SUFFIX, rel);
+        r = cadu_store_get_file(s, rel, CADU_CRYPT_PACKIDX_MAX, &b);
+        if (r == -ENOENT || r == -ENOTSUP) {
+                r = 0;
+                goto out;
+        }
+        if (r == 0 && (cadu_crypt_packidx_header_parse(b.data, b.len, &h) < 0 ||
+                       cadu_crypt_sealed_check(CADU_CRYPT_PACKIDX_MAGIC, h.clear_len, b.data, b.len, kid) < 0)) {
+                problem(ud, rel, "not a sealed pack index");
+                r = 1;
+                goto out;
+        }
+        if (r < 0) {
+                r = fail(errmsg, r, "reading %s", rel);
+                goto out;
+        }
+        st->pack_indexes++;
+        /* Each pack is there, of its size and sha256. */
+        for (size_t k = 0; k < h.npacks; k++) {
+                char prel[CADU_PACK_PATH_MAX];
+                uint8_t id[CADU_DIGEST_SIZE], got[CADU_DIGEST_SIZE];
+                uint64_t size = cadu_le64(h.packs + k * CADU_CRYPT_PACKIDX_PACK + CADU_DIGEST_SIZE);
+                memcpy(id, h.packs + k * CADU_CRYPT_PACKIDX_PACK, CADU_DIGEST_SIZE);
+                cadu_pack_path(id, CADU_PACK_SUFFIX, prel);
+                size_t n = (size_t)((size + COPY_RANGE - 1) / COPY_RANGE);
+                _cleanup_free_ cadu_range *rg = size && size <= CADU_PACK_MAX_SIZE ? calloc(n, sizeof(*rg)) : NULL;
+                if (!rg) {
+                        problem(ud, prel, "its size in the pack index is out of bounds");
+                        defects++;
+                        continue;
+                }
+                for (size_t i = 0; i < n; i++)
+                        rg[i] = (cadu_range){ (uint64_t)i * COPY_RANGE, CADU_MIN((uint64_t)COPY_RANGE, size - (uint64_t)i * COPY_RANGE) };
+                hash_ctx hc = { cadu_digest_new(CADU_DIGEST_SHA256) };
+                if (!hc.dc) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                r = cadu_store_get_ranges(s, prel, rg, n, hash_cb, &hc);
+                int f = r == 0 ? cadu_digest_final(hc.dc, got) : 0;
+                cadu_digest_free(hc.dc);
+                if (r == -ENOENT || r == -EBADMSG || (r == 0 && (f < 0 || memcmp(got, id, CADU_DIGEST_SIZE)))) {
+                        problem(ud, prel, r == -ENOENT ? "missing" : "does not match its name and size");
+                        defects++;
+                        continue;
+                }
+                if (r < 0) {
+                        r = fail(errmsg, r, "reading %s", prel);
+                        goto out;
+                }
+                st->packs++;
+                st->pack_bytes += size;
+        }
+        /* Each delta file listed is a sealed delta file. */
+        for (size_t e = 0; e < h.ndeltas; e++) {
+                const uint8_t *dn = h.deltas + e * CADU_CRYPT_DELTA_BIND, *names;
+                char drel[CADU_DELTA_PATH_MAX], hex[65], bhex[17];
+                size_t nb;
+                cadu_hex_encode(dn, CADU_CRYPT_NAME_SIZE, hex);
+                cadu_hex_encode(dn + CADU_CRYPT_NAME_SIZE, CADU_CRYPT_DELTA_TAG_SIZE, bhex);
+                snprintf(drel, sizeof(drel), "deltas/%.4s/%s-%s%s", hex, hex, bhex, CADU_DELTA_SUFFIX);
+                r = cadu_store_get_file(s, drel, (size_t)CADU_DELTA_SIZE_MAX + (1u << 20), &d);
+                if (r == -ENOENT)
+                        continue;       /* packed only */
+                if (r == 0 && cadu_crypt_delta_header(d.data, d.len, &nb, &names) < 0) {
+                        problem(ud, drel, "not a sealed delta file");
+                        defects++;
+                } else if (r < 0) {
+                        r = fail(errmsg, r, "reading %s", drel);
+                        goto out;
+                }
+        }
+        r = defects;
+out:
+        cadu_buf_free(&b);
+        cadu_buf_free(&d);
         return r;
 }
 
@@ -409,7 +619,50 @@ static bool caibz_name(const char *name, uint8_t id[CADU_DIGEST_SIZE]) {
         return name[64] == '-' && cadu_hex_decode(bhex, b, sizeof b) == 0;
 }
 
+/* The packs a kept encrypted release's sealed pack index lists in clear. */
+static int keep_sealed(const char *root, const uint8_t sha[CADU_DIGEST_SIZE], uint8_t (**keep)[CADU_DIGEST_SIZE],
+                       size_t *nkeep, size_t *akeep, char **errmsg) {
+        char rel[CADU_PACK_PATH_MAX];
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ uint8_t *raw = NULL;
+        cadu_crypt_packidx_header h;
+        size_t len;
+        cadu_pack_path(sha, CADU_PACKIDX_SUFFIX, rel);
+        if (asprintf(&path, "%s/%s", root, rel) < 0)
+                return -ENOMEM;
+        int r = cadu_read_file(path, (size_t)1 << 30, &raw, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r == 0 && cadu_crypt_packidx_header_parse(raw, len, &h) < 0)
+                r = -EBADMSG;
+        if (r < 0)
+                return fail(errmsg, r, "pack index %s (run cadu verify-store)", path);
+        for (size_t k = 0; k < h.npacks; k++) {
+                if (CADU_ARRAY_GROW(*keep, *akeep, *nkeep, 16) < 0)
+                        return -ENOMEM;
+                memcpy((*keep)[(*nkeep)++], h.packs + k * CADU_CRYPT_PACKIDX_PACK, CADU_DIGEST_SIZE);
+        }
+        return 0;
+}
+
+/* A sealed delta file (encrypted store): kept with its target's chunk file
+ * and the chunk files of its bases, by keyed names. */
+static bool sealed_delta_kept(const char *name, const uint8_t *raw, size_t len,
+                              bool (*chunk_kept)(void *ud, const uint8_t id[CADU_DIGEST_SIZE]), void *ud) {
+        uint8_t bind[CADU_CRYPT_DELTA_BIND];
+        const uint8_t *names;
+        size_t n;
+        if (cadu_crypt_delta_name_parse(name, bind) < 0 || cadu_crypt_delta_header(raw, len, &n, &names) < 0 ||
+            !chunk_kept(ud, bind))
+                return false;
+        for (size_t k = 0; k < n; k++)
+                if (!chunk_kept(ud, names + k * CADU_CRYPT_NAME_SIZE))
+                        return false;
+        return true;
+}
+
 int cadu_packs_gc(const char *root, const uint8_t (*shas)[CADU_DIGEST_SIZE], cadu_index *const *idx, size_t n,
+                  const uint8_t (*sealed)[CADU_DIGEST_SIZE], size_t nsealed,
                   bool (*chunk_kept)(void *ud, const uint8_t id[CADU_DIGEST_SIZE]),
                   void (*deleted)(void *ud, const char *path), void *ud, int64_t cutoff, bool dry_run,
                   cadu_packs_gc_stats *st, char **errmsg) {
@@ -457,6 +710,9 @@ int cadu_packs_gc(const char *root, const uint8_t (*shas)[CADU_DIGEST_SIZE], cad
                 if (r < 0)
                         goto out;
         }
+        for (size_t i = 0; i < nsealed; i++)
+                if ((r = keep_sealed(root, sealed[i], &keep, &nkeep, &akeep, errmsg)) < 0)
+                        goto out;
         if ((d = opendir(pdir))) {
                 while ((de = readdir(d))) {
                         uint8_t id[CADU_DIGEST_SIZE];
@@ -470,6 +726,8 @@ int cadu_packs_gc(const char *root, const uint8_t (*shas)[CADU_DIGEST_SIZE], cad
                                 continue;       /* not ours: left alone */
                         for (size_t i = 0; idxfile && i < n; i++)
                                 kept |= !memcmp(shas[i], id, CADU_DIGEST_SIZE);
+                        for (size_t i = 0; idxfile && i < nsealed; i++)
+                                kept |= !memcmp(sealed[i], id, CADU_DIGEST_SIZE);
                         for (size_t i = 0; packfile && i < nkeep; i++)
                                 kept |= !memcmp(keep[i], id, CADU_DIGEST_SIZE);
                         if (kept) {
@@ -518,10 +776,12 @@ int cadu_packs_gc(const char *root, const uint8_t (*shas)[CADU_DIGEST_SIZE], cad
                                 size_t l = strlen(fe->d_name);
                                 if (l < sizeof(CADU_DELTA_SUFFIX) || strcmp(fe->d_name + l - strlen(CADU_DELTA_SUFFIX), CADU_DELTA_SUFFIX))
                                         continue;       /* not a delta file: left alone */
-                                bool kept = cadu_read_file(path, (size_t)CADU_DELTA_SIZE_MAX + (1u << 20), &raw, &len) == 0 &&
-                                            cadu_delta_parse(raw, len, &info) == 0 && chunk_kept(ud, info.target_id);
+                                bool got = cadu_read_file(path, (size_t)CADU_DELTA_SIZE_MAX + (1u << 20), &raw, &len) == 0;
+                                bool kept = got && cadu_delta_parse(raw, len, &info) == 0 && chunk_kept(ud, info.target_id);
                                 for (size_t k = 0; kept && k < info.nbases; k++)
                                         kept = chunk_kept(ud, info.base_ids[k]);
+                                if (got && !kept)
+                                        kept = sealed_delta_kept(fe->d_name, raw, len, chunk_kept, ud);
                                 if (kept) {
                                         st->kept_deltas++;
                                         continue;

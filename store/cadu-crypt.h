@@ -216,6 +216,19 @@ int cadu_crypt_sealed_check(const char *magic, size_t clear_len, const void *fil
 int cadu_crypt_delta_path(const cadu_crypt_key *k, const uint8_t target_id[CADU_DIGEST_SIZE],
                           const uint8_t (*base_ids)[CADU_DIGEST_SIZE], size_t nbases, char *out,
                           uint8_t bind[CADU_CRYPT_DELTA_BIND]);
+/* A sealed delta file: clear = nbases:u32 LE and the keyed names of its
+ * bases (32 bytes each, in the delta's order), so that gc keeps it only
+ * with its bases, without the key; bind = T || B of its path. */
+#define CADU_CRYPT_DELTA_MAX_BASES 8
+int cadu_crypt_delta_seal(const cadu_crypt_key *k, const uint8_t target_id[CADU_DIGEST_SIZE],
+                          const uint8_t (*base_ids)[CADU_DIGEST_SIZE], size_t nbases, const void *plain, size_t len,
+                          char *path, cadu_buf *out);
+/* The clear header of an untrusted sealed delta file: 0, the number of
+ * bases (1..8) and their keyed names (pointing into data), or -EBADMSG. */
+int cadu_crypt_delta_header(const uint8_t *data, size_t len, size_t *nbases, const uint8_t **names);
+/* Open a sealed delta file stored under bind (T || B) in place. */
+int cadu_crypt_delta_open(const cadu_crypt_key *k, const uint8_t bind[CADU_CRYPT_DELTA_BIND], uint8_t *buf, size_t len,
+                          size_t *ret_off, size_t *ret_len);
 /* Parse "<64 hex T>-<16 hex B>.cadelta" (a file name, no directory) into
  * bind. 0 or -EINVAL. */
 int cadu_crypt_delta_name_parse(const char *name, uint8_t bind[CADU_CRYPT_DELTA_BIND]);
@@ -225,6 +238,8 @@ int cadu_crypt_delta_name_parse(const char *name, uint8_t bind[CADU_CRYPT_DELTA_
  * gc know without the key which packs and delta files a release uses; bind
  * = the sha256 of the encrypted index file (its name). */
 #define CADU_CRYPT_PACKIDX_PACK 40
+/* The largest sealed pack index read without knowing its index (mirror). */
+#define CADU_CRYPT_PACKIDX_MAX ((size_t)64 << 20)
 typedef struct cadu_crypt_packidx_header {
         uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
         size_t npacks, ndeltas;

@@ -620,3 +620,51 @@ const cadu_crypt_key *cadu_store_crypt_key(cadu_store *s) {
 cadu_store *cadu_store_crypt_inner(cadu_store *s) {
         return s && s->ops->get == crypt_get ? ((crypt_store *)s)->inner : s;
 }
+
+static void put_le32(uint8_t *p, uint32_t v) {
+        for (int i = 0; i < 4; i++, v >>= 8)
+                p[i] = (uint8_t)v;
+}
+
+static uint32_t le32(const uint8_t *p) {
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int cadu_crypt_delta_seal(const cadu_crypt_key *k, const uint8_t target_id[CADU_DIGEST_SIZE],
+                          const uint8_t (*base_ids)[CADU_DIGEST_SIZE], size_t nbases, const void *plain, size_t len,
+                          char *path, cadu_buf *out) {
+        uint8_t bind[CADU_CRYPT_DELTA_BIND], clear[4 + CADU_CRYPT_DELTA_MAX_BASES * CADU_CRYPT_NAME_SIZE];
+        if (nbases < 1 || nbases > CADU_CRYPT_DELTA_MAX_BASES)
+                return -EINVAL;
+        int r = cadu_crypt_delta_path(k, target_id, base_ids, nbases, path, bind);
+        put_le32(clear, (uint32_t)nbases);
+        for (size_t i = 0; r == 0 && i < nbases; i++)
+                r = cadu_crypt_chunk_name(k, base_ids[i], clear + 4 + i * CADU_CRYPT_NAME_SIZE);
+        if (r == 0)
+                r = cadu_crypt_seal(k, CADU_CRYPT_DELTA_MAGIC, clear, 4 + nbases * CADU_CRYPT_NAME_SIZE, bind,
+                                    sizeof(bind), plain, len, out);
+        return r;
+}
+
+int cadu_crypt_delta_header(const uint8_t *data, size_t len, size_t *nbases, const uint8_t **names) {
+        if (len < CADU_CRYPT_SEALED_OVERHEAD + 4 || memcmp(data, CADU_CRYPT_DELTA_MAGIC, CADU_CRYPT_MAGIC_SIZE) != 0)
+                return -EBADMSG;
+        uint32_t n = le32(data + CADU_CRYPT_SEALED_HEADER);
+        if (n < 1 || n > CADU_CRYPT_DELTA_MAX_BASES ||
+            len - CADU_CRYPT_SEALED_OVERHEAD - 4 < (size_t)n * CADU_CRYPT_NAME_SIZE)
+                return -EBADMSG;
+        *nbases = n;
+        *names = data + CADU_CRYPT_SEALED_HEADER + 4;
+        return 0;
+}
+
+int cadu_crypt_delta_open(const cadu_crypt_key *k, const uint8_t bind[CADU_CRYPT_DELTA_BIND], uint8_t *buf, size_t len,
+                          size_t *ret_off, size_t *ret_len) {
+        const uint8_t *names;
+        size_t n;
+        int r = cadu_crypt_delta_header(buf, len, &n, &names);
+        if (r < 0)
+                return r;
+        return cadu_crypt_open(k, CADU_CRYPT_DELTA_MAGIC, 4 + n * CADU_CRYPT_NAME_SIZE, bind, CADU_CRYPT_DELTA_BIND, buf,
+                               len, ret_off, ret_len);
+}

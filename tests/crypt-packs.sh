@@ -56,12 +56,48 @@ set -- $(logged "$n0")
 set -- $(logged "$n0" .cacnk)
 [ "$1" -eq 0 ] || fail "$1 per-chunk files fetched beside the packs"
 
-# The entries of v2's packs, found by their sealed magics (each entry is a
+# --- info: with the key, what it shows for a plain index, and the plan
+# equal to what the extract fetched; without, what the header tells
+"$CADU" --json info --key-file k1 --store "$HTTP_URL/st" --seed v1.img:p1.caibx v2.caibx > i1 || fail "info: $(cat i1)"
+python3 - i1 j1 <<'PY' || fail "info with the key: $(cat i1)"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+plan = next(l for l in lines if l.get("event") == "plan")["plan"]
+done = next(l for l in lines if l.get("event") == "done")
+got = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])["plan"]
+assert plan == got, (plan, got)
+ix = done["indexes"][0]
+assert ix["bytes"] == 3000000 and ix["update"]["fetch"]["chunks"] == plan["delta_chunks"] + plan["pack_chunks"], ix
+assert done["store"]["present_chunks"] == ix["distinct_chunks"], done["store"]
+PY
+kid=$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read()[8:24].hex())' v2.caibx)
+"$CADU" info --store "$HTTP_URL/st" v2.caibx > i2 2> i2.err || fail "info without the key failed: $(cat i2.err)"
+n=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["indexes"][0]["chunks"])' i1)
+grep -q "^v2.caibx: encrypted with key $kid: $n chunks, [0-9]* distinct chunk files, index .*, [0-9]* of them in " i2 &&
+        grep -q "^v2.caibx: .*need the store key (--key-file)$" i2 && [ "$(wc -l < i2)" -eq 2 ] || fail "info without the key: $(cat i2)"
+# A plain index beside it is described as usual.
+"$CADU" info v2.caibx p1.caibx > i3 || fail "info of an encrypted and a plain index"
+grep -q "^p1.caibx: 2.9 MiB (3000000 bytes) in" i3 || fail "info: the plain index: $(cat i3)"
+
+# The packs a release uses, from the clear header of its sealed pack index
+# (named by the sha256 of the encrypted index file), the release's own first.
+release_packs() { # STORE INDEX
+        python3 - "$@" <<'PY'
+import hashlib, struct, sys
+name = hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
+d = open("%s/packs/%s.capx" % (sys.argv[1], name), "rb").read()
+assert d[:8] == b"\xca\xd0PX\r\n\x1a\x01", "not a sealed pack index"
+n = struct.unpack("<Q", d[24:32])[0]
+for i in range(n):
+    print(d[32 + 40 * i:64 + 40 * i].hex() + ".capack")
+PY
+}
+# The entries of a pack, found by their sealed magics (each entry is a
 # sealed chunk or delta file; 8 bytes of magic do not occur by chance here).
-entries() { # STORE -> "pack offset length kind" per entry
-        python3 - "$1" <<'PY'
-import glob, os, sys
-for p in sorted(glob.glob(os.path.join(sys.argv[1], "packs", "*.capack"))):
+entries() { # PACK... -> "pack offset length kind" per entry
+        python3 - "$@" <<'PY'
+import os, sys
+for p in sys.argv[1:]:
     d = open(p, "rb").read()
     offs, i = [], 0
     while (j := d.find(b"\xca\xd0", i)) >= 0:
@@ -74,12 +110,14 @@ for p in sorted(glob.glob(os.path.join(sys.argv[1], "packs", "*.capack"))):
         print(os.path.basename(p), o, end - o, t)
 PY
 }
+primary=$(release_packs www/st v2.caibx | head -n 1)
+[ -f "www/st/packs/$primary" ] || fail "v2's primary pack $primary is not in the store"
 
 # --- two sealed deltas of the same length swapped in their pack: each is
 # authenticated against the name of the other and refused; the chunk files
 # in the secondary pack give the image
 cp -r www/st www/swap
-entries www/swap | python3 -c '
+entries "www/swap/packs/$primary" | python3 -c '
 import collections, sys
 by = collections.defaultdict(list)
 for l in sys.stdin:
@@ -104,12 +142,10 @@ cmp out2.img v2.img || fail "swapped deltas: wrong image"
         [ "$(jget j2 'src["pack"]["chunks"]')" -eq "$(($(jget j1 'src["pack"]["chunks"]') + 2))" ] ||
         fail "swapped deltas did not fall back to the chunk files: $(tail -n 1 j2)"
 
-# --- a bit flipped in a sealed delta, and in a sealed chunk file of a
-# pack: without a seed every chunk comes from the packs; the flipped chunk
-# file falls back to its per-chunk file
+# --- a bit flipped in a sealed delta: the chunk file instead; then in every
+# sealed chunk file of the packs: without a seed, the per-chunk files
 cp -r www/st www/flip
-entries www/flip | awk '$4 == "DL"' | head -n 1 > dl
-entries www/flip | awk '$4 == "CK"' | head -n 1 > ck
+entries "www/flip/packs/$primary" | awk '$4 == "DL"' | head -n 1 > dl
 flip() { python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[int(sys.argv[2]) + int(sys.argv[3]) // 2] ^= 0x10; open(p,"wb").write(d)' "$@"; }
 read pack off len kind < dl
 flip "www/flip/packs/$pack" "$off" "$len"
@@ -118,8 +154,10 @@ flip "www/flip/packs/$pack" "$off" "$len"
 cmp out3.img v2.img || fail "flipped delta: wrong image"
 [ "$(jget j3 'src["delta"]["rejected"]')" -eq 1 ] && [ "$(jget j3 'src["delta"]["chunks"]')" -eq $((deltas - 1)) ] ||
         fail "flipped delta: $(tail -n 1 j3)"
-read pack off len kind < ck
-flip "www/flip/packs/$pack" "$off" "$len"
+# Every sealed chunk file of every pack the release uses.
+entries $(release_packs www/flip v2.caibx | sed 's|^|www/flip/packs/|') | awk '$4 == "CK"' > ck
+[ -s ck ] || fail "no chunk files in the packs"
+while read pack off len kind; do flip "www/flip/packs/$pack" "$off" "$len"; done < ck
 "$CADU" --json extract --key-file k1 --store "$HTTP_URL/flip" v2.caibx out4.img > j4 || fail "flipped chunk: $(tail -n 1 j4)"
 cmp out4.img v2.img || fail "flipped chunk file: wrong image"
 [ "$(jget j4 'src["pack"]["rejected"]')" -ge 1 ] && [ "$(jget j4 'src["store"]["chunks"]')" -ge 1 ] ||
@@ -133,6 +171,52 @@ cmp out5.img v2.img || fail "no-range: wrong image"
 [ "$(jget j5 'src["delta"]["chunks"]')" -eq "$deltas" ] || fail "no-range: $(tail -n 1 j5)"
 set -- $(logged "$n0" .cadelta)
 [ "$1" -eq "$deltas" ] || fail "no-range: $1 delta files fetched, want $deltas"
+
+# --- mirror without the key: the sealed pack index, the packs, catalogs and
+# delta files it lists in clear; the mirror serves the same plan
+"$CADU" -q mirror --from www/st --to www/m v2.caibx || fail "mirror of an encrypted release with packs"
+ls www/m/packs/*.capx www/m/packs/*.capack www/m/packs/*.capcat >/dev/null && ls www/m/deltas/*/*.cadelta >/dev/null ||
+        fail "mirror did not copy packs and delta files"
+"$CADU" --json extract --key-file k1 --store "$HTTP_URL/m" --seed v1.img:p1.caibx v2.caibx out7.img > j7 ||
+        fail "extract from the mirror: $(tail -n 1 j7)"
+cmp out7.img v2.img && [ "$(jget j7 'd["plan"]')" = "$(jget j1 'd["plan"]')" ] || fail "mirror: $(tail -n 1 j7)"
+
+# --- verify-store: the structure without the key, every entry with it
+"$CADU" -q verify-store www/st v1.caibx v2.caibx > vs || fail "verify-store without the key: $(cat vs)"
+"$CADU" --json verify-store --key-file k1 www/st v1.caibx v2.caibx > vs || fail "verify-store with the key: $(cat vs)"
+python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); sys.exit(0 if d["pack_indexes"] == 2 and d["decoded_deltas"] > 0 else 1)' vs ||
+        fail "verify-store with the key checked no packs: $(tail -n 1 vs)"
+rc=0; "$CADU" -q verify-store www/flip v2.caibx > vf 2>&1 || rc=$?
+[ "$rc" -eq 3 ] && grep -q "capack: does not match its name and size" vf || fail "verify-store of flipped packs: $rc $(cat vf)"
+rc=0; "$CADU" -q verify-store --key-file k1 www/flip v2.caibx > vf 2>&1 || rc=$?
+[ "$rc" -eq 3 ] && grep -q "fails authentication under its name" vf || fail "verify-store --key-file of flipped packs: $rc $(cat vf)"
+
+# --- gc: keeping both releases removes nothing of theirs; keeping v2 only,
+# v1's chunk files go and with them every delta file one of whose bases
+# they were; v2 still extracts with the same deltas from its packs
+cp -r www/st www/gc
+before=$(find www/gc -type f | wc -l)
+"$CADU" -q gc -g 0 www/gc v1.caibx v2.caibx || fail "gc keeping both"
+[ "$(find www/gc -type f | wc -l)" -eq "$before" ] || fail "gc keeping both releases removed files"
+ndeltas=$(find www/gc/deltas -name '*.cadelta' | wc -l)
+"$CADU" -q gc -g 0 www/gc v2.caibx || fail "gc keeping v2"
+left=$(find www/gc/deltas -name '*.cadelta' | wc -l)
+[ "$left" -lt "$ndeltas" ] || fail "gc removed no delta file of v1's bases"
+python3 - www/gc <<'PY' || fail "gc left a delta file without its target or bases"
+import glob, os, struct, sys
+root = sys.argv[1]
+def have(h):
+    return os.path.exists(os.path.join(root, h[:4], h + ".cacnk"))
+for f in glob.glob(os.path.join(root, "deltas", "*", "*.cadelta")):
+    d = open(f, "rb").read()
+    n = struct.unpack("<I", d[24:28])[0]
+    names = [d[28 + 32 * i:60 + 32 * i].hex() for i in range(n)]
+    assert have(os.path.basename(f)[:64]) and all(map(have, names)), f
+PY
+ls www/gc/packs/"$(sha256sum v2.caibx | cut -c1-64)".capx >/dev/null || fail "gc removed v2's pack index"
+"$CADU" --json extract --key-file k1 --store "$HTTP_URL/gc" --seed v1.img:p1.caibx v2.caibx out8.img > j8 ||
+        fail "extract after gc: $(tail -n 1 j8)"
+cmp out8.img v2.img && [ "$(jget j8 'd["plan"]')" = "$(jget j1 'd["plan"]')" ] || fail "after gc: $(tail -n 1 j8)"
 
 # --- a pack index under another key is not used (and a plain extract of
 # the same store never finds one: its name is the encrypted index's)

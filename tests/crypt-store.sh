@@ -21,6 +21,13 @@ EOF
 
 "$CADU" -q make --encrypt-key k1 --store st v1.img v1.caibx
 "$CADU" -q make --encrypt-key k1 --store st v2.img v2.caibx
+# Both again with packs and deltas (sealed delta files, pack indexes,
+# catalogs and sketches) into a store of their own.
+"$CADU" -q make --encrypt-key k1 --packs --deltas --store stp v1.img v1p.caibx
+"$CADU" -q make --encrypt-key k1 --packs --deltas --store stp v2.img v2p.caibx
+for k in deltas/*/*.cadelta packs/*.capack packs/*.capcat packs/*.capx sketches/*.casketch; do
+        ls stp/$k >/dev/null 2>&1 || fail "make --packs --deltas wrote no $k to check"
+done
 # The same images, plain, for their plaintext ids.
 "$CADU" -q make --store plain v1.img p1.caibx
 "$CADU" -q make --store plain v2.img p2.caibx
@@ -39,14 +46,14 @@ new=$("$CADU" --json make --encrypt-key k1 --store st v1.img v1b.caibx | python3
 [ "$new" = 0 ] || fail "remaking v1 under the same key stored $new new chunk files"
 
 # --- nothing of the plaintext in the published store, names or contents
-python3 - st v1.img v2.img p1.caibx p2.caibx v1.caibx v2.caibx <<'EOF' || fail "plaintext found in the encrypted store"
+python3 - st,stp v1.img v2.img p1.caibx p2.caibx v1.caibx v2.caibx v1p.caibx v2p.caibx <<'EOF' || fail "plaintext found in the encrypted store"
 import os, sys
-store, images, plain = sys.argv[1], sys.argv[2:4], sys.argv[4:6]
+stores, images, plain = sys.argv[1].split(","), sys.argv[2:4], sys.argv[4:6]
 ids = set()
 for p in plain:
     d = open(p, "rb").read()
     ids.update(d[i:i + 32] for i in range(72, len(d) - 48, 40))
-files = [os.path.join(r, f) for r, _, fs in os.walk(store) for f in fs] + sys.argv[6:]
+files = [os.path.join(r, f) for s in stores for r, _, fs in os.walk(s) for f in fs] + sys.argv[6:]
 hexids = {i.hex() for i in ids}
 for f in files:
     if any(h in f for h in hexids):
