@@ -57,12 +57,6 @@ cmp rel/b.caibx stick/b.caibx || fail "mirror did not copy the encrypted index"
 cmp b.img out.img || fail "extract from the mirrored release differs"
 rm out.img
 
-# Deltas are not encrypted: refused for an encrypted image.
-"$CADU" rdiff signature a.img a.sig && "$CADU" rdiff delta a.sig b.img rel/b.rdiff
-expect_fail 2 "^cadu: --delta for 'rootfs': rdiff deltas are not encrypted, and image rootfs is" \
-        "$CADU" manifest --key-file k --compatible board --version 2.0 \
-        --image "rootfs:rootfs:b.img:rel/b.caibx:rel/store" --delta "rootfs:rel/b.rdiff:a.img" rel/d.manifest
-
 # --- gc keeps the chunks the encrypted indexes name, by keyed name
 "$CADU" -q gc --grace 0 rel/store rel/b.caibx
 left=$(find rel/store -name '*.cacnk' | wc -l)
