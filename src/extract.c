@@ -56,6 +56,7 @@ typedef struct seed_src {
          * data through here; cleared at their first failure. */
         atomic_bool clone;              /* FICLONERANGE: share the blocks */
         atomic_bool copy;               /* copy_file_range: the kernel copies */
+        bool is_out;                    /* the output itself (in place) */
 } seed_src;
 
 typedef struct worker_ctx {
@@ -175,6 +176,23 @@ static int verify(extractor *x, const uint8_t *data, size_t len, const uint8_t i
         if (r < 0)
                 return r;
         return memcmp(got, id, CADU_DIGEST_SIZE) ? -EBADMSG : 0;
+}
+
+/* Does data, read from the output at off, hold chunk id? When the output's
+ * own saved index with fingerprints is among the seeds (FILE:INDEX naming
+ * OUT) and puts this chunk at this very offset, its fingerprint says so
+ * (much cheaper than the digest); otherwise the digest. */
+static bool holds(extractor *x, const uint8_t *data, size_t len, const uint8_t id[CADU_DIGEST_SIZE], uint64_t off) {
+        const need *n = lookup(x, id);
+        for (uint32_t c = n->first != SIZE_MAX ? n->cands : 0; c; c = x->cands[c - 1].next) {
+                const cand *cd = &x->cands[c - 1];
+                if (cd->has_fp && cd->off == off && x->seeds[cd->seed].is_out) {
+                        cadu_fp fp;
+                        cadu_fp_compute(data, len, &fp);
+                        return memcmp(&fp, &cd->fp, sizeof(fp)) == 0;
+                }
+        }
+        return verify(x, data, len, id) == 0;
 }
 
 /* Count bytes written to the output (by us or by the kernel) and start
@@ -309,7 +327,7 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
         /* 1. Already in place (resume, or an in-place update of a slot). */
         if (x->check_existing) {
                 r = read_at(&w->buf, x->out.fd, len, off);
-                if (r == 0 && (zero ? all_zero(w->buf.data, len) : verify(x, w->buf.data, len, it->id) == 0)) {
+                if (r == 0 && (zero ? all_zero(w->buf.data, len) : holds(x, w->buf.data, len, it->id, off))) {
                         count(&w->st.in_place, len, 0);
                         return 0;
                 }
@@ -652,14 +670,19 @@ static int open_output(extractor *x) {
                 set_error(x, r, "output %s", o->out_path);
                 return r;
         }
+        /* A seed that is the output itself says what the output holds; it
+         * is never copied from by the kernel: it changes as it is written. */
+        for (size_t k = 0; k < o->nseeds; k++) {
+                struct stat ss;
+                seed_src *sd = &x->seeds[k];
+                if (fstat(sd->fd, &ss) < 0)
+                        continue;
+                sd->is_out = S_ISBLK(st.st_mode) ? S_ISBLK(ss.st_mode) && ss.st_rdev == st.st_rdev
+                                                 : ss.st_dev == st.st_dev && ss.st_ino == st.st_ino;
+                sd->clone = sd->copy = S_ISREG(st.st_mode) && S_ISREG(ss.st_mode) && !sd->is_out;
+        }
         if (S_ISREG(st.st_mode)) {
-                /* Regular seeds may be copied by the kernel (seed_copy). */
                 x->blksize = st.st_blksize > 0 ? (uint64_t)st.st_blksize : 4096;
-                for (size_t k = 0; k < o->nseeds; k++) {
-                        struct stat ss;
-                        bool reg = fstat(x->seeds[k].fd, &ss) == 0 && S_ISREG(ss.st_mode);
-                        x->seeds[k].clone = x->seeds[k].copy = reg;
-                }
                 cur = (uint64_t)st.st_size;
                 x->sparse = x->out.tmp != NULL;
                 x->check_existing = !x->sparse && cur > 0;
@@ -1137,8 +1160,9 @@ static int preplan(extractor *x, worker_ctx *w, cadu_extract_plan *p) {
                 need *n = lookup(x, it->id);
                 if (is_zero_id(x, it->id, len) || n->cands)
                         continue;
-                if (x->check_existing && read_at(&w->buf, x->out.fd, len, cadu_index_chunk_offset(x->idx, i)) == 0 &&
-                    verify(x, w->buf.data, len, it->id) == 0)
+                uint64_t off = cadu_index_chunk_offset(x->idx, i);
+                if (x->check_existing && read_at(&w->buf, x->out.fd, len, off) == 0 &&
+                    holds(x, w->buf.data, len, it->id, off))
                         continue;
                 if (o->cache && o->cache->ops->has(o->cache, it->id) > 0)
                         continue;

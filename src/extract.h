@@ -13,7 +13,9 @@
  * Chunks from a regular seed file to a regular output are shared (reflinks,
  * FICLONERANGE: their whole blocks) where both are on one reflink-capable
  * file system (btrfs, XFS), else copied by the kernel (copy_file_range),
- * else written; block devices are always read and written.
+ * else written; block devices are always read and written. In place, a
+ * seed that is the output itself (with its saved index and fingerprints)
+ * lets chunks already at their offset be checked by fingerprint.
  * A chunk id occurring several times is produced once, then copied locally.
  *
  * Packs (doc/pack-format.md): given the index's sha256, the release's pack
