@@ -370,6 +370,11 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
         if (img->full && cadu_store_relpath_valid(img->full) &&
             (r = cadu_manifest_resolve(in->location, img->full, &p->full)) < 0)
                 return cadu_error_errno(r, "full image of %s", img->name);
+        /* An optional file: a copy of the release may lack it. */
+        if (p->full && !cadu_location_is_url(p->full) && access(p->full, F_OK) < 0) {
+                free(p->full);
+                p->full = NULL;
+        }
         if (!img->delta)
                 return 0;
         cadu_slot_info info = CADU_SLOT_INFO_INIT;

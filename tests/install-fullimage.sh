@@ -126,4 +126,10 @@ cp local4/rootfs.img.zst www/4.0.0/rootfs.img.zst
 grep -q "^cadu: full image $url/4.0.0/rootfs.img.zst: .*; falling back to the chunk store$" i4.out ||
         fail "no fallback: $(cat i4.out)"
 slot_has b "$T/www/4.0.0" || fail "slot B does not hold 4.0.0"
+# A copy of the release without its (optional) full image installs from
+# the chunks.
+rm local4/rootfs.img.zst
+head -c "$(stat -c %s "$D/b.img")" /dev/zero > "$D/b.img"
+"$CADU" -q install -c "$CONF" "$T/local4/update.manifest" || fail "a release copy without its full image was refused"
+slot_has b "$T/www/4.0.0" || fail "slot B does not hold 4.0.0"
 echo "ok: full image ($full3 bytes) chosen only when cheapest, budget, damage"
