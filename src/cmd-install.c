@@ -721,6 +721,41 @@ out:
         return ret;
 }
 
+static int item_cmp(const void *a, const void *b) {
+        return memcmp(((const cadu_index_item *)a)->id, ((const cadu_index_item *)b)->id, CADU_DIGEST_SIZE);
+}
+
+/* The bytes of the distinct chunks of idx that are not all zeros (runs of
+ * zeros give chunks of the largest size, and maybe a last one, which are
+ * never fetched). */
+static int distinct_bytes(const cadu_index *idx, uint64_t *ret) {
+        uint8_t zero_id[2][CADU_DIGEST_SIZE];
+        uint64_t last = idx->n ? cadu_index_chunk_size(idx, idx->n - 1) : 0;
+        uint8_t *zeros = calloc(1, (size_t)idx->max);
+        int r = zeros ? cadu_digest(idx->digest, zeros, (size_t)idx->max, zero_id[0]) : -ENOMEM;
+        if (r == 0)
+                r = cadu_digest(idx->digest, zeros, (size_t)last, zero_id[1]);
+        free(zeros);
+        if (r < 0)
+                return r;
+        cadu_index_item *it = malloc((idx->n ? idx->n : 1) * sizeof(*it));
+        if (!it)
+                return -ENOMEM;
+        for (size_t i = 0; i < idx->n; i++)
+                it[i] = (cadu_index_item){ cadu_index_chunk_size(idx, i), { 0 } },
+                memcpy(it[i].id, idx->items[i].id, CADU_DIGEST_SIZE);
+        qsort(it, idx->n, sizeof(*it), item_cmp);
+        uint64_t sum = 0;
+        for (size_t i = 0; i < idx->n; i++)
+                if ((i == 0 || memcmp(it[i].id, it[i - 1].id, CADU_DIGEST_SIZE)) &&
+                    !(it[i].end == idx->max && !memcmp(it[i].id, zero_id[0], CADU_DIGEST_SIZE)) &&
+                    !(it[i].end == last && !memcmp(it[i].id, zero_id[1], CADU_DIGEST_SIZE)))
+                        sum += it[i].end;
+        free(it);
+        *ret = sum;
+        return 0;
+}
+
 /* For each image with an applicable rdiff delta on the network or a
  * compressed full image: whichever of them and the chunk plan costs the
  * fewest bytes (then requests) is taken (delta_fetched or full_chosen set).
@@ -745,6 +780,15 @@ static int choose_sources(installer *in) {
                 in->max_download = budget;
                 if (ret)
                         return ret;
+                /* Per-chunk files whose sizes no pack index gives are
+                 * counted at their largest. Against a full image they are
+                 * taken to compress as well as it does (its size over the
+                 * image's distinct content): a lower bound, so the full
+                 * image wins only where the chunks cannot. */
+                uint64_t distinct = 0;
+                if (pp->full && plan.files_bound && distinct_bytes(pp->idx, &distinct) == 0 && distinct)
+                        plan.total_bytes = plan.total_bytes - plan.file_bytes +
+                                           (uint64_t)((double)plan.file_bytes * (double)img->full_size / (double)distinct);
                 /* 0 chunks, 1 rdiff delta, 2 full image. */
                 struct {
                         bool on;
