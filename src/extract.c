@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "cadu-crypt.h"
@@ -443,6 +444,21 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
         return last;
 }
 
+/* Give the pages of b beyond its first keep bytes back to the system (the
+ * bytes there are not needed any more): a worker's buffers stay as large as
+ * the largest chunk it met, but hold in memory about an average chunk. */
+static void trim(cadu_buf *b, size_t keep) {
+        static long page;
+        if (!page)
+                page = sysconf(_SC_PAGESIZE);
+        if (page <= 0 || b->alloc <= keep)
+                return;
+        uintptr_t a = ((uintptr_t)b->data + keep + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+        uintptr_t e = ((uintptr_t)b->data + b->alloc) & ~((uintptr_t)page - 1);
+        if (e > a)
+                (void)madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 static void *run_worker(void *arg) {
         worker_ctx *w = arg;
         extractor *x = w->x;
@@ -467,6 +483,8 @@ static void *run_worker(void *arg) {
                 }
                 if (produce(w, i, repeat) < 0)
                         break;
+                trim(&w->raw, (size_t)x->idx->avg);
+                trim(&w->buf, (size_t)x->idx->avg);
                 x->done_bytes += cadu_index_chunk_size(x->idx, i);
                 if (!repeat) {
                         n = lookup(x, x->idx->items[i].id);
@@ -1257,9 +1275,10 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                 goto done;
 
         /* Local sources are CPU and disk bound; network stores want several
-         * requests in flight, so add workers that mostly wait (each holds
-         * up to two chunk buffers). While the network waits for the pack
-         * phase, only the local workers run. */
+         * requests in flight (8: the stores' default transfers), so there
+         * are at least as many workers, which mostly wait (each holds up to
+         * two chunk buffers). While the network waits for the pack phase,
+         * only one worker per CPU runs. */
         size_t nlocal = o->threads;
         nw = o->threads;
         if (!nw) {
@@ -1267,7 +1286,7 @@ int cadu_extract(const cadu_extract_opts *o, cadu_extract_stats *st, char **errm
                 nw = nlocal = n > 0 ? (size_t)n : 1;
                 for (size_t s = 0; s < o->nstores; s++)
                         if (strcmp(o->stores[s]->ops->kind, "dir") != 0) {
-                                nw += 8;
+                                nw = CADU_MAX(nw, (size_t)8);
                                 break;
                         }
         }
