@@ -33,7 +33,15 @@
 #             openssl) on a simulated A/B device whose running slot holds
 #             v1: manifest, signature, index, chunks and whatever else the
 #             device fetches (pack index, packs, deltas). Release: v1 then
-#             v2 made into one store (so that v2 can have deltas against v1).
+#             v2 made into one store (so that v2 can have deltas against v1;
+#             with packs, v2's index also compressed against v1's). Each
+#             release is measured twice: on a device with no state (it
+#             chunks its running slot and fetches the index alone), and as
+#             LABEL+saved on one that installed v1 with cadu (v1's signed
+#             manifest installed once into the slot that holds it, then
+#             marked good: its state directory keeps v1's index, which is
+#             the seed's index and the base of the compact index). Timed
+#             installs use the second.
 #   casync    casync extract seeded from v1, default chunks and 2K:8K:32K
 #             (index fetched with curl, chunks through casync's HTTP store)
 #   xdelta3   xdelta3 -e -9 -s v1 v2: one file, one request, then decoded
@@ -178,24 +186,31 @@ chunk_spec() {
 }
 
 # cadu_release LABEL BINARY CHUNK FLAGS: v1 then v2 into $www/LABEL/store,
-# v2's manifest signed; the v2 make timed as LABEL.make.
+# both manifests signed (v1's: the device installs it first, see provision);
+# with packs, v2's index also compressed against v1's; the v2 make timed as
+# LABEL.make.
 cadu_release() {
         label=$1 bin=$2 spec=$(chunk_spec "$3") flags=$4
         d=$www/$label
-        key="$(sha256sum <"$bin" | cut -c1-16) $spec $flags $pairid ${MAKE_OPTS:-}"
+        key="$(sha256sum <"$bin" | cut -c1-16) $spec $flags $pairid ${MAKE_OPTS:-} v1-manifest"
         fresh "$d/.done" "$key" && return 0
         echo "bench-bytes: release $label (make $spec $flags)" >&2
         rm -rf "$d"
         mkdir -p "$d"
+        base=""
+        case " $flags " in *" --packs "*) has_opt "$bin" --index-base && base="--index-base $d/v1.caibx" ;; esac
+        v1m=""
+        [ "$bin" = "$cadu" ] && v1m="--manifest $d/v1.manifest --compatible bench-board --version 1.0 --image-name rootfs"
         # shellcheck disable=SC2086
-        nice "$bin" -q make --store "$d/store" --chunk-size "$spec" $flags ${MAKE_OPTS:-} "$v1" "$d/v1.caibx" ||
+        nice "$bin" -q make --store "$d/store" --chunk-size "$spec" $flags ${MAKE_OPTS:-} $v1m "$v1" "$d/v1.caibx" ||
                 die "$label: make v1 failed"
         # shellcheck disable=SC2086
-        timed "$label.make" nice "$bin" -q make --store "$d/store" --chunk-size "$spec" $flags ${MAKE_OPTS:-} \
+        timed "$label.make" nice "$bin" -q make --store "$d/store" --chunk-size "$spec" $flags $base ${MAKE_OPTS:-} \
                 --manifest "$d/update.manifest" --compatible bench-board --version 2.0 --image-name rootfs \
                 "$v2" "$d/rootfs.caibx"
-        "$bin" -q sign --key "$pki/signer.key" --cert "$pki/signer.pem" "$d/update.manifest" ||
-                die "$label: sign failed"
+        for m in update.manifest ${v1m:+v1.manifest}; do
+                "$bin" -q sign --key "$pki/signer.key" --cert "$pki/signer.pem" "$d/$m" || die "$label: sign failed"
+        done
         echo "$key" >"$d/.done"
 }
 
@@ -292,8 +307,12 @@ done
 # ------------------------------------------------------------------ device
 # A simulated A/B device (bootloader environment in a file) running v1.
 if ! cmp -s "$v1" "$dev/a.img"; then cp "$v1" "$dev/a.img"; fi
+# device_reset [STATE]: booted from slot A, slot B empty; the state
+# directory a copy of STATE (what cadu kept when it installed v1: the saved
+# index of slot A), or none.
 device_reset() {
         rm -rf "$dev/state" "$dev/out.img" "$dev/dl"
+        [ -z "${1:-}" ] || cp -a "$1" "$dev/state"
         : >"$dev/b.img"
         echo "console=ttyS0 cadu.slot=A" >"$dev/cmdline"
         printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$dev/bootenv"
@@ -346,13 +365,41 @@ rdiff)
 esac
 EOF
 
+# provision LABEL: the device as cadu leaves it after installing LABEL's
+# v1 (booted from slot B, v1's signed manifest installed into slot A, which
+# holds v1 already: every chunk is found in place; then slot A booted and
+# marked good): its state directory, kept as $WORK/state-IMAGE/LABEL.
+provision() {
+        label=$1
+        s=$WORK/state-$IMAGE/$label
+        fresh "$s.done" "$(cat "$www/$label/.done")" && return 0
+        echo "bench-bytes: provision: $label (install v1)" >&2
+        device_reset
+        echo "console=ttyS0 cadu.slot=B" >"$dev/cmdline"
+        "$cadu" -q install -c "$dev/cadu.conf" "http://127.0.0.1:$port/$label/v1.manifest" ||
+                die "$label: installing v1 failed"
+        echo "console=ttyS0 cadu.slot=A" >"$dev/cmdline"
+        "$cadu" -q mark-good -c "$dev/cadu.conf" || die "$label: mark-good failed"
+        cmp -s "$v1" "$dev/a.img" || die "$label: installing v1 changed slot A"
+        [ -n "$(find "$dev/state" -name '*.A.caibx')" ] || die "$label: no saved index of slot A"
+        mkdir -p "$WORK/state-$IMAGE"
+        rm -rf "$s"
+        cp -a "$dev/state" "$s"
+        cat "$www/$label/.done" >"$s.done"
+}
+# the state to start LABEL's device runs from ("" for none)
+state_of() {
+        case $1 in *+saved) echo "$WORK/state-$IMAGE/${1%+saved}" ;; *) echo "" ;; esac
+}
+
 # run LABEL URL TAG: one device run, timed as LABEL.TAG; the image checked
-# against v2; the access log lines kept as $res/LABEL.TAG.log.
+# against v2; the access log lines kept as $res/LABEL.TAG.log. LABEL+saved:
+# LABEL's release on a device that has v1's saved index (provision).
 run() {
         label=$1 url=$2 tag=$3
-        device_reset
+        device_reset "$(state_of "$label")"
         : >"$log"
-        timed "$label.$tag" nice sh "$T/device.sh" "$label" "$url"
+        timed "$label.$tag" nice sh "$T/device.sh" "${label%+saved}" "$url"
         out=$dev/out.img
         case $label in cadu-*) [ "$extract" = 1 ] || out=$dev/b.img ;; esac
         [ "$(stat -c %s "$out")" -ge "$v2size" ] || die "$label: the device's image is short"
@@ -377,8 +424,15 @@ breakdown() {
                 END { for (k in n) printf "%s=%d/%d ", k, b[k], n[k]; print "" }' "$1"
 }
 mb() { echo "scale=2; $1 / 1000000" | bc | sed 's/^\./0./'; }
+mib() { echo "scale=1; $1 / 1024" | bc; }
 
 # ------------------------------------------------------------- bytes table
+# cadu's releases on a device that has v1's saved index, as one that
+# installed v1 with cadu has: the index comes compressed against it.
+for l in $labels; do
+        case $l in cadu-baseline) ;; cadu-*) [ -f "$www/$l/v1.manifest" ] && provision "$l" &&
+                labels="$labels $l+saved" ;; esac
+done
 for l in $labels; do
         echo "bench-bytes: device: $l" >&2
         run "$l" "http://127.0.0.1:$port" bytes
@@ -390,16 +444,17 @@ echo
 echo "pair: $(sed -n 2,3p "$PAIR/READY" | tr '\n' ' ')"
 echo "image: $(basename "$v1") -> $(basename "$v2"), $v2size bytes; $("$cadu" --version | head -1)," \
         "device: cadu $([ "$extract" = 1 ] && echo extract || echo install)"
-echo "bytes: all nginx sent (headers included), MB = 10^6 bytes; dev RSS: peak of the device's process tree"
-printf '\n%-24s %8s %9s %8s %6s %7s %8s %9s %8s\n' method MB "x xdelta3" requests ranged "dev RSS" "dev time" "make time" "make RSS"
+echo "bytes: all nginx sent (headers included), MB = 10^6 bytes; dev RSS: peak of the device's process tree (M = MiB)"
+echo "LABEL+saved: on a device that installed v1 with cadu (v1's saved index: the index comes compressed against it)"
+printf '\n%-30s %8s %9s %8s %6s %7s %8s %9s %8s\n' method MB "x xdelta3" requests ranged "dev RSS" "dev time" "make time" "make RSS"
 for l in $labels; do
         set -- $(summary "$res/$l.bytes.log")
         ratio=-
         [ -n "$ref" ] && ratio=$(echo "scale=2; $2 / $ref" | bc | sed 's/^\./0./')
-        mrss=$(field "$l.make" rss_kib)
-        printf '%-24s %8s %9s %8d %6d %5d M %6.1f s %7.1f s %6d M\n' "$l" "$(mb "$2")" "$ratio" "$1" "$5" \
-                "$(($(field "$l.bytes" rss_kib) / 1024))" "$(field "$l.bytes" wall)" \
-                "$(field "$l.make" wall)" "$((${mrss:-0} / 1024))"
+        mrss=$(field "${l%+saved}.make" rss_kib)
+        printf '%-30s %8s %9s %8d %6d %5.1f M %6.1f s %7.1f s %6d M\n' "$l" "$(mb "$2")" "$ratio" "$1" "$5" \
+                "$(mib "$(field "$l.bytes" rss_kib)")" "$(field "$l.bytes" wall)" \
+                "$(field "${l%+saved}.make" wall)" "$((${mrss:-0} / 1024))"
 done
 echo
 for l in $labels; do
@@ -407,6 +462,7 @@ for l in $labels; do
 done
 echo
 for l in $labels; do
+        [ "$l" = "${l%+saved}" ] || continue
         echo "$l make: $(cat "$res/$l.make.time" 2>/dev/null)"
 done
 
@@ -422,9 +478,13 @@ while [ ! -s "$T/dp.port" ] && [ "$n" -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
 slow="http://127.0.0.1:$(cat "$T/dp.port")"
 tlabels=$timed
 if [ -z "$tlabels" ]; then
-        for l in $labels; do case $l in cadu-* | casync-default) tlabels="$tlabels $l" ;; esac; done
+        # cadu as a device that installed v1 with cadu (+saved) when measured so
+        for l in $labels; do
+                case " $labels " in *" $l+saved "*) continue ;; esac
+                case $l in cadu-* | casync-default) tlabels="$tlabels $l" ;; esac
+        done
 fi
-for l in $tlabels; do [ -d "$www/$l" ] || die "--timed: no release $l"; done
+for l in $tlabels; do [ -d "$www/${l%+saved}" ] || die "--timed: no release $l"; done
 for i in $(seq "$runs"); do
         for l in $tlabels; do
                 echo "bench-bytes: timed run $i: $l" >&2
@@ -434,19 +494,19 @@ done
 echo
 echo "install of v2 on a device running v1 through tools/delayproxy.py: +$DELAY_MS ms each way," \
         "$RATE_KBIT kbit/s; $runs runs alternating, median (min-max)"
-printf '\n%-24s %20s %8s %8s %7s\n' method "wall time" requests MB "dev RSS"
+printf '\n%-30s %20s %8s %8s %7s\n' method "wall time" requests MB "dev RSS"
 for l in $tlabels; do
         ts=$(for i in $(seq "$runs"); do field "$l.slow$i" wall; done | sort -n)
         med=$(echo "$ts" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
         echo "$l $med" >>"$T/medians"
         set -- $(summary "$res/$l.slow1.log")
-        printf '%-24s %6.1f s (%5.1f-%5.1f) %8d %8s %5d M\n' "$l" "$med" "$(echo "$ts" | head -1)" \
-                "$(echo "$ts" | tail -1)" "$1" "$(mb "$2")" "$(($(field "$l.slow1" rss_kib) / 1024))"
+        printf '%-30s %6.1f s (%5.1f-%5.1f) %8d %8s %5.1f M\n' "$l" "$med" "$(echo "$ts" | head -1)" \
+                "$(echo "$ts" | tail -1)" "$1" "$(mb "$2")" "$(mib "$(field "$l.slow1" rss_kib)")"
 done
 echo
 awk '{ t[$1] = $2; order[NR] = $1 }
         END { for (i = 1; i <= NR; i++) { l = order[i]; if (l !~ /^cadu-/) continue
                 line = ""
-                for (j = 1; j <= NR; j++) { o = order[j]; if (o == l || o ~ /^cadu-[0-9]/ && o !~ /-plain$/) continue
+                for (j = 1; j <= NR; j++) { o = order[j]; if (o == l || o ~ /^cadu-[0-9]/ && o !~ /-plain(\+saved)?$/) continue
                         line = line sprintf(" %.2fx vs %s;", t[o] / t[l], o) }
                 print "speedup of " l ":" line } }' "$T/medians"
