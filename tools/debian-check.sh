@@ -62,6 +62,14 @@ fail() { echo "$me: $*" >&2; exit 1; }
 tar -xzf "$tarball" -C "$work"
 set -- "$work"/cadu-*/
 [ $# -eq 1 ] && [ -f "$1/debian/control" ] || fail "$tarball: no cadu-*/debian/control in it"
+# In a git checkout: the tarball carries every file of debian/ (their list
+# is in tools/Makefile.inc).
+top=$(cd "$(dirname "$0")/.." && pwd)
+if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+        for f in $(git -C "$top" ls-files debian); do
+                [ -f "$1/$f" ] || fail "$f is not in $tarball: add it to EXTRA_DIST in tools/Makefile.inc"
+        done
+fi
 cd "$1"
 DEB_BUILD_OPTIONS="parallel=2 nocheck" dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1 ||
         { tail -60 "$work/build.log"; fail "dpkg-buildpackage failed (log above)"; }
