@@ -120,7 +120,7 @@ static int write_envelope(cadu_manifest *m, const char *out, const char *key_pat
  * image (delta_path NULL), or the rdiff delta at delta_path sealed; sealed
  * under k for role when k is not NULL. 0 or an exit code. */
 static int write_file(const char *path, const char *image_path, const char *delta_path, const cadu_crypt_key *k,
-                      const char *role) {
+                      const char *role, int level) {
         _cleanup_free_ char *tmp = NULL;
         const char *in_path = delta_path ? delta_path : image_path;
         if (asprintf(&tmp, "%s.tmp", path) < 0)
@@ -132,7 +132,7 @@ static int write_file(const char *path, const char *image_path, const char *delt
         if (out < 0)
                 return cadu_error_errno(-errno, "writing %s", tmp);
         int r = delta_path ? cadu_crypt_stream_fd(k, role, true, in, out)
-                           : cadu_full_write(in, out, CADU_FULL_LEVEL, k, role, NULL);
+                           : cadu_full_write(in, out, level, k, role, NULL);
         if (r == 0 && fsync(out) < 0)
                 r = -errno;
         if (close(out) < 0 && r == 0)
@@ -166,6 +166,7 @@ static const char manifest_help[] =
         "                             sealed into DELTA.enc, which the manifest names\n"
         "      --full NAME:FILE       write image NAME zstd-compressed (sealed when\n"
         "                             encrypted) to FILE and name it; repeatable\n"
+        "      --full-level LEVEL     zstd level of --full, 1 to 19 (default 19)\n"
         "      --key-file FILE        the store key of encrypted indexes: they are\n"
         "                             pinned by their plaintext and the manifest names\n"
         "                             the key (doc/encryption.md)\n"
@@ -179,7 +180,7 @@ static const char manifest_help[] =
         "  -h, --help                 show this help\n";
 
 int cadu_cmd_manifest(int argc, char **argv) {
-        enum { O_COMPATIBLE = 0x100, O_VERSION, O_EXPIRES, O_DESCRIPTION, O_IMAGE, O_DELTA, O_KEY_FILE, O_RECIPIENT, O_KEY_ENVELOPE, O_FULL };
+        enum { O_COMPATIBLE = 0x100, O_VERSION, O_EXPIRES, O_DESCRIPTION, O_IMAGE, O_DELTA, O_KEY_FILE, O_RECIPIENT, O_KEY_ENVELOPE, O_FULL, O_FULL_LEVEL };
         static const struct option options[] = {
                 { "compatible", required_argument, NULL, O_COMPATIBLE },
                 { "version", required_argument, NULL, O_VERSION },
@@ -191,12 +192,14 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 { "recipient", required_argument, NULL, O_RECIPIENT },
                 { "key-envelope", required_argument, NULL, O_KEY_ENVELOPE },
                 { "full", required_argument, NULL, O_FULL },
+                { "full-level", required_argument, NULL, O_FULL_LEVEL },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         _cleanup_free_ char **full_specs = calloc((size_t)argc, sizeof(char *));
         _cleanup_free_ char **image_paths = calloc((size_t)argc, sizeof(char *));
         size_t n_fulls = 0;
+        int full_level = CADU_FULL_LEVEL;
         _cleanup_free_ const char **recipients = calloc((size_t)argc, sizeof(char *));
         size_t n_recipients = 0;
         const char *compatible = NULL, *version = NULL, *description = NULL, *key_path = NULL, *envelope = NULL;
@@ -227,6 +230,14 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 case O_IMAGE: image_specs[n_images++] = optarg; break;
                 case O_DELTA: delta_specs[n_deltas++] = optarg; break;
                 case O_FULL: full_specs[n_fulls++] = optarg; break;
+                case O_FULL_LEVEL: {
+                        char *end;
+                        long l = strtol(optarg, &end, 10);
+                        if (*end || end == optarg || l < 1 || l > 19)
+                                return cadu_usage_error("manifest", "invalid --full-level '%s': want 1 to 19", optarg);
+                        full_level = (int)l;
+                        break;
+                }
                 case O_KEY_FILE: key_path = optarg; break;
                 case O_RECIPIENT: recipients[n_recipients++] = optarg; break;
                 case O_KEY_ENVELOPE: envelope = optarg; break;
@@ -358,7 +369,7 @@ int cadu_cmd_manifest(int argc, char **argv) {
                                 ret = cadu_error_errno(-ENOMEM, "manifest");
                                 goto finish;
                         }
-                        if ((ret = write_file(sealed, NULL, delta, &key, role)) != 0)
+                        if ((ret = write_file(sealed, NULL, delta, &key, role, 0)) != 0)
                                 goto finish;
                 }
                 r = cadu_manifest_image_set_delta(&imgs[k], out, sealed ? sealed : delta, source, &err);
@@ -386,7 +397,8 @@ int cadu_cmd_manifest(int argc, char **argv) {
                         ret = cadu_usage_error("manifest", "--full for '%s', which no --image names", name);
                         goto finish;
                 }
-                if ((ret = write_file(file + 1, image_paths[k], NULL, imgs[k].encrypted ? &key : NULL, role)) != 0)
+                if ((ret = write_file(file + 1, image_paths[k], NULL, imgs[k].encrypted ? &key : NULL, role,
+                                      full_level)) != 0)
                         goto finish;
                 r = cadu_manifest_image_set_full(&imgs[k], out, file + 1, &err);
                 if (r < 0) {

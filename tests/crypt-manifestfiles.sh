@@ -73,8 +73,8 @@ enc_release "$T/v1" 1.0.0 "$T/k1"
 mkdir "$T/v2"
 enc_release "$T/v2" 2.0.0 "$T/k1"
 "$CADU" rdiff delta "$T/v1.sig" "$T/v2/rootfs.img" "$T/v2/rootfs.rdiff"
-enc_release "$T/v2" 2.0.0 "$T/k1" --delta "rootfs:$T/v2/rootfs.rdiff:$T/v1/rootfs.img" --full "rootfs:$T/v2/rootfs.img.zst"
-enc_release "$T/v3" 3.0.0 "$T/k1" text --full "rootfs:$T/v3/rootfs.img.zst"
+enc_release "$T/v2" 2.0.0 "$T/k1" --delta "rootfs:$T/v2/rootfs.rdiff:$T/v1/rootfs.img" --full "rootfs:$T/v2/rootfs.img.zst" --full-level 3
+enc_release "$T/v3" 3.0.0 "$T/k1" text --full "rootfs:$T/v3/rootfs.img.zst" --full-level 3
 mkdir "$T/v2k2"
 enc_release "$T/v2k2" 2.0.0 "$T/k2"
 "$CADU" rdiff delta "$T/v1.sig" "$T/v2k2/rootfs.img" "$T/v2k2/rootfs.rdiff"

@@ -43,7 +43,7 @@ PY
                 "$CADU" -q make --store "$d/store" --chunk-size 4K:8K:16K "$d/kernel.img" "$d/kernel.caibx"
                 shift 2
         fi
-        [ "${1:-}" = --full ] && full=(--full "rootfs:$d/rootfs.img.zst")
+        [ "${1:-}" = --full ] && full=(--full "rootfs:$d/rootfs.img.zst" --full-level 3)
         cp -r "$d/store/." "$T/www/store/"
         "$CADU" -q manifest --compatible cadu-test-board --version "$v" \
                 --image "rootfs:rootfs:$d/rootfs.img:$d/rootfs.caibx:$url/store" \
