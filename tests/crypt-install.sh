@@ -1,6 +1,7 @@
 #!/bin/sh
 # Encrypted releases on the simulated device (doc/encryption.md): the
-# manifest names the store key, the device's key-file decrypts; a replayed
+# manifest names the store key, the device's key-file decrypts (rootfs
+# through its sealed pack index); a replayed
 # index, a device with another key or none, and a key rotation are refused
 # before anything is written.
 . "$top_srcdir/tests/lib.sh"
@@ -18,8 +19,9 @@ enc_release() {
         local dir=$1 version=$2 key=$3
         device_release "$dir" "$version"
         rm -r "$dir/store" "$dir/update.manifest" "$dir/update.manifest.sig"
-        "$CADU" -q make --encrypt-key "$key" --store "$dir/store" --chunk-size 16K:32K:64K \
-                "$dir/rootfs.img" "$dir/rootfs.caibx"
+        # rootfs with sealed packs and deltas: the device takes them by range
+        "$CADU" -q make --encrypt-key "$key" --store "$dir/store" --chunk-size 16K:32K:64K --packs --deltas \
+                --delta-level 3 "$dir/rootfs.img" "$dir/rootfs.caibx"
         "$CADU" -q make --encrypt-key "$key" --store "$dir/store" --chunk-size 4K:8K:16K \
                 "$dir/kernel.img" "$dir/kernel.caibx"
         "$CADU" -q manifest --key-file "$key" --compatible cadu-test-board --version "$version" \
@@ -59,7 +61,8 @@ refused 4 "^cadu: image rootfs is encrypted with store key $(kid "$T/v2/rootfs.c
 
 # The fleet key: installs, seeded from the running slot.
 printf '%s\n\n[store]\nkey-file = %s\n' "$conf_plain" "$T/k1" > "$CONF"
-"$CADU" -q install -c "$CONF" "$T/v2/update.manifest"
+"$CADU" --json install -c "$CONF" "$T/v2/update.manifest" > "$T/i2.json" || fail "install: $(tail -n 3 "$T/i2.json")"
+grep -q '"pack_index":true' "$T/i2.json" || fail "the install did not use the sealed pack index: $(cat "$T/i2.json")"
 [ "$(sim)" = B ] || fail "the device did not boot the new slot"
 slot_has b "$T/v2" || fail "slot B does not hold v2"
 "$CADU" -q mark-good -c "$CONF"

@@ -27,8 +27,8 @@ open("v1.img", "wb").write(v1); open("v2.img", "wb").write(v2)
 PY
 (umask 077; openssl rand -hex 32 > k1; openssl rand -hex 32 > k2)
 mkdir www
-"$CADU" -q make --encrypt-key k1 --packs --deltas --store www/st v1.img v1.caibx
-"$CADU" -q make --encrypt-key k1 --packs --deltas --store www/st v2.img v2.caibx
+"$CADU" -q make --encrypt-key k1 --packs --deltas --delta-level 3 --store www/st v1.img v1.caibx
+"$CADU" -q make --encrypt-key k1 --packs --deltas --delta-level 3 --store www/st v2.img v2.caibx
 # The device's saved index of its running slot is plaintext.
 "$CADU" -q make --store plain v1.img p1.caibx
 [ -n "$(find www/st/deltas -name '*.cadelta')" ] || fail "no delta files"
@@ -220,7 +220,7 @@ cmp out8.img v2.img && [ "$(jget j8 'd["plan"]')" = "$(jget j1 'd["plan"]')" ] |
 
 # --- a pack index under another key is not used (and a plain extract of
 # the same store never finds one: its name is the encrypted index's)
-"$CADU" -q make --encrypt-key k2 --packs --deltas --store www/st v2.img v2k2.caibx
+"$CADU" -q make --encrypt-key k2 --packs --store www/st v2.img v2k2.caibx
 cp www/st/packs/"$(sha256sum v2k2.caibx | cut -c1-64)".capx www/st/packs/"$(sha256sum v2.caibx | cut -c1-64)".capx.k2
 cp www/st/packs/"$(sha256sum v2.caibx | cut -c1-64)".capx capx.save
 mv www/st/packs/"$(sha256sum v2.caibx | cut -c1-64)".capx.k2 www/st/packs/"$(sha256sum v2.caibx | cut -c1-64)".capx

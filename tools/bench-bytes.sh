@@ -7,8 +7,11 @@
 #   --baseline CADU      also measure this (older) cadu, per-chunk only
 #   --chunk-sizes LIST   average chunk sizes for cadu, e.g. "16K 64K 128K"
 #                        (each as AVG/4:AVG:AVG*4; default 64K)
-#   --modes LIST         cadu modes among plain, packs, deltas, deltas+packs
-#                        (default: all that `cadu make --help` offers)
+#   --modes LIST         cadu modes among plain, packs, deltas, deltas+packs,
+#                        each also as enc-MODE: the same encrypted
+#                        (--encrypt-key, the device holding the key file;
+#                        doc/encryption.md) (default: the plain modes that
+#                        `cadu make --help` offers)
 #   --peers LIST         peers among casync-default, casync-small, xdelta3,
 #                        zstd, rdiff (default: all)
 #   --no-peers           cadu only (the same as --peers "")
@@ -160,6 +163,8 @@ if [ ! -f "$pki/signer.pem" ]; then
                         -extfile signer.ext -out signer.pem
         ) >/dev/null 2>&1 || die "openssl could not make the test PKI"
 fi
+# The store key of the enc-* modes (kept with the PKI: releases stay valid).
+[ -f "$pki/store.key" ] || (umask 077 && openssl rand -hex 32 >"$pki/store.key") || die "openssl rand failed"
 
 # the cadu modes this binary offers
 has_opt() { "$1" make --help 2>&1 | grep -q -- "$2"; }
@@ -171,11 +176,12 @@ if [ -z "$modes" ]; then
 fi
 mode_flags() {
         case $1 in
+        enc-*) echo "--encrypt-key $pki/store.key $(mode_flags "${1#enc-}")" ;;
         plain) echo "" ;;
         packs) echo "--packs" ;;
         deltas) echo "--deltas" ;;
         deltas+packs) echo "--deltas --packs" ;;
-        *) die "unknown mode $1 (plain, packs, deltas, deltas+packs)" ;;
+        *) die "unknown mode $1 (plain, packs, deltas, deltas+packs, enc-MODE)" ;;
         esac
 }
 # chunk_spec AVG: MIN:AVG:MAX for an average like 64K
@@ -307,9 +313,9 @@ done
 # ------------------------------------------------------------------ device
 # A simulated A/B device (bootloader environment in a file) running v1.
 if ! cmp -s "$v1" "$dev/a.img"; then cp "$v1" "$dev/a.img"; fi
-# device_reset [STATE]: booted from slot A, slot B empty; the state
+# device_reset [STATE] [LABEL]: booted from slot A, slot B empty; the state
 # directory a copy of STATE (what cadu kept when it installed v1: the saved
-# index of slot A), or none.
+# index of slot A), or none; for an enc-* LABEL, the store key file.
 device_reset() {
         rm -rf "$dev/state" "$dev/out.img" "$dev/dl"
         [ -z "${1:-}" ] || cp -a "$1" "$dev/state"
@@ -331,6 +337,7 @@ b = $dev/b.img
 [trust]
 ca = $pki/ca.pem
 EOF
+        case ${2:-} in *-enc-*) printf '\n[store]\nkey-file = %s\n' "$pki/store.key" >>"$dev/cadu.conf" ;; esac
 }
 
 # $T/device.sh LABEL URL: install or extract LABEL's v2 from URL, as the
@@ -344,7 +351,9 @@ cadu-*)
         if [ $extract = 1 ]; then
                 curl -sSf -o "\$dev/dl" "\$url/\$label/update.manifest"
                 curl -sSf -o "\$dev/dl.sig" "\$url/\$label/update.manifest.sig"
-                "\$bin" -q extract --store "\$url/\$label/store" --seed "\$dev/a.img" \
+                key=""
+                case \$label in *-enc-*) key="--key-file $pki/store.key" ;; esac
+                "\$bin" -q extract \$key --store "\$url/\$label/store" --seed "\$dev/a.img" \
                         "\$url/\$label/rootfs.caibx" "\$dev/out.img"
         else
                 "\$bin" -q install -c "\$dev/cadu.conf" "\$url/\$label/update.manifest"
@@ -374,7 +383,7 @@ provision() {
         s=$WORK/state-$IMAGE/$label
         fresh "$s.done" "$(cat "$www/$label/.done")" && return 0
         echo "bench-bytes: provision: $label (install v1)" >&2
-        device_reset
+        device_reset "" "$label"
         echo "console=ttyS0 cadu.slot=B" >"$dev/cmdline"
         "$cadu" -q install -c "$dev/cadu.conf" "http://127.0.0.1:$port/$label/v1.manifest" ||
                 die "$label: installing v1 failed"
@@ -397,7 +406,7 @@ state_of() {
 # LABEL's release on a device that has v1's saved index (provision).
 run() {
         label=$1 url=$2 tag=$3
-        device_reset "$(state_of "$label")"
+        device_reset "$(state_of "$label")" "$label"
         : >"$log"
         timed "$label.$tag" nice sh "$T/device.sh" "${label%+saved}" "$url"
         out=$dev/out.img
