@@ -1743,10 +1743,10 @@ static const char mirror_help[] =
         "Given a MANIFEST (a path or http(s) URL ending in .manifest, or a file\n"
         "holding an [update] section), the indexes are the manifest's (checked\n"
         "against its sha256 pins) and DIR receives the manifest, its signature\n"
-        "MANIFEST.sig, the indexes and deltas at their relative paths, and the\n"
-        "chunks in the store directory the manifest names (a relative store),\n"
-        "else in DIR/default.castr. The manifest is written last: a DIR holding\n"
-        "it is complete.\n\n"
+        "MANIFEST.sig, the indexes, deltas and full images at their relative\n"
+        "paths, and the chunks in the store directory the manifest names (a\n"
+        "relative store), else in DIR/default.castr. The manifest is written\n"
+        "last: a DIR holding it is complete.\n\n"
         "Options:\n"
         "  -f, --from STORE        where the chunks come from (default with a manifest:\n"
         "                          the store it names, relative to it)\n"
@@ -2031,6 +2031,7 @@ typedef struct manifest_plan {
         cadu_buf *indexes;              /* per image: the bytes checked */
         char **delta_paths;             /* per image: local delta to copy, or NULL */
         cadu_buf *deltas;               /* per image: a fetched delta (URL manifest) */
+        char **fulls;                   /* per image: its full image (path checked, or URL), or NULL */
 } manifest_plan;
 
 static void manifest_plan_done(manifest_plan *p) {
@@ -2040,7 +2041,9 @@ static void manifest_plan_done(manifest_plan *p) {
                 if (p->deltas)
                         cadu_buf_free(&p->deltas[i]);
                 free(p->delta_paths ? p->delta_paths[i] : NULL);
+                free(p->fulls ? p->fulls[i] : NULL);
         }
+        free(p->fulls);
         free(p->indexes);
         free(p->deltas);
         free(p->delta_paths);
@@ -2168,6 +2171,8 @@ static int clean_destination(const mirror_job *jobs, size_t njobs, const char *m
                         r = remove_file_tmps(to, p->m->images[i].index, &n);
                         if (r == 0 && p->m->images[i].delta)
                                 r = remove_file_tmps(to, p->m->images[i].delta, &n);
+                        if (r == 0 && p->fulls && p->fulls[i])
+                                r = remove_file_tmps(to, p->m->images[i].full, &n);
                 }
                 if (r == 0)
                         r = remove_file_tmps(to, base, &n);
@@ -2242,7 +2247,8 @@ static int plan_manifest(const char *mloc, const char *from, const char *to, con
         p->indexes = calloc(n + 1, sizeof(cadu_buf));
         p->deltas = calloc(n + 1, sizeof(cadu_buf));
         p->delta_paths = calloc(n + 1, sizeof(char *));
-        if (!p->indexes || !p->deltas || !p->delta_paths)
+        p->fulls = calloc(n + 1, sizeof(char *));
+        if (!p->indexes || !p->deltas || !p->delta_paths || !p->fulls)
                 return cadu_error_errno(-ENOMEM, "mirror");
         for (size_t i = 0; i < n; i++) {
                 const cadu_manifest_image *img = &p->m->images[i];
@@ -2297,6 +2303,28 @@ static int plan_manifest(const char *mloc, const char *from, const char *to, con
                                 return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
                         }
                 }
+                /* A full image is optional: one on local media that is
+                 * absent is left out, one present is checked now; one over
+                 * the network is checked while it is copied. */
+                if (img->full && cadu_store_relpath_valid(img->full)) {
+                        free(e2);
+                        e2 = NULL;
+                        if ((r = cadu_manifest_resolve(mloc, img->full, &p->fulls[i])) < 0) {
+                                cadu_index_free(idx);
+                                return cadu_error_errno(r, "manifest %s: image %s: full image %s", mloc, img->name,
+                                                        img->full);
+                        }
+                        if (!remote && access(p->fulls[i], F_OK) < 0) {
+                                free(p->fulls[i]);
+                                p->fulls[i] = NULL;
+                        } else if (!remote && (r = cadu_manifest_check_file(p->fulls[i], img->full_size,
+                                                                            img->full_sha256, &e2)) < 0) {
+                                cadu_index_free(idx);
+                                cadu_error("manifest %s: image %s: full image %s: %s", mloc, img->name, img->full,
+                                           e2 ? e2 : cadu_strerror(r));
+                                return r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+                        }
+                }
                 if (from)
                         src = strdup(from);
                 else if (img->store)
@@ -2345,9 +2373,51 @@ static int write_file(const char *path, const void *data, size_t len) {
         return cadu_write_file_atomic(path, data, len);
 }
 
-/* Put the indexes, deltas, signature and manifest into DIR, the manifest
- * last, each exactly as checked. Returns an exit code. */
-static int copy_manifest_files(const char *mloc, const manifest_plan *p, const char *to) {
+typedef struct full_copy {
+        int fd;
+        cadu_digest_ctx *h;
+} full_copy;
+
+static int full_copy_range(void *ud, size_t i, const uint8_t *data, size_t len) {
+        full_copy *c = ud;
+        (void)i;
+        int r = cadu_digest_update(c->h, data, len);
+        return r < 0 ? r : cadu_write_full(c->fd, data, len);
+}
+
+/* Stream the full image of img at url (pinned) into path, in ranges of
+ * 4 MiB: bounded memory whatever its size, not a byte beyond the pin read,
+ * and the file committed only when it matches its pins. -ENOENT when the
+ * server lacks it, -EBADMSG when it differs from the pins. */
+static int copy_full_url(const cadu_storeopts *so, const char *url, const cadu_manifest_image *img, const char *path) {
+        const uint64_t piece = (uint64_t)4 << 20;
+        _cleanup_free_ char *base = strndup(url, strlen(url) - strlen(img->full) - 1), *dir = NULL;
+        cadu_outfile o = CADU_OUTFILE_INIT;
+        cadu_store *s = NULL;
+        full_copy c = { .h = cadu_digest_new(CADU_DIGEST_SHA256) };
+        uint8_t got[CADU_DIGEST_SIZE];
+        int r = base && c.h ? cadu_dirname(path, &dir) : -ENOMEM;
+        if (r == 0 && (r = cadu_mkdir_p(dir)) == 0 && (r = cadu_store_open(base, &so->opts, false, &s)) == 0)
+                r = cadu_outfile_open(&o, path, false);
+        c.fd = o.fd;
+        for (uint64_t off = 0; r == 0 && off < img->full_size; off += piece) {
+                cadu_range rg = { off, CADU_MIN(img->full_size - off, piece) };
+                r = cadu_store_get_ranges(s, img->full, &rg, 1, full_copy_range, &c);
+        }
+        if (r == 0 && (cadu_digest_final(c.h, got) < 0 || memcmp(got, img->full_sha256, CADU_DIGEST_SIZE)))
+                r = -EBADMSG;
+        if (r == 0)
+                r = cadu_outfile_commit(&o);
+        else if (o.fd >= 0)
+                cadu_outfile_abort(&o);
+        cadu_digest_free(c.h);
+        cadu_store_free(s);
+        return r;
+}
+
+/* Put the indexes, deltas, full images, signature and manifest into DIR,
+ * the manifest last, each exactly as checked. Returns an exit code. */
+static int copy_manifest_files(const char *mloc, const manifest_plan *p, const char *to, const cadu_storeopts *so) {
         int r = 0;
         for (size_t i = 0; i < p->m->n_images; i++) {
                 const cadu_manifest_image *img = &p->m->images[i];
@@ -2365,6 +2435,25 @@ static int copy_manifest_files(const char *mloc, const manifest_plan *p, const c
                         r = write_file(ddst, p->deltas[i].data, p->deltas[i].len);
                 if (r < 0)
                         return cadu_error_errno(r, "writing %s", ddst);
+        }
+        for (size_t i = 0; i < p->m->n_images; i++) {
+                const cadu_manifest_image *img = &p->m->images[i];
+                if (!p->fulls[i])
+                        continue;
+                _cleanup_free_ char *fdst = path_join(to, img->full);
+                if (!fdst)
+                        return cadu_error_errno(-ENOMEM, "mirror");
+                r = cadu_location_is_url(p->fulls[i]) ? copy_full_url(so, p->fulls[i], img, fdst)
+                                                      : copy_file(p->fulls[i], fdst);
+                if (r == -ENOENT && cadu_location_is_url(p->fulls[i]))
+                        continue;       /* optional: devices take the chunks */
+                if (r == -EBADMSG) {
+                        cadu_error("manifest %s: image %s: full image %s: does not match the manifest's pins", mloc,
+                                   img->name, p->fulls[i]);
+                        return CADU_EXIT_VERIFY;
+                }
+                if (r < 0)
+                        return cadu_error_errno(r, "writing %s", fdst);
         }
         const char *base = strrchr(mloc, '/');
         base = base ? base + 1 : mloc;
@@ -2482,7 +2571,7 @@ int cadu_cmd_mirror(int argc, char **argv) {
         }
         if (ret)
                 goto out;
-        if (manifest && (ret = copy_manifest_files(argv[optind], &mp, to)))
+        if (manifest && (ret = copy_manifest_files(argv[optind], &mp, to, &so)))
                 goto out;
 
         double secs = (double)(cadu_now_ns() - start) / 1e9;

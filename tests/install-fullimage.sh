@@ -106,6 +106,19 @@ slot_has a "$T/www/3.0.0" || fail "slot A does not hold 3.0.0"
 [ "$(sim)" = A ] || fail "trial boot did not boot A"
 "$CADU" -q mark-good -c "$CONF"
 
+# cadu mirror copies a full image from the server (in ranges), checked
+# against its pins, and refuses one that differs.
+"$CADU" -q mirror --to mirror3 "$url/3.0.0/update.manifest" || fail "mirror of 3.0.0"
+cmp -s mirror3/rootfs.img.zst www/3.0.0/rootfs.img.zst || fail "the mirror lacks the full image"
+"$CADU" -q verify --ca "$P/ca.pem" mirror3/update.manifest || fail "verify of the mirror"
+cp www/4.0.0/rootfs.img.zst good4.zst
+python3 -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(1000); b=f.read(1); f.seek(1000); f.write(bytes([b[0]^1]))' \
+        www/4.0.0/rootfs.img.zst
+expect_fail 3 "^cadu: manifest $url/4.0.0/update.manifest: image rootfs: full image $url/4.0.0/rootfs.img.zst: does not match the manifest's pins$" \
+        "$CADU" -q mirror --to mirror4 "$url/4.0.0/update.manifest"
+[ ! -e mirror4/rootfs.img.zst ] && [ ! -e mirror4/update.manifest ] || fail "a mirror kept a damaged full image"
+cp good4.zst www/4.0.0/rootfs.img.zst
+
 # A damaged full image on local media: refused before anything is written,
 # in one line.
 cp -r www/4.0.0 local4
