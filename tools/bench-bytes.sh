@@ -204,7 +204,8 @@ cadu_release() {
         rm -rf "$d"
         mkdir -p "$d"
         base=""
-        case " $flags " in *" --packs "*) has_opt "$bin" --index-base && base="--index-base $d/v1.caibx" ;; esac
+        # (not for an encrypted release: a compact index holds plaintext ids)
+        case " $flags " in *" --encrypt-key "*) ;; *" --packs "*) has_opt "$bin" --index-base && base="--index-base $d/v1.caibx" ;; esac
         v1m=""
         [ "$bin" = "$cadu" ] && v1m="--manifest $d/v1.manifest --compatible bench-board --version 1.0 --image-name rootfs"
         # shellcheck disable=SC2086
