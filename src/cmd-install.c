@@ -60,7 +60,7 @@ typedef struct prepared {
 
 /* A full image over the network is read in ranges of this size: memory is
  * bounded whatever its size. */
-#define INSTALL_FULL_PIECE ((uint64_t)4 << 20)
+#define INSTALL_FULL_PIECE ((uint64_t)2 << 20)
 
 /* The requests a full image of size bytes costs. */
 static uint64_t full_requests(uint64_t size) {

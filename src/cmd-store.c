@@ -2386,11 +2386,11 @@ static int full_copy_range(void *ud, size_t i, const uint8_t *data, size_t len) 
 }
 
 /* Stream the full image of img at url (pinned) into path, in ranges of
- * 4 MiB: bounded memory whatever its size, not a byte beyond the pin read,
+ * 2 MiB: bounded memory whatever its size, not a byte beyond the pin read,
  * and the file committed only when it matches its pins. -ENOENT when the
  * server lacks it, -EBADMSG when it differs from the pins. */
 static int copy_full_url(const cadu_storeopts *so, const char *url, const cadu_manifest_image *img, const char *path) {
-        const uint64_t piece = (uint64_t)4 << 20;
+        const uint64_t piece = (uint64_t)2 << 20;
         _cleanup_free_ char *base = strndup(url, strlen(url) - strlen(img->full) - 1), *dir = NULL;
         cadu_outfile o = CADU_OUTFILE_INIT;
         cadu_store *s = NULL;

@@ -21,8 +21,9 @@
 
 #include "cadu-crypt.h"
 
-/* The largest zstd window a full image may use: 8 MiB. */
-#define CADU_FULL_WINDOW_LOG 23
+/* The largest zstd window a full image may use: 4 MiB (the reader's
+ * memory, with that of the 2 MiB ranges it is fetched in). */
+#define CADU_FULL_WINDOW_LOG 22
 /* The zstd level cadu manifest --full writes with. */
 #define CADU_FULL_LEVEL 19
 

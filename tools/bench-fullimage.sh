@@ -10,9 +10,10 @@
 #
 # Images of SIZE_MIB (default 256) come from tools/mkimages.sh (v2 is v1
 # after an OS update). Rows "chunks only" install from a manifest without
-# full image; rows "full offered" from one with it, where cadu takes
-# whichever costs fewer bytes. WORKDIR defaults to tmpfs (/dev/shm). Use a
-# build without sanitizers (tools/build.sh). Needs nginx, openssl and
+# full image; rows "full offered" from one with it (zstd level FULL_LEVEL,
+# default 19), where cadu takes whichever costs fewer bytes. KINDS (default
+# "blank seeded") picks the devices. WORKDIR defaults to tmpfs (/dev/shm).
+# Use a build without sanitizers (tools/build.sh). Needs nginx, openssl and
 # /usr/bin/time.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,7 +79,7 @@ cp www/rel/v2.caibx www/full/v2.caibx
 "$cadu" -q manifest --compatible bench --version 2.0.0 --image "rootfs:rootfs:v2.img:www/rel/v2.caibx:$url/store" \
         www/rel/update.manifest
 "$cadu" -q manifest --compatible bench --version 2.0.0 --image "rootfs:rootfs:v2.img:www/full/v2.caibx:$url/store" \
-        --full rootfs:www/full/v2.img.zst www/full/update.manifest
+        --full rootfs:www/full/v2.img.zst --full-level "${FULL_LEVEL:-19}" www/full/update.manifest
 t2=$(date +%s.%N)
 for m in rel full; do
         "$cadu" -q sign --key pki/signer.key --cert pki/signer.pem www/$m/update.manifest
