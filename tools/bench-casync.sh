@@ -79,6 +79,8 @@ once() {
         name=$1
         shift
         rm -rf out.img out.img.* cs-tmp ds-tmp
+        # make: each into a fresh store of its own, removed untimed.
+        case $name in casync_make) rm -rf cs ;; cadu_make) rm -rf ds ;; esac
         sync
         /usr/bin/time -o time.txt -f '%e %M' "$@" >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
         cut -d' ' -f1 time.txt >> "$name.t"
@@ -115,9 +117,10 @@ fs=$(stat -f -c %T .)
 echo "image: $(du -hL --apparent-size v1.img | cut -f1) (v1 -> v2), work directory on $fs ($mode), $(nproc) CPUs," \
         "load $(cut -d' ' -f1-3 /proc/loadavg), median (min-max) of $runs alternating runs"
 echo "cadu $("$cadu" --version 2>/dev/null | head -1), $(casync --version 2>/dev/null | head -1)"
-# make: both into fresh stores each run, so that both compress everything.
-group casync_make "rm -rf cs && casync --store=cs --digest=sha256 make v1.casync.caibx v1.img" \
-        cadu_make "rm -rf ds && '$cadu' -q make --store ds --digest sha256 -l 3 v1.img v1.caibx"
+# make: both into fresh stores each run (see once), so that both compress
+# everything.
+group casync_make "casync --store=cs --digest=sha256 make v1.casync.caibx v1.img" \
+        cadu_make "'$cadu' -q make --store ds --digest sha256 -l 3 v1.img v1.caibx"
 casync --store=cs --digest=sha256 make v2.casync.caibx v2.img >/dev/null
 "$cadu" -q make --store ds v2.img v2.caibx
 cmp v1.caibx v1.casync.caibx && cmp v2.caibx v2.casync.caibx || { echo "indexes differ from casync's" >&2; exit 1; }
