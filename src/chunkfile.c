@@ -57,6 +57,7 @@ static bool all_zero(const uint8_t *p, size_t n) {
  * size seen before, else computed. Called without the lock held. */
 static int identify(pipeline *pl, cadu_chunk_info *c) {
         bool zero = c->data == pl->zeros_buf || all_zero(c->data, c->len);
+        c->zero = zero;
         if (zero) {
                 pthread_mutex_lock(&pl->lock);
                 for (size_t i = 0; i < pl->nzeros; i++)

@@ -24,6 +24,7 @@ typedef struct cadu_chunk_info {
         size_t len;
         uint8_t id[CADU_DIGEST_SIZE];
         cadu_fp fp;                     /* with params.fingerprints */
+        bool zero;                      /* all bytes zero (set before the worker callback) */
         uint64_t user;                  /* set by the worker callback */
 } cadu_chunk_info;
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 
@@ -37,20 +38,41 @@ typedef struct maker {
         uint8_t (*new_ids)[CADU_DIGEST_SIZE];   /* with --deltas: chunks new to the store, in order */
         size_t n_new, a_new;
         bool deltas;
+        /* All-zero chunks already stored or touched by this make: images
+         * repeat them thousands of times, once is enough. */
+        pthread_mutex_t zlock;
+        uint8_t zdone[4][CADU_DIGEST_SIZE];
+        size_t nzdone;
 } maker;
+
+static bool zero_done(maker *m, const uint8_t id[CADU_DIGEST_SIZE], bool add) {
+        bool found = false;
+        pthread_mutex_lock(&m->zlock);
+        for (size_t i = 0; i < m->nzdone && !found; i++)
+                found = !memcmp(m->zdone[i], id, CADU_DIGEST_SIZE);
+        if (!found && add && m->nzdone < CADU_ELEMENTSOF(m->zdone))
+                memcpy(m->zdone[m->nzdone++], id, CADU_DIGEST_SIZE);
+        pthread_mutex_unlock(&m->zlock);
+        return found;
+}
 
 /* Worker: store the chunk unless the store has it already. */
 static int store_chunk(void *ud, cadu_chunk_info *c, void *scratch) {
         maker *m = ud;
         cadu_buf *out = scratch;
+        if (c->zero && zero_done(m, c->id, false))
+                return 0;
         int r = m->store->ops->has(m->store, c->id);
         if (r < 0)
                 return r;
         /* Present: refresh it so that a concurrent gc (which spares chunks
          * younger than its grace period) cannot delete it under this index.
          * Gone in between: store it after all. */
-        if (r > 0 && (r = cadu_store_touch(m->store, c->id)) != -ENOENT)
+        if (r > 0 && (r = cadu_store_touch(m->store, c->id)) != -ENOENT) {
+                if (r == 0 && c->zero)
+                        zero_done(m, c->id, true);
                 return r;
+        }
         r = cadu_chunk_compress(m->level, c->data, c->len, out);
         if (r < 0)
                 return r;
@@ -61,6 +83,8 @@ static int store_chunk(void *ud, cadu_chunk_info *c, void *scratch) {
         m->new_bytes += c->len;
         m->new_compressed += out->len;
         c->user = 1;
+        if (c->zero)
+                zero_done(m, c->id, true);
         return 0;
 }
 
@@ -425,7 +449,8 @@ int cadu_cmd_make(int argc, char **argv) {
         if (key_path && (r = cadu_cmd_wrap_store(&store, &key)) < 0)
                 return cadu_error_errno(r, "cannot open store %s", store_path);
 
-        maker m = { .store = store, .level = (int)level, .key = key_path ? &key : NULL, .deltas = deltas };
+        maker m = { .store = store, .level = (int)level, .key = key_path ? &key : NULL, .deltas = deltas,
+                    .zlock = PTHREAD_MUTEX_INITIALIZER };
         if (fingerprints && !(m.fps = malloc(1024 * sizeof(cadu_fp)))) {
                 cadu_store_free(store);
                 return cadu_error_errno(-ENOMEM, "make");
