@@ -18,7 +18,10 @@
 #include <time.h>
 
 #include "cadu-chunker.h"
+#include <openssl/crypto.h>
+
 #include "cadu-crypt.h"
+#include "cadu-envelope.h"
 #include "cadu-index.h"
 #include "cadu-manifest.h"
 #include "cadu-store.h"
@@ -218,6 +221,10 @@ static const char info_help[] =
         "  -K, --key-file FILE     the store key of encrypted indexes and their store\n"
         "                          (without it: chunk count, sizes and key id only;\n"
         "                          doc/encryption.md)\n"
+        "      --key-envelope FILE the store key from a manifest's key envelope\n"
+        "                          (OUT.keys), unwrapped with:\n"
+        "      --recipient-cert CERT  a recipient's certificate (PEM)\n"
+        "      --recipient-key KEY    and its private key (PEM)\n"
         "  -q, --quiet             no progress\n"
         "      --json              the report as one JSON object on stdout\n"
         "  -h, --help              show this help\n\n";
@@ -600,20 +607,54 @@ static int info_encrypted(const char *path, const char *store_loc, const cadu_st
         return 0;
 }
 
+/* The store key wrapped in a key envelope (a manifest's OUT.keys) for the
+ * certificate rcert, unwrapped with its private key rkey. 0 or an exit code
+ * after the error. */
+static int info_unwrap(const char *envelope, const char *rcert, const char *rkey, cadu_crypt_key *key) {
+        _cleanup_free_ uint8_t *der = NULL, *text = NULL;
+        _cleanup_free_ char *err = NULL;
+        uint8_t secret[CADU_CRYPT_KEY_SIZE];
+        size_t len = 0, tlen = 0;
+        int r = cadu_read_file(envelope, (size_t)1 << 20, &der, &len);
+        if (r < 0)
+                return cadu_error_errno(r, "key envelope %s", envelope);
+        r = cadu_envelope_check(der, len, &err);
+        if (r == 0)
+                r = cadu_envelope_unwrap(der, len, rcert, rkey, CADU_CRYPT_KEY_FILE_MAX, &text, &tlen, &err);
+        if (r < 0) {
+                cadu_error("key envelope %s: %s", envelope, err ? err : cadu_strerror(r));
+                return r == -ENOKEY ? CADU_EXIT_REFUSED : r == -EINVAL ? CADU_EXIT_USAGE : CADU_EXIT_VERIFY;
+        }
+        r = cadu_crypt_key_parse(text, tlen, secret);
+        OPENSSL_cleanse(text, tlen);
+        if (r == 0)
+                r = cadu_crypt_key_derive(secret, key);
+        OPENSSL_cleanse(secret, sizeof(secret));
+        if (r < 0) {
+                cadu_error("key envelope %s: the wrapped content is not a store key", envelope);
+                return CADU_EXIT_VERIFY;
+        }
+        return 0;
+}
+
 int cadu_cmd_info(int argc, char **argv) {
-        enum { OPT_DOWNLOAD = 0x100 };
+        enum { OPT_DOWNLOAD = 0x100, OPT_ENVELOPE, OPT_RCERT, OPT_RKEY };
         static const struct option options[] = {
                 { "store", required_argument, NULL, 's' },
                 { "seed", required_argument, NULL, 'S' },
                 { "download", no_argument, NULL, OPT_DOWNLOAD },
                 { "threads", required_argument, NULL, 'j' },
                 { "key-file", required_argument, NULL, 'K' },
+                { "key-envelope", required_argument, NULL, OPT_ENVELOPE },
+                { "recipient-cert", required_argument, NULL, OPT_RCERT },
+                { "recipient-key", required_argument, NULL, OPT_RKEY },
                 { "help", no_argument, NULL, 'h' },
                 CADU_STOREOPTS_LONG_OPTIONS,
                 {}
         };
         _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
         _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
+        const char *envelope = NULL, *rcert = NULL, *rkey = NULL;
         _cleanup_free_ cadu_seed *seeds = calloc((size_t)argc, sizeof(cadu_seed));
         _cleanup_free_ char **paths = calloc((size_t)argc + 1, sizeof(char *));
         const char *store_loc = NULL, *key_path = NULL;
@@ -634,6 +675,9 @@ int cadu_cmd_info(int argc, char **argv) {
                 case 'S': cadu_seed_parse(optarg, &seeds[nseeds++]); break;
                 case OPT_DOWNLOAD: download = true; break;
                 case 'K': key_path = optarg; break;
+                case OPT_ENVELOPE: envelope = optarg; break;
+                case OPT_RCERT: rcert = optarg; break;
+                case OPT_RKEY: rkey = optarg; break;
                 case 'j':
                         if ((r = parse_threads("info", optarg, &threads)) != 0)
                                 return r;
@@ -652,8 +696,18 @@ int cadu_cmd_info(int argc, char **argv) {
         }
         if (optind >= argc)
                 return cadu_usage_error("info", "expected at least one INDEX");
+        if (envelope && (key_path || !rcert || !rkey))
+                return cadu_usage_error("info", "--key-envelope needs --recipient-cert and --recipient-key, "
+                                                "and not --key-file");
+        if ((rcert || rkey) && !envelope)
+                return cadu_usage_error("info", "--recipient-cert and --recipient-key go with --key-envelope");
         if (key_path && (r = cadu_cmd_load_key("--key-file", key_path, &key)) != 0)
                 return r;
+        if (envelope) {
+                if ((r = info_unwrap(envelope, rcert, rkey, &key)) != 0)
+                        return r;
+                key_path = envelope;    /* a key is at hand */
+        }
         /* Without the key, an encrypted index shows what its header and
          * size tell, and is left out of the rest. */
         size_t npaths = 0;

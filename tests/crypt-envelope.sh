@@ -54,6 +54,14 @@ if openssl cms -decrypt -binary -inform DER -in "$env" -recip "$T/other.pem" -in
         fail "another device's key unwrapped the envelope"
 fi
 
+# --- cadu info with the envelope and a recipient's certificate and key
+"$CADU" info --key-envelope "$env" --recipient-cert "$T/ec.pem" --recipient-key "$T/ec.key" "$T/v2/rootfs.caibx" \
+        > "$T/info.out" || fail "info with the key envelope failed"
+grep -q "^$T/v2/rootfs.caibx: .* ($(stat -c %s "$T/v2/rootfs.img") bytes) in [0-9]* chunks" "$T/info.out" ||
+        fail "info with the key envelope: $(cat "$T/info.out")"
+expect_fail 4 "^cadu: key envelope $env: no recipient for the certificate $T/other.pem$" \
+        "$CADU" info --key-envelope "$env" --recipient-cert "$T/other.pem" --recipient-key "$T/other.key" "$T/v2/rootfs.caibx"
+
 # --- a device holding no key file unwraps the release key with its own
 factory "$T/v1"
 conf_plain=$(cat "$CONF")
