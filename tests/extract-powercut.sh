@@ -11,6 +11,7 @@
 . "$top_srcdir/tests/lib.sh"
 need python3 losetup strace
 need_root "loop devices"
+strace -o /dev/null true 2>/dev/null || prereq_skip "strace cannot trace here (ptrace refused)"
 cd "$T"
 python3 - <<'PY'
 import random
