@@ -416,10 +416,11 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
  * on failure. */
 static int open_sealed_delta(installer *in, const cadu_manifest_image *img, prepared *p) {
         _cleanup_free_ char *path = NULL, *role = NULL;
-        char hex[2 * CADU_DIGEST_SIZE + 1];
+        char hex[2 * CADU_DIGEST_SIZE + 1], ihex[2 * CADU_DIGEST_SIZE + 1];
         cadu_hex_encode(img->delta_sha256, CADU_DIGEST_SIZE, hex);
+        cadu_hex_encode(img->sha256, CADU_DIGEST_SIZE, ihex);
         if (asprintf(&path, "%s/rdiff-%s.open", in->cfg->state_dir, hex) < 0 ||
-            asprintf(&role, "rdiff:%s", img->name) < 0)
+            asprintf(&role, "rdiff:%s:%s", img->name, ihex) < 0)
                 return cadu_error_errno(-ENOMEM, "install");
         _cleanup_close_ int src = cadu_open_untrusted(p->delta, 0);
         if (src < 0)
@@ -508,13 +509,15 @@ static int install_delta(installer *in, const cadu_manifest_image *img, const ch
 typedef struct full_job {
         cadu_full_reader *reader;
         cadu_digest_ctx *h;
+        cadu_digest_ctx *img_h;         /* of the image written (in order) */
         int fd;                         /* the slot */
         uint64_t got;                   /* bytes of the file */
 } full_job;
 
 static int full_write(void *ud, uint64_t off, const uint8_t *data, size_t len) {
         full_job *j = ud;
-        return cadu_pwrite_full(j->fd, data, len, off);
+        int r = cadu_digest_update(j->img_h, data, len);
+        return r < 0 ? r : cadu_pwrite_full(j->fd, data, len, off);
 }
 
 static int full_feed(full_job *j, const uint8_t *data, size_t len) {
@@ -576,18 +579,23 @@ static int install_full(installer *in, const cadu_manifest_image *img, const pre
         if (!p->full_chosen)
                 return 0;
         event("full", img->name, p->full);
-        if (asprintf(&role, "full:%s", img->name) < 0)
+        char ihex[2 * CADU_DIGEST_SIZE + 1];
+        cadu_hex_encode(img->sha256, CADU_DIGEST_SIZE, ihex);
+        if (asprintf(&role, "full:%s:%s", img->name, ihex) < 0)
                 return cadu_error_errno(-ENOMEM, "install");
         if ((j.fd = open(dst_dev, O_RDWR | O_CLOEXEC)) < 0)
                 return cadu_error_errno(-errno, "writing %s to %s", img->name, dst_dev);
         j.h = cadu_digest_new(CADU_DIGEST_SHA256);
-        r = j.h ? cadu_full_reader_new(img->size, img->encrypted ? &in->key : NULL, role, &j.reader) : -ENOMEM;
+        j.img_h = cadu_digest_new(CADU_DIGEST_SHA256);
+        r = j.h && j.img_h ? cadu_full_reader_new(img->size, img->encrypted ? &in->key : NULL, role, &j.reader) : -ENOMEM;
         if (r == 0)
                 r = full_read(in, p->full, img->full, img->full_size, &j);
         if (r == 0)
                 r = cadu_full_reader_finish(j.reader, full_write, &j);
         if (r == 0 && (cadu_digest_final(j.h, got) < 0 || memcmp(got, img->full_sha256, CADU_DIGEST_SIZE) != 0))
                 r = -EBADMSG, why = "does not match the manifest's full-sha256";
+        if (r == 0 && (cadu_digest_final(j.img_h, got) < 0 || memcmp(got, img->sha256, CADU_DIGEST_SIZE) != 0))
+                r = -EBADMSG, why = "does not give the manifest's image";
         struct stat st;
         if (r == 0 && fstat(j.fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(j.fd, (off_t)img->size) < 0)
                 r = -errno;
@@ -595,6 +603,7 @@ static int install_full(installer *in, const cadu_manifest_image *img, const pre
                 r = -errno;
         cadu_full_reader_free(j.reader);
         cadu_digest_free(j.h);
+        cadu_digest_free(j.img_h);
         close(j.fd);
         if (r == -ENOMEM || r == -ENOSPC || r == -EIO)
                 return cadu_error_errno(r, "writing %s to %s", img->name, dst_dev);

@@ -365,7 +365,9 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 if (imgs[k].encrypted) {
                         /* A plaintext delta would give the image away: it
                          * is sealed with the store key. */
-                        if (asprintf(&sealed, "%s.enc", delta) < 0 || asprintf(&role, "rdiff:%s", s) < 0) {
+                        char hex[2 * CADU_DIGEST_SIZE + 1];
+                        cadu_hex_encode(imgs[k].sha256, CADU_DIGEST_SIZE, hex);
+                        if (asprintf(&sealed, "%s.enc", delta) < 0 || asprintf(&role, "rdiff:%s:%s", s, hex) < 0) {
                                 ret = cadu_error_errno(-ENOMEM, "manifest");
                                 goto finish;
                         }
@@ -389,12 +391,18 @@ int cadu_cmd_manifest(int argc, char **argv) {
                 size_t k;
                 for (k = 0; name && k < n_images && strcmp(imgs[k].name, name) != 0; k++)
                         ;
-                if (!name || asprintf(&role, "full:%s", name) < 0) {
+                if (!name) {
                         ret = cadu_error_errno(-ENOMEM, "manifest");
                         goto finish;
                 }
                 if (k == n_images) {
                         ret = cadu_usage_error("manifest", "--full for '%s', which no --image names", name);
+                        goto finish;
+                }
+                char hex[2 * CADU_DIGEST_SIZE + 1];
+                cadu_hex_encode(imgs[k].sha256, CADU_DIGEST_SIZE, hex);
+                if (asprintf(&role, "full:%s:%s", name, hex) < 0) {
+                        ret = cadu_error_errno(-ENOMEM, "manifest");
                         goto finish;
                 }
                 if ((ret = write_file(file + 1, image_paths[k], NULL, imgs[k].encrypted ? &key : NULL, role,

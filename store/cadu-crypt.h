@@ -128,7 +128,8 @@ int cadu_crypt_index_open(const cadu_crypt_key *k, const uint8_t *data, size_t l
  * The file key is HKDF-SHA256(the stream subkey, salt, "cadu v1 stream
  * file" 0x00 role); segment i is sealed with the nonce LE64(i) 00 00 00
  * last (last 1 for the final segment, else 0) and the header as
- * authenticated data. A role names what the file is ("rdiff:rootfs"):
+ * authenticated data. A role names what the file is ("rdiff:rootfs:<sha256
+ * of the image it gives>"):
  * a file opened under another role, truncated at any point (also at a
  * segment boundary), extended, with segments reordered or bits flipped,
  * fails to open. Memory is bounded by one segment whatever the size.

@@ -6,7 +6,8 @@
  * The file is a zstd stream of the whole image (one or more frames),
  * written with a window of at most 2^CADU_FULL_WINDOW_LOG bytes; for an
  * encrypted image it is that stream sealed with cadu_crypt_stream_* under
- * the store key and the role "full:NAME". The reader decompresses with
+ * the store key and the role "full:NAME:SHA256" (the image's sha256 in
+ * hex). The reader decompresses with
  * bounded memory: a frame that asks for a larger window is refused, and so
  * is any byte beyond the image size the caller gives.
  *

@@ -75,6 +75,7 @@ enc_release "$T/v2" 2.0.0 "$T/k1"
 "$CADU" rdiff delta "$T/v1.sig" "$T/v2/rootfs.img" "$T/v2/rootfs.rdiff"
 enc_release "$T/v2" 2.0.0 "$T/k1" --delta "rootfs:$T/v2/rootfs.rdiff:$T/v1/rootfs.img" --full "rootfs:$T/v2/rootfs.img.zst" --full-level 3
 enc_release "$T/v3" 3.0.0 "$T/k1" text --full "rootfs:$T/v3/rootfs.img.zst" --full-level 3
+enc_release "$T/v4" 4.0.0 "$T/k1" text --full "rootfs:$T/v4/rootfs.img.zst" --full-level 3
 mkdir "$T/v2k2"
 enc_release "$T/v2k2" 2.0.0 "$T/k2"
 "$CADU" rdiff delta "$T/v1.sig" "$T/v2k2/rootfs.img" "$T/v2k2/rootfs.rdiff"
@@ -151,9 +152,23 @@ grep -q "^cadu: full image $T/v3f/rootfs.img.zst: damaged, forged or not this im
         fail "no fallback: $(cat i3f.out)"
 slot_has b "$T/v3" || fail "slot B does not hold 3.0.0 after the fallback"
 
+# Another release's sealed full image (same key, same image name),
+# re-pinned: sealed for another image, it fails at its first segment, so
+# not a byte of it reaches the slot (a budget of its size then stops the
+# chunks that would follow).
+mkdir "$T/v3x" && cp -r "$T/v3/." "$T/v3x/"
+cp "$T/v4/rootfs.img.zst" "$T/v3x/rootfs.img.zst"
+sed -i -e "s/^full-size = .*/full-size = $(stat -c %s "$T/v3x/rootfs.img.zst")/" \
+        -e "s/^full-sha256 = .*/full-sha256 = $(sha256sum "$T/v3x/rootfs.img.zst" | cut -d' ' -f1)/" "$T/v3x/update.manifest"
+"$CADU" -q sign --key "$P/signer.key" --cert "$P/signer.pem" --chain "$P/int.pem" "$T/v3x/update.manifest"
+head -c "$(stat -c %s "$D/b.img")" /dev/zero > "$D/b.img"
+before=$(slots_digest)
+expect_fail 4 "^cadu: full image $T/v3x/rootfs.img.zst: damaged, forged or not this image's \(refused\); falling back" \
+        "$CADU" -q install -c "$CONF" --max-download "$(stat -c %s "$T/v3x/rootfs.img.zst")" "$T/v3x/update.manifest"
+[ "$(slots_digest)" = "$before" ] || fail "another release's full image reached the slot"
+
 # The sealed full image of a text image the device has nothing of (the
 # target slot wiped).
-head -c "$(stat -c %s "$D/b.img")" /dev/zero > "$D/b.img"
 "$CADU" install -c "$CONF" "$T/v3/update.manifest" >i3.out 2>&1 || fail "install of 3.0.0: $(cat i3.out)"
 grep -q "^plan rootfs: its compressed full image: $(stat -c %s "$T/v3/rootfs.img.zst") bytes, not [0-9]* bytes of chunks$" i3.out ||
         fail "the full image was not chosen: $(cat i3.out)"
