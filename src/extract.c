@@ -962,16 +962,16 @@ static int apply_entry(worker_ctx *w, size_t pos, const cadu_pack_entry *e, cons
         const size_t clen = (size_t)cadu_index_chunk_size(x->idx, pos);
         const bool is_delta = e->nbases > 0;
         const size_t fetched = len;
-        int r = 0;
-        if (x->key && (r = open_entry(w, pos, e, data, len)) == 0) {
+        /* Sealed (an encrypted store): opened first; a failure counts as
+         * a corrupt entry. */
+        int r = x->key ? open_entry(w, pos, e, data, len) : 0;
+        if (x->key) {
                 data = w->plain.data;
                 len = w->plain.len;
         }
-        if (r < 0)
-                ;
-        else if (!is_delta)
+        if (r == 0 && !is_delta)
                 r = cadu_chunk_decode(data, len, clen, &w->chk);
-        else {
+        else if (r == 0) {
                 /* The bases are read now, into one buffer, and let go after:
                  * each is a chunk of a seed or of this release, of the size
                  * the delta states (so memory is bounded by what the device
