@@ -58,6 +58,9 @@ grep -q '^full = rootfs.img.zst$' www/2.0.0/update.manifest || fail "the manifes
 grep -q "^full-size = $(stat -c %s www/2.0.0/rootfs.img.zst)$" www/2.0.0/update.manifest || fail "full-size"
 grep -q "^full-sha256 = $(sha256sum www/2.0.0/rootfs.img.zst | cut -d' ' -f1)$" www/2.0.0/update.manifest ||
         fail "full-sha256"
+grep -v '^full-sha256 = ' www/2.0.0/update.manifest > partial.manifest
+expect_fail 3 "a full image needs all of full, full-size and full-sha256" \
+        "$CADU" sign --key "$P/signer.key" --cert "$P/signer.pem" partial.manifest
 zstd -q -d -c www/3.0.0/rootfs.img.zst | cmp -s - www/3.0.0/rootfs.img || fail "the full image is not the image"
 "$CADU" -q verify --ca "$P/ca.pem" www/3.0.0/update.manifest || fail "verify of a manifest with a full image"
 factory "$T/www/1.0.0"
