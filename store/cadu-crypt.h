@@ -59,6 +59,11 @@ typedef struct cadu_crypt_key {
 
 /* Derive the key id and subkeys from the 32-byte store key. */
 int cadu_crypt_key_derive(const uint8_t secret[CADU_CRYPT_KEY_SIZE], cadu_crypt_key *ret);
+
+/* HKDF-SHA256 (RFC 5869) of n bytes into out: the one derivation behind
+ * every subkey and per-file key. salt may be NULL (no salt). 0 or -errno. */
+int cadu_crypt_hkdf(const uint8_t *secret, size_t secret_len, const uint8_t *salt, size_t salt_len, const void *info,
+                    size_t info_len, uint8_t *out, size_t n);
 /* Parse a key file's content: exactly 64 hex digits, optionally followed by
  * one line feed (what `openssl rand -hex 32` prints). 0 or -EINVAL. */
 int cadu_crypt_key_parse(const uint8_t *data, size_t len, uint8_t secret[CADU_CRYPT_KEY_SIZE]);

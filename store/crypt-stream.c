@@ -4,10 +4,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include "cadu-crypt.h"
@@ -36,25 +34,9 @@ static int file_key(cadu_crypt_stream *s) {
         size_t rl = strlen(s->role);
         memcpy(info, STREAM_INFO, sizeof(STREAM_INFO));        /* with its NUL: the 0x00 separator */
         memcpy(info + sizeof(STREAM_INFO), s->role, rl);
-        EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-        if (!kdf)
-                return -EOPNOTSUPP;
-        EVP_KDF_CTX *c = EVP_KDF_CTX_new(kdf);
-        EVP_KDF_free(kdf);
-        if (!c)
-                return -ENOMEM;
-        OSSL_PARAM p[] = {
-                OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
-                OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, s->key.stream, sizeof(s->key.stream)),
-                OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-                                                  s->header + CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE,
-                                                  CADU_CRYPT_STREAM_SALT_SIZE),
-                OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(STREAM_INFO) + rl),
-                OSSL_PARAM_construct_end(),
-        };
-        int r = EVP_KDF_derive(c, s->file_key, sizeof(s->file_key), p) == 1 ? 0 : -EIO;
-        EVP_KDF_CTX_free(c);
-        return r;
+        return cadu_crypt_hkdf(s->key.stream, sizeof(s->key.stream),
+                               s->header + CADU_CRYPT_MAGIC_SIZE + CADU_CRYPT_KEY_ID_SIZE, CADU_CRYPT_STREAM_SALT_SIZE,
+                               info, sizeof(STREAM_INFO) + rl, s->file_key, sizeof(s->file_key));
 }
 
 /* Seal or open one segment of n bytes (without the tag) from in into

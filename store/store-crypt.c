@@ -23,7 +23,8 @@
 #define LABEL_INDEX "cadu v1 index key"
 #define LABEL_STREAM "cadu v1 stream key"
 
-static int hkdf(const uint8_t secret[CADU_CRYPT_KEY_SIZE], const char *label, uint8_t *out, size_t n) {
+int cadu_crypt_hkdf(const uint8_t *secret, size_t secret_len, const uint8_t *salt, size_t salt_len, const void *info,
+                    size_t info_len, uint8_t *out, size_t n) {
         EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
         if (!kdf)
                 return -EOPNOTSUPP;
@@ -31,15 +32,20 @@ static int hkdf(const uint8_t secret[CADU_CRYPT_KEY_SIZE], const char *label, ui
         EVP_KDF_free(kdf);
         if (!c)
                 return -ENOMEM;
-        OSSL_PARAM p[] = {
-                OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
-                OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, CADU_CRYPT_KEY_SIZE),
-                OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)label, strlen(label)),
-                OSSL_PARAM_construct_end(),
-        };
+        OSSL_PARAM p[5], *q = p;
+        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len);
+        if (salt)
+                *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+        *q = OSSL_PARAM_construct_end();
         int r = EVP_KDF_derive(c, out, n, p) == 1 ? 0 : -EIO;
         EVP_KDF_CTX_free(c);
         return r;
+}
+
+static int hkdf(const uint8_t secret[CADU_CRYPT_KEY_SIZE], const char *label, uint8_t *out, size_t n) {
+        return cadu_crypt_hkdf(secret, CADU_CRYPT_KEY_SIZE, NULL, 0, label, strlen(label), out, n);
 }
 
 int cadu_crypt_key_derive(const uint8_t secret[CADU_CRYPT_KEY_SIZE], cadu_crypt_key *k) {
