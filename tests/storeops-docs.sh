@@ -5,12 +5,12 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
 
-src=$top_srcdir/src/cmd-store.c
-storeopts=$(sed -n '/define CADU_STOREOPTS_LONG_OPTIONS/,/^$/p' "$top_srcdir/src/storeopts.h" |
+storeopts=$(sed -n '/define CADU_STOREOPTS_LONG_OPTIONS/,/^$/p' "$top_srcdir/lib/storeopts.h" |
         grep -o '{ "[a-z-]*"' | sed 's/{ "//; s/"//')
 [ -n "$storeopts" ] || fail "cannot read the store options from storeopts.h"
 for cmd in info verify-store gc mirror; do
         fn=cadu_cmd_$(echo "$cmd" | tr - _)
+        src=$top_srcdir/src/cmd-$cmd.c
         # The options[] array of the command's function.
         opts=$(awk -v fn="$fn" '$0 ~ "^int " fn "\\(" { on = 1 } on && /\{\}/ { exit } on' "$src" |
                 grep -o '{ "[a-z-]*"' | sed 's/{ "//; s/"//')
