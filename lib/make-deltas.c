@@ -60,7 +60,7 @@ typedef struct deltas {
         atomic_int error;
         size_t failed;                  /* the chunk whose error stopped the step */
         atomic_uint_fast64_t with_delta, plain_bytes, best_bytes, delta_bytes;
-        cadu_progress prog;
+        const char *phase;              /* what the pool does, for the progress callback */
         atomic_uint_fast64_t done;
 } deltas;
 
@@ -396,7 +396,7 @@ typedef struct pool {
         deltas *d;
         size_t n;
         int (*fn)(worker *w, size_t i);
-        bool progress;                  /* worker 0 updates d->prog */
+        bool progress;                  /* the calling thread reports progress */
 } pool;
 
 static void run(pool *pl, worker *w, bool main_thread) {
@@ -416,7 +416,7 @@ static void run(pool *pl, worker *w, bool main_thread) {
                 }
                 d->done++;
                 if (main_thread && pl->progress)
-                        cadu_progress_update(&d->prog, d->done);
+                        d->p->progress(d->p->userdata, d->phase, d->done, pl->n);
         }
 }
 
@@ -436,7 +436,7 @@ static void *thread_main(void *arg) {
 
 /* fn(w, i) for i in [0, n) on the threads; the first error stops all. */
 static int run_pool(deltas *d, size_t n, int (*fn)(worker *w, size_t i), const char *what) {
-        pool pl = { d, n, fn, !cadu_quiet };
+        pool pl = { d, n, fn, d->p->progress != NULL };
         unsigned threads = d->p->threads ? d->p->threads : cadu_cpu_count();
         if (threads > n)
                 threads = n ? (unsigned)n : 1;
@@ -447,8 +447,9 @@ static int run_pool(deltas *d, size_t n, int (*fn)(worker *w, size_t i), const c
         atomic_store(&d->next, 0);
         atomic_store(&d->error, 0);
         d->done = 0;
+        d->phase = what;
         if (pl.progress)
-                cadu_progress_begin_count(&d->prog, what, n, "chunks");
+                d->p->progress(d->p->userdata, what, 0, n);
         unsigned started = 1;
         for (; started < threads; started++) {
                 args[started] = (thread_arg){ .pl = &pl, .w = { .d = d } };
@@ -465,7 +466,7 @@ static int run_pool(deltas *d, size_t n, int (*fn)(worker *w, size_t i), const c
         for (unsigned i = 1; i < started; i++)
                 pthread_join(tids[i], NULL);
         if (pl.progress)
-                cadu_progress_end(&d->prog);
+                d->p->progress(d->p->userdata, what, d->done, n);
         return atomic_load(&d->error);
 }
 
@@ -648,34 +649,4 @@ out:
         if (d.rootfd >= 0)
                 close(d.rootfd);
         return r;
-}
-
-int cadu_make_deltas_step(const cadu_make_deltas_params *p, const cadu_index *idx,
-                          const uint8_t (*new_ids)[CADU_DIGEST_SIZE], size_t n_new) {
-        cadu_make_deltas_stats st;
-        _cleanup_free_ char *what = NULL;
-        int r = cadu_make_deltas(p, idx, new_ids, n_new, &st, &what);
-        if (st.sketch_files_ignored)
-                fprintf(stderr, "cadu: warning: ignored %llu corrupt sketch file%s in %s/sketches (sketched again)\n",
-                        (unsigned long long)st.sketch_files_ignored, st.sketch_files_ignored == 1 ? "" : "s",
-                        p->store_path);
-        if (r < 0)
-                return cadu_error_errno(r, "make --deltas: %s", what ? what : p->store_path);
-        if (cadu_json)
-                printf("{\"event\":\"deltas\",\"command\":\"make\",\"new_chunks\":%llu,\"with_delta\":%llu,"
-                       "\"chunk_file_bytes\":%llu,\"best_bytes\":%llu,\"delta_bytes\":%llu,\"sketched\":%llu,"
-                       "\"seconds\":%.3f}\n",
-                       (unsigned long long)st.targets, (unsigned long long)st.with_delta,
-                       (unsigned long long)st.plain_bytes, (unsigned long long)st.best_bytes,
-                       (unsigned long long)st.delta_bytes, (unsigned long long)st.sketched, st.seconds);
-        else if (!cadu_quiet) {
-                char a[32], b[32];
-                fprintf(stderr, "deltas: %llu of %llu new chunks (%.0f%%), their files %s -> %s with deltas, "
-                        "%llu chunks sketched, %.2f s\n",
-                        (unsigned long long)st.with_delta, (unsigned long long)st.targets,
-                        st.targets ? 100.0 * (double)st.with_delta / (double)st.targets : 0.0,
-                        cadu_format_bytes(st.plain_bytes, a), cadu_format_bytes(st.best_bytes, b),
-                        (unsigned long long)st.sketched, st.seconds);
-        }
-        return CADU_EXIT_OK;
 }

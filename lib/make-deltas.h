@@ -24,7 +24,6 @@
 
 #include "cadu-index.h"
 #include "cadu-store.h"
-#include "cmd.h"
 
 typedef struct cadu_make_deltas_params {
         const char *store_path;         /* a directory store */
@@ -37,6 +36,10 @@ typedef struct cadu_make_deltas_params {
          * (doc/encryption.md); chunks of the store without a sketch are
          * not bases. NULL: a plain store. */
         const struct cadu_crypt_key *key;
+        /* Progress of each phase ("sketches", "deltas"), in chunks: done = 0
+         * when it starts, done = total when it ends (may be NULL). */
+        void (*progress)(void *ud, const char *what, uint64_t done, uint64_t total);
+        void *userdata;
 } cadu_make_deltas_params;
 
 typedef struct cadu_make_deltas_stats {
@@ -56,10 +59,5 @@ typedef struct cadu_make_deltas_stats {
  * description of what failed. */
 int cadu_make_deltas(const cadu_make_deltas_params *p, const cadu_index *idx, const uint8_t (*new_ids)[CADU_DIGEST_SIZE],
                      size_t n_new, cadu_make_deltas_stats *stats, char **what);
-
-/* The same for cadu make: runs the step, prints its summary (or a "deltas"
- * JSON event) and returns an exit code, having printed the error if any. */
-int cadu_make_deltas_step(const cadu_make_deltas_params *p, const cadu_index *idx,
-                          const uint8_t (*new_ids)[CADU_DIGEST_SIZE], size_t n_new);
 
 #endif

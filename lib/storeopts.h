@@ -87,14 +87,13 @@ enum {
         { "header", required_argument, NULL, CADU_STOREOPT_HEADER }, \
         { "insecure", no_argument, NULL, CADU_STOREOPT_INSECURE }
 
-/* The options' --help lines (indented like the commands' own options),
- * to print under a heading such as "Network store options:". */
-extern const char cadu_storeopts_help[];
-
 /* Apply one getopt_long() result opt (CADU_STOREOPT_FIRST..LAST) with its
- * argument. Returns 0, or prints one usage error for command cmd and returns
- * CADU_EXIT_USAGE. */
-int cadu_storeopts_parse(cadu_storeopts *o, const char *cmd, int opt, const char *arg);
+ * argument: 0, -ENOKEY for another opt, or as cadu_storeopts_set(). */
+int cadu_storeopts_apply(cadu_storeopts *o, int opt, const char *arg);
+/* The option's name without "--", and what its value must be (for an
+ * error message); NULL for another opt. */
+const char *cadu_storeopts_name(int opt);
+const char *cadu_storeopts_expected(int opt);
 
 /* Apply a setting by its option name without "--" ("rate-limit", "header",
  * ...), as a configuration file gives it. Flags take yes/no, true/false,
@@ -105,6 +104,17 @@ int cadu_storeopts_set(cadu_storeopts *o, const char *key, const char *value);
 
 /* Free what o owns and reset it to CADU_STOREOPTS_INIT. */
 void cadu_storeopts_done(cadu_storeopts *o);
+
+/* The rest is the command's (src/cmd-storeopts.c), which prints. */
+
+/* The options' --help lines (indented like the commands' own options),
+ * to print under a heading such as "Network store options:". */
+extern const char cadu_storeopts_help[];
+
+/* Apply one getopt_long() result opt (CADU_STOREOPT_FIRST..LAST) with its
+ * argument. Returns 0, or prints one usage error for command cmd and returns
+ * CADU_EXIT_USAGE. */
+int cadu_storeopts_parse(cadu_storeopts *o, const char *cmd, int opt, const char *arg);
 
 /* The exit code for an error from a store: CADU_EXIT_NETWORK for failures to
  * reach or be served by a network store, CADU_EXIT_VERIFY for -EBADMSG,

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * cadu make: chunk an image, store the compressed chunks, write the index.
- *
- * Reading and chunking run in the calling thread; hashing, compression and
- * storing run on all cores (chunkfile.c); chunks reach the index in order.
+ * cadu make: chunk an image, store the compressed chunks, write the index
+ * (lib/make.c), then the optional steps: deltas, packs, compact indexes and
+ * a manifest.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 
@@ -17,124 +15,12 @@
 #include "cadu-manifest.h"
 #include "cadu-store.h"
 #include "cadu-util.h"
-#include "chunkfile.h"
 #include "cmd-crypt.h"
 #include "cmd.h"
+#include "make.h"
 #include "make-packs.h"
 #include "cadu-caibz.h"
 #include "make-deltas.h"
-
-typedef struct maker {
-        cadu_store *store;
-        cadu_index *idx;
-        cadu_fp *fps;                   /* with --fingerprints */
-        size_t afps;
-        int level;
-        const cadu_crypt_key *key;      /* --encrypt-key: the index is sealed too */
-        uint8_t *plain_index;           /* then its plaintext, for the manifest */
-        size_t plain_len;
-        cadu_progress prog;
-        atomic_uint_fast64_t new_chunks, new_bytes, new_compressed;
-        uint8_t (*new_ids)[CADU_DIGEST_SIZE];   /* with --deltas: chunks new to the store, in order */
-        size_t n_new, a_new;
-        bool deltas;
-        /* All-zero chunks already stored or touched by this make: images
-         * repeat them thousands of times, once is enough. */
-        pthread_mutex_t zlock;
-        uint8_t zdone[4][CADU_DIGEST_SIZE];
-        size_t nzdone;
-} maker;
-
-static bool zero_done(maker *m, const uint8_t id[CADU_DIGEST_SIZE], bool add) {
-        bool found = false;
-        pthread_mutex_lock(&m->zlock);
-        for (size_t i = 0; i < m->nzdone && !found; i++)
-                found = !memcmp(m->zdone[i], id, CADU_DIGEST_SIZE);
-        if (!found && add && m->nzdone < CADU_ELEMENTSOF(m->zdone))
-                memcpy(m->zdone[m->nzdone++], id, CADU_DIGEST_SIZE);
-        pthread_mutex_unlock(&m->zlock);
-        return found;
-}
-
-/* Worker: store the chunk unless the store has it already. */
-static int store_chunk(void *ud, cadu_chunk_info *c, void *scratch) {
-        maker *m = ud;
-        cadu_buf *out = scratch;
-        if (c->zero && zero_done(m, c->id, false))
-                return 0;
-        int r = m->store->ops->has(m->store, c->id);
-        if (r < 0)
-                return r;
-        /* Present: refresh it so that a concurrent gc (which spares chunks
-         * younger than its grace period) cannot delete it under this index.
-         * Gone in between: store it after all. */
-        if (r > 0 && (r = cadu_store_touch(m->store, c->id)) != -ENOENT) {
-                if (r == 0 && c->zero)
-                        zero_done(m, c->id, true);
-                return r;
-        }
-        r = cadu_chunk_compress(m->level, c->data, c->len, out);
-        if (r < 0)
-                return r;
-        r = m->store->ops->put(m->store, c->id, out->data, out->len);
-        if (r < 0)
-                return r;
-        m->new_chunks++;
-        m->new_bytes += c->len;
-        m->new_compressed += out->len;
-        c->user = 1;
-        if (c->zero)
-                zero_done(m, c->id, true);
-        return 0;
-}
-
-static int append_chunk(void *ud, const cadu_chunk_info *c) {
-        maker *m = ud;
-        if (m->deltas && c->user) {
-                if (CADU_ARRAY_GROW(m->new_ids, m->a_new, m->n_new, 1024) < 0)
-                        return -ENOMEM;
-                memcpy(m->new_ids[m->n_new++], c->id, CADU_DIGEST_SIZE);
-        }
-        if (m->afps) {
-                if (m->idx->n == m->afps) {
-                        cadu_fp *f = realloc(m->fps, 2 * m->afps * sizeof(cadu_fp));
-                        if (!f)
-                                return -ENOMEM;
-                        m->fps = f;
-                        m->afps *= 2;
-                }
-                m->fps[m->idx->n] = c->fp;
-        }
-        return cadu_index_append(m->idx, c->end, c->id);
-}
-
-/* The index, and with fingerprints its INDEX.fp bound to the index's sha256. */
-static int write_index(maker *m, const char *path) {
-        _cleanup_free_ uint8_t *b = NULL;
-        _cleanup_free_ char *fp_path = NULL;
-        uint8_t sha[CADU_DIGEST_SIZE];
-        size_t len;
-        int r = cadu_index_serialize(m->idx, &b, &len);
-        if (r == 0 && m->key) {
-                cadu_buf sealed = CADU_BUF_INIT;
-                r = cadu_crypt_index_seal(m->key, b, len, m->idx->n ? m->idx->items[0].id : NULL, sizeof(cadu_index_item), m->idx->n,
-                                          &sealed);
-                if (r == 0)
-                        r = cadu_write_file_atomic(path, sealed.data, sealed.len);
-                cadu_buf_free(&sealed);
-                if (r == 0) {
-                        m->plain_index = b;
-                        m->plain_len = len;
-                        b = NULL;
-                }
-                return r;
-        }
-        if (r < 0 || (r = cadu_write_file_atomic(path, b, len)) < 0 || !m->afps)
-                return r;
-        if ((r = cadu_digest(CADU_DIGEST_SHA256, b, len, sha)) < 0 || (r = cadu_fp_path(path, &fp_path)) < 0)
-                return r;
-        return cadu_fp_write(fp_path, sha, m->fps, m->idx->n);
-}
 
 /* The compact forms of the index (cadu-caibz.h) into STORE/packs: alone, and
  * against each base index given with --index-base. */
@@ -206,14 +92,14 @@ static int make_packs(const char *store_path, const char *index_path, const cadu
 }
 
 static void make_progress(void *ud, uint64_t done) {
-        cadu_progress_update(&((maker *)ud)->prog, done);
+        cadu_progress_update(ud, done);
 }
 
 /* A single-image release manifest beside the index (cadu manifest writes
  * multi-image ones). */
 static int write_manifest(const char *path, const char *compatible, const char *version, const char *name,
                           const char *slot_class, const char *image, const char *index_path, const char *store,
-                          const maker *mk) {
+                          const cadu_make_job *mk) {
         _cleanup_free_ char *err = NULL, *text = NULL, *base = NULL;
         cadu_manifest_image img = { 0 };
         size_t len;
@@ -449,34 +335,17 @@ int cadu_cmd_make(int argc, char **argv) {
         if (key_path && (r = cadu_cmd_wrap_store(&store, &key)) < 0)
                 return cadu_error_errno(r, "cannot open store %s", store_path);
 
-        maker m = { .store = store, .level = (int)level, .key = key_path ? &key : NULL, .deltas = deltas,
-                    .zlock = PTHREAD_MUTEX_INITIALIZER };
-        if (fingerprints && !(m.fps = malloc(1024 * sizeof(cadu_fp)))) {
-                cadu_store_free(store);
-                return cadu_error_errno(-ENOMEM, "make");
-        }
-        m.afps = fingerprints ? 1024 : 0;
-        r = cadu_index_new(digest, min, avg, max, &m.idx);
-        if (r < 0) {
-                cadu_store_free(store);
-                return cadu_error_errno(r, "make");
-        }
-        cadu_chunkfile_params p = {
-                .min = min, .avg = avg, .max = max,
-                .digest = digest,
-                .threads = (unsigned)threads,
-                .fingerprints = fingerprints,
-                .work = store_chunk,
-                .ordered = append_chunk,
-                .progress = make_progress,
-                .userdata = &m,
-        };
+        cadu_make_job m = { .store = store, .level = (int)level, .key = key_path ? &key : NULL,
+                            .fingerprints = fingerprints, .collect_new = deltas };
+        cadu_progress prog;
         uint64_t start = cadu_now_ns(), size = 0;
         cadu_chunk_info failed = {};
-        cadu_progress_begin(&m.prog, "make", total);
-        r = cadu_chunk_fd(fd, &p, &size, &failed);
-        cadu_progress_end(&m.prog);
-        cadu_chunk_codec_release();
+        cadu_progress_begin(&prog, "make", total);
+        r = cadu_make_chunk_fd(&m, fd, &(cadu_make_params){ .min = min, .avg = avg, .max = max, .digest = digest,
+                                                            .threads = (unsigned)threads,
+                                                            .progress = make_progress, .userdata = &prog },
+                               &size, &failed);
+        cadu_progress_end(&prog);
 
         int ret = CADU_EXIT_OK;
         if (r < 0) {
@@ -490,7 +359,7 @@ int cadu_cmd_make(int argc, char **argv) {
         } else if (size != total)
                 ret = cadu_error("make %s: image changed size while reading (%llu, expected %llu bytes)", image,
                                  (unsigned long long)size, (unsigned long long)total);
-        else if ((r = write_index(&m, index_path)) < 0)
+        else if ((r = cadu_make_write_index(&m, index_path)) < 0)
                 ret = cadu_error_errno(r, "writing index %s", index_path);
         /* Deltas before packs: a pack holds each chunk's smallest entry. */
         else if (deltas && (ret = cadu_make_deltas_step(&(cadu_make_deltas_params){
@@ -521,10 +390,7 @@ int cadu_cmd_make(int argc, char **argv) {
                                 cadu_format_bytes(m.new_bytes, b), cadu_format_bytes(m.new_compressed, cc), secs);
                 }
         }
-        cadu_index_free(m.idx);
-        free(m.fps);
-        free(m.new_ids);
-        free(m.plain_index);
+        cadu_make_job_done(&m);
         cadu_store_free(store);
         return ret;
 }

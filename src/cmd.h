@@ -11,6 +11,7 @@
 #define CADU_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -96,6 +97,14 @@ struct cadu_extract_plan;
 void cadu_print_extract_plan(const struct cadu_extract_plan *p);
 void cadu_print_extract_stats(const char *command, const struct cadu_extract_opts *o,
                               const struct cadu_extract_stats *st);
+
+/* The delta step of cadu make (src/cmd-make-deltas.c): runs it, prints its
+ * summary (or a "deltas" JSON event) and returns an exit code, having
+ * printed the error if any. */
+struct cadu_make_deltas_params;
+struct cadu_index;
+int cadu_make_deltas_step(const struct cadu_make_deltas_params *p, const struct cadu_index *idx,
+                          const uint8_t (*new_ids)[32], size_t n_new);
 
 /* Subcommands. */
 int cadu_cmd_make(int argc, char **argv);

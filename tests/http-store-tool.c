@@ -45,7 +45,7 @@
 #include "cmd.h"
 #include "storeopts.h"
 
-/* What src/storeopts.c needs from the command (src/cmd-util.c), kept
+/* What src/cmd-storeopts.c needs from the command (src/cmd-util.c), kept
  * minimal here so the tool depends on nothing else of the command. */
 const char *cadu_strerror(int r) {
         return strerror(-r);

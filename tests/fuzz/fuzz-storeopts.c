@@ -5,28 +5,15 @@
  * header validation. What is accepted must be within the documented ranges.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cadu-store.h"
-#include "cmd.h"
 #include "storeopts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* What src/storeopts.c needs from the command; the fuzzer stays silent. */
-const char *cadu_strerror(int r) {
-        return strerror(-r);
-}
-int cadu_error_errno(int r, const char *fmt, ...) {
-        return 1;
-}
-int cadu_usage_error(const char *cmd, const char *fmt, ...) {
-        return 2;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         cadu_storeopts o = CADU_STOREOPTS_INIT;
