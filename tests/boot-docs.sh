@@ -16,10 +16,10 @@ for cmd in status mark-good mark-bad rollback; do
 done
 
 # Keys in the parser's table and the slot keys, against cadu.conf.5.
-sed -n 's/^ *{ SEC_[A-Z]*, "\([a-z-]*\)".*/\1/p' "$top_srcdir/src/config.c" | sort -u >"$T/keys"
-[ "$(wc -l <"$T/keys")" -gt 15 ] || fail "could not read the key table of src/config.c"
+sed -n 's/^ *{ SEC_[A-Z]*, "\([a-z-]*\)".*/\1/p' "$top_srcdir/lib/config.c" | sort -u >"$T/keys"
+[ "$(wc -l <"$T/keys")" -gt 15 ] || fail "could not read the key table of lib/config.c"
 printf 'a\nb\n' >>"$T/keys"
 sort -u -o "$T/keys" "$T/keys"
 sed -n 's/^\.B[IR] \([a-z][a-z\\-]*\) " = .*/\1/p' "$top_srcdir/doc/cadu.conf.5" | sed 's/\\-/-/g' | sort -u >"$T/doc"
-diff "$T/keys" "$T/doc" >"$T/d" || fail "keys differ between src/config.c (<) and cadu.conf.5 (>): $(cat "$T/d")"
+diff "$T/keys" "$T/doc" >"$T/d" || fail "keys differ between lib/config.c (<) and cadu.conf.5 (>): $(cat "$T/d")"
 echo "boot-docs: ok"

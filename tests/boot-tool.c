@@ -18,8 +18,8 @@
 #include <time.h>
 
 #include "cadu-boot.h"
-#include "../src/config.h"
-#include "../src/slotstate.h"
+#include "../lib/config.h"
+#include "../lib/slotstate.h"
 
 static int die(const char *what, int r, const char *detail) {
         fprintf(stderr, "boot-tool: %s: %s%s%s\n", what, strerror(-r), detail && *detail ? ": " : "",

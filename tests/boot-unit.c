@@ -16,7 +16,7 @@
 
 #include "cadu-boot.h"
 #include "cadu-util.h"
-#include "../src/slotstate.h"
+#include "../lib/slotstate.h"
 
 static char dir[64];
 

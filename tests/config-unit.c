@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/config.h"
+#include "../lib/config.h"
 
 static cadu_config *parse_ok(const char *text) {
         cadu_config *c = NULL;

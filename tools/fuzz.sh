@@ -7,7 +7,7 @@
 #
 # Builds the libraries with clang and -fsanitize=fuzzer-no-link,address,undefined
 # in build-fuzz/, links tests/fuzz/fuzz-TARGET.c (plus the other sources its
-# Makefile rule names, e.g. src/config.c) with libFuzzer, and runs it on a
+# Makefile rule names, e.g. lib/config.c) with libFuzzer, and runs it on a
 # copy of tests/fuzz/corpus-TARGET (new inputs land in build-fuzz/corpus-TARGET;
 # copy the interesting ones back). Crashes are saved as
 # build-fuzz/crash-TARGET-*. Each run appends "TARGET SECONDS EXECS RESULT"
@@ -59,7 +59,9 @@ link() {
         srcs=$(mkvar "\$(filter %.c,\$(${v}_SOURCES))" | tr ' ' '\n' | grep -v '/driver\.c$' | sed "s|^|$top/|")
         libs=$(mkvar "\$(${v}_LDADD)")
         # shellcheck disable=SC2086
-        make -j"$(nproc)" $(echo "$libs" | tr ' ' '\n' | grep '\.a$') >/dev/null
+        make -j"$(nproc)" $(echo "$libs" | tr ' ' '\n' | grep '\.la$') >/dev/null
+        # libtool convenience libraries: the archive libtool keeps in .libs/.
+        libs=$(echo "$libs" | sed -E 's#([^ ]*)/([^/ ]*)\.la#\1/.libs/\2.a#g')
         # shellcheck disable=SC2086
         clang -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -include config.h \
                 $incs $srcs $libs -lpthread -o "fuzz-$1"

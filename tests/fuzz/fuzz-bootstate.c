@@ -3,7 +3,7 @@
  * Fuzz target: the small text parsers of the device side, on the same
  * input: the bootloader environment file and the A/B scheme on top of it
  * (boot/), the kernel command line, slot info files and the install journal
- * (src/slotstate.c).
+ * (lib/slotstate.c).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cadu-boot.h"
-#include "../../src/slotstate.h"
+#include "../../lib/slotstate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

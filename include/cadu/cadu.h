@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cadu/cadu.h - libcadu, the engine of cadu: content-addressed images made
+ * into chunk stores, and rebuilt from their index using seeds (an older
+ * image, a slot) first and stores (directories, HTTP(S)) for the rest.
+ *
+ * Compile with `pkg-config --cflags --libs cadu`; see doc/libcadu.md and
+ * doc/examples/extract-seeded.c for a complete program.
+ *
+ * Conventions, for every function here:
+ *   - Handles are opaque and created by a *_new() or *_open*() function that
+ *     returns 0 and sets *ret, or a negative errno and leaves *ret alone.
+ *     They are released by the matching *_free() or *_close(), which accept
+ *     NULL and return NULL (p = cadu_x_free(p);).
+ *   - Functions that can fail return 0 (or a count) on success and a negative
+ *     errno on failure: -EINVAL (bad argument), -ENOMEM, -ENOENT, -EBADMSG
+ *     (corrupt data or a digest that does not match), -EDQUOT (over the
+ *     download limit), -ECONNREFUSED, -ETIMEDOUT, -EPROTO, ... (a network
+ *     store). Where a failure has more to say (which chunk, which store),
+ *     that one line goes to the context's log callback at CADU_LOG_ERR and
+ *     stays readable with cadu_context_last_error() until the next call.
+ *   - The library never prints, never exits and installs no signal
+ *     handlers. Without a log callback, messages are dropped.
+ *   - A context and everything made from it is used by one thread at a time
+ *     (the library runs its own worker threads inside a call). Different
+ *     contexts are independent.
+ *
+ * ABI: the shared library is libcadu.so.0 (symbol version LIBCADU_0).
+ * Functions are only ever added; their meaning does not change within a
+ * SONAME.
+ */
+#ifndef CADU_CADU_H
+#define CADU_CADU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of the library ("0.1.0"), the same as `cadu --version`. */
+const char *cadu_library_version(void);
+
+/* ---- context: callbacks and settings shared by what is made from it ---- */
+
+typedef struct cadu_context cadu_context;
+
+/* Levels of the log callback (syslog's numbers). */
+enum {
+        CADU_LOG_ERR = 3,
+        CADU_LOG_WARNING = 4,
+        CADU_LOG_INFO = 6,
+};
+
+/* One line, without a trailing newline. Called from the thread that called
+ * into the library. */
+typedef void (*cadu_log_fn)(void *userdata, int level, const char *message);
+
+/* Progress of a long operation: what ("extract", "scanning seed PATH",
+ * "make") and how far, done of total bytes. done is 0 when it starts and
+ * total when it ends; updates in between are throttled by the caller if
+ * needed. Called from the thread that called into the library. */
+typedef void (*cadu_progress_fn)(void *userdata, const char *what, uint64_t done, uint64_t total);
+
+int cadu_context_new(cadu_context **ret);
+/* Frees the context; everything made from it must be freed first. */
+cadu_context *cadu_context_free(cadu_context *ctx);
+
+void cadu_context_set_log(cadu_context *ctx, cadu_log_fn fn, void *userdata);
+void cadu_context_set_progress(cadu_context *ctx, cadu_progress_fn fn, void *userdata);
+/* Worker threads of extraction and making: 1..256, or 0 for the number of
+ * CPUs (the default). -EINVAL outside that range. */
+int cadu_context_set_threads(cadu_context *ctx, unsigned threads);
+/* A store or network setting, as cadu.conf(5)'s [store] section and the
+ * commands' options name them, without "--": "max-transfers", "retries",
+ * "connect-timeout", "low-speed-time", "low-speed-limit", "deadline",
+ * "rate-limit", "max-redirects", "ca-file", "client-cert", "client-key",
+ * "header" (once per header, "Name: value"), "insecure" (yes/no). Applies
+ * to the stores opened and indexes fetched afterwards. 0, -ENOKEY for an
+ * unknown key, -EINVAL or -ERANGE for a bad value, -ENOENT etc. for a
+ * file that cannot be read. */
+int cadu_context_set_store_option(cadu_context *ctx, const char *key, const char *value);
+/* The message of the last failure logged at CADU_LOG_ERR, or NULL. Valid
+ * until the next call with this context. */
+const char *cadu_context_last_error(const cadu_context *ctx);
+
+/* ---- stores ---- */
+
+typedef struct cadu_store cadu_store;
+
+/* Create a directory store that does not exist yet (not for URLs). */
+#define CADU_STORE_CREATE 1u
+
+/* Open a store: an http:// or https:// URL (a casync chunk store served by
+ * any web server) or a directory. The store keeps no reference to ctx
+ * beyond the settings it took. */
+int cadu_store_open_location(cadu_context *ctx, const char *location, unsigned flags, cadu_store **ret);
+cadu_store *cadu_store_close(cadu_store *store);
+
+/* ---- extraction: an image rebuilt from its index ----
+ *
+ * Sources, cheapest first, for every chunk: the output's own content (in
+ * place), all-zero chunks, the seeds, the cache store, the stores in the
+ * order added (the next one when one fails). Every chunk is verified
+ * against its id before it is written. The output appears under its name
+ * only when complete (a block device or an in-place file is written where
+ * it is). */
+
+typedef struct cadu_extraction cadu_extraction;
+
+/* Read the index (a .caibx path or URL; an URL is fetched with the
+ * context's store settings). Releases that have packs (cadu make --packs)
+ * in a store are found through the index's digest. */
+int cadu_extraction_new(cadu_context *ctx, const char *index, cadu_extraction **ret);
+cadu_extraction *cadu_extraction_free(cadu_extraction *x);
+
+/* The image the index describes: its size in bytes and its chunks. */
+uint64_t cadu_extraction_image_size(const cadu_extraction *x);
+uint64_t cadu_extraction_chunk_count(const cadu_extraction *x);
+
+/* A seed: a file or block device with chunks in common (the running
+ * slot, the previous image). index_path: its saved index (cadu make of the
+ * seed), or NULL to chunk it here with the index's parameters. The strings
+ * are copied. */
+int cadu_extraction_add_seed(cadu_extraction *x, const char *path, const char *index_path);
+/* A store, tried in the order added. Not owned: it must stay open until
+ * the extraction is freed. */
+int cadu_extraction_add_store(cadu_extraction *x, cadu_store *store);
+/* A directory store to take chunks from before the stores (not owned). */
+int cadu_extraction_set_cache(cadu_extraction *x, cadu_store *cache);
+/* Refuse to download more than bytes (0: no limit): -EDQUOT before
+ * anything is written when the plan is above it. */
+int cadu_extraction_set_max_download(cadu_extraction *x, uint64_t bytes);
+
+/* Flags of cadu_extraction_run(). */
+#define CADU_EXTRACT_IN_PLACE 1u        /* an existing output: keep and reuse its content */
+#define CADU_EXTRACT_DRY_RUN 2u         /* only count what would come from where (output may be NULL) */
+
+/* Rebuild the image into output (a file or block device). Progress goes
+ * to the context's callback ("scanning seed PATH" for a seed without an
+ * index, then "extract"). May be run again (e.g. after a network failure,
+ * with CADU_EXTRACT_IN_PLACE to keep what was written). */
+int cadu_extraction_run(cadu_extraction *x, const char *output, unsigned flags);
+
+/* Where the chunks of the last run came from. */
+typedef enum cadu_source {
+        CADU_SOURCE_IN_PLACE,           /* already in the output */
+        CADU_SOURCE_ZERO,               /* all-zero chunks, not read from anywhere */
+        CADU_SOURCE_DUPLICATE,          /* copied from an earlier chunk of the output */
+        CADU_SOURCE_SEEDS,              /* all seeds together */
+        CADU_SOURCE_CACHE,
+        CADU_SOURCE_STORES,             /* per-chunk files of all stores together */
+        CADU_SOURCE_PACKS,              /* chunk files fetched as ranges of packs */
+        CADU_SOURCE_DELTAS,             /* decoded from deltas against the seeds */
+        CADU_SOURCE_MISSING,            /* CADU_EXTRACT_DRY_RUN: no source has them */
+} cadu_source;
+
+/* Chunks and (uncompressed) bytes that came from source in the last run;
+ * -EINVAL for an unknown source, -ENODATA before a successful run. */
+int cadu_extraction_get_source(const cadu_extraction *x, cadu_source source, uint64_t *ret_chunks,
+                               uint64_t *ret_bytes);
+/* Bytes fetched from the network or store directories in the last run (pack
+ * index, ranges, chunk files; compressed as transferred). */
+uint64_t cadu_extraction_downloaded(const cadu_extraction *x);
+
+/* ---- making: an image chunked into a store, and its index ---- */
+
+typedef struct cadu_maker cadu_maker;
+
+int cadu_maker_new(cadu_context *ctx, cadu_maker **ret);
+cadu_maker *cadu_maker_free(cadu_maker *m);
+
+/* Chunk sizes (casync's defaults when not set: 16K:64K:256K); -EINVAL
+ * unless 1 <= min <= avg <= max <= 128M and max >= 48 (or min == max). */
+int cadu_maker_set_chunk_size(cadu_maker *m, uint64_t min, uint64_t avg, uint64_t max);
+/* "sha256" (the default) or "sha512-256"; -EINVAL for another. */
+int cadu_maker_set_digest(cadu_maker *m, const char *digest);
+/* zstd level of the chunk files, 1..19 (default 3). */
+int cadu_maker_set_compression_level(cadu_maker *m, int level);
+
+/* Chunk image (a file or block device) into store, adding the chunks it
+ * lacks, and write the index to index_path (it appears only when complete).
+ * The store must be writable (a directory store; -EROFS for an HTTP one).
+ * Progress: "make". */
+int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const char *index_path);
+
+/* Of the last run: chunks in the index, and those new to the store with
+ * their bytes before and after compression. */
+int cadu_maker_get_stats(const cadu_maker *m, uint64_t *ret_chunks, uint64_t *ret_new_chunks,
+                         uint64_t *ret_new_bytes, uint64_t *ret_new_compressed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

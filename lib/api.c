@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * api.c - libcadu's public stores, extraction and making
+ * (include/cadu/cadu.h) over the engine's internal interfaces.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cadu-chunker.h"
+#include "cadu-index.h"
+#include "cadu-store.h"
+#include "cadu-util.h"
+#include "context.h"
+#include "extract.h"
+#include "make.h"
+
+/* ---- progress: phases with done = 0 at their start and total at their end ---- */
+
+typedef struct phase {
+        cadu_context *ctx;
+        char *what;                     /* the current phase, or NULL */
+        uint64_t done, total;
+} phase;
+
+static void phase_report(phase *p, const char *what, uint64_t done, uint64_t total) {
+        cadu_context *ctx = p->ctx;
+        if (!ctx->progress)
+                return;
+        if (!p->what || strcmp(p->what, what) != 0) {
+                if (p->what && p->done != p->total)
+                        ctx->progress(ctx->progress_userdata, p->what, p->total, p->total);
+                free(p->what);
+                if (!(p->what = strdup(what)))
+                        return;
+                p->done = 0;
+                p->total = total;
+                ctx->progress(ctx->progress_userdata, p->what, 0, total);
+                if (done == 0)
+                        return;
+        }
+        p->done = done;
+        p->total = total;
+        ctx->progress(ctx->progress_userdata, p->what, done, total);
+}
+
+/* The end of the last phase: completed (ok) or not. */
+static void phase_end(phase *p, bool ok) {
+        if (p->what && ok && p->done != p->total)
+                p->ctx->progress(p->ctx->progress_userdata, p->what, p->total, p->total);
+        free(p->what);
+        p->what = NULL;
+}
+
+/* ---- stores ---- */
+
+int cadu_store_open_location(cadu_context *ctx, const char *location, unsigned flags, cadu_store **ret) {
+        if (!ctx || !location || !ret || (flags & ~CADU_STORE_CREATE))
+                return -EINVAL;
+        cadu_context_clear_error(ctx);
+        int r = cadu_store_open(location, &ctx->storeopts.opts, flags & CADU_STORE_CREATE, ret);
+        if (r < 0)
+                return cadu_context_fail(ctx, r, "cannot open store %s", location);
+        return 0;
+}
+
+cadu_store *cadu_store_close(cadu_store *store) {
+        return cadu_store_free(store);
+}
+
+/* ---- extraction ---- */
+
+struct cadu_extraction {
+        cadu_context *ctx;
+        cadu_index *idx;
+        uint8_t index_sha[CADU_DIGEST_SIZE];
+        char *index_name;
+        cadu_seed *seeds;               /* their strings are owned */
+        size_t nseeds, aseeds;
+        cadu_store **stores;
+        size_t nstores, astores;
+        cadu_store *cache;
+        uint64_t max_download;
+        bool have_stats;
+        cadu_extract_stats st;
+        phase ph;
+};
+
+int cadu_extraction_new(cadu_context *ctx, const char *index, cadu_extraction **ret) {
+        if (!ctx || !index || !ret)
+                return -EINVAL;
+        cadu_context_clear_error(ctx);
+        cadu_extraction *x = calloc(1, sizeof(*x));
+        if (!x || !(x->index_name = strdup(index))) {
+                free(x);
+                return cadu_context_fail(ctx, -ENOMEM, "index %s", index);
+        }
+        x->ctx = ctx;
+        x->ph.ctx = ctx;
+        cadu_buf b = CADU_BUF_INIT;
+        _cleanup_free_ char *err = NULL;
+        const char *why = NULL;
+        int r = cadu_fetch(index, &ctx->storeopts.opts, CADU_INDEX_FILE_MAX, &b, &err);
+        if (r < 0) {
+                cadu_extraction_free(x);
+                if (err)
+                        cadu_context_log(ctx, CADU_LOG_ERR, "cannot read index %s: %s", index, err);
+                else
+                        cadu_context_fail(ctx, r, "cannot read index %s", index);
+                return r;
+        }
+        r = cadu_index_parse(b.data, b.len, &x->idx, &why);
+        if (r == 0)
+                r = cadu_digest(CADU_DIGEST_SHA256, b.data, b.len, x->index_sha);
+        cadu_buf_free(&b);
+        if (r < 0) {
+                cadu_extraction_free(x);
+                if (why)
+                        cadu_context_log(ctx, CADU_LOG_ERR, "index %s: %s", index, why);
+                else
+                        cadu_context_fail(ctx, r, "index %s", index);
+                return r;
+        }
+        *ret = x;
+        return 0;
+}
+
+cadu_extraction *cadu_extraction_free(cadu_extraction *x) {
+        if (!x)
+                return NULL;
+        for (size_t i = 0; i < x->nseeds; i++) {
+                free((char *)x->seeds[i].path);
+                free((char *)x->seeds[i].index_path);
+        }
+        free(x->seeds);
+        free(x->stores);
+        cadu_extract_stats_free(&x->st);
+        cadu_index_free(x->idx);
+        free(x->index_name);
+        free(x->ph.what);
+        free(x);
+        return NULL;
+}
+
+uint64_t cadu_extraction_image_size(const cadu_extraction *x) {
+        return x ? cadu_index_size(x->idx) : 0;
+}
+
+uint64_t cadu_extraction_chunk_count(const cadu_extraction *x) {
+        return x ? x->idx->n : 0;
+}
+
+int cadu_extraction_add_seed(cadu_extraction *x, const char *path, const char *index_path) {
+        if (!x || !path)
+                return -EINVAL;
+        if (CADU_ARRAY_GROW(x->seeds, x->aseeds, x->nseeds, 4) < 0)
+                return -ENOMEM;
+        cadu_seed s = { .path = strdup(path), .index_path = index_path ? strdup(index_path) : NULL };
+        if (!s.path || (index_path && !s.index_path)) {
+                free((char *)s.path);
+                free((char *)s.index_path);
+                return -ENOMEM;
+        }
+        x->seeds[x->nseeds++] = s;
+        return 0;
+}
+
+int cadu_extraction_add_store(cadu_extraction *x, cadu_store *store) {
+        if (!x || !store)
+                return -EINVAL;
+        if (CADU_ARRAY_GROW(x->stores, x->astores, x->nstores, 4) < 0)
+                return -ENOMEM;
+        x->stores[x->nstores++] = store;
+        return 0;
+}
+
+int cadu_extraction_set_cache(cadu_extraction *x, cadu_store *cache) {
+        if (!x || (cache && strcmp(cache->ops->kind, "dir") != 0))
+                return -EINVAL;
+        x->cache = cache;
+        return 0;
+}
+
+int cadu_extraction_set_max_download(cadu_extraction *x, uint64_t bytes) {
+        if (!x)
+                return -EINVAL;
+        x->max_download = bytes;
+        return 0;
+}
+
+static void extract_progress(void *ud, uint64_t done, uint64_t total) {
+        phase_report(&((cadu_extraction *)ud)->ph, "extract", done, total);
+}
+
+static void seed_progress(void *ud, const char *seed_path, uint64_t done, uint64_t total) {
+        cadu_extraction *x = ud;
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "scanning seed %s", seed_path) >= 0)
+                phase_report(&x->ph, what, done, total);
+}
+
+int cadu_extraction_run(cadu_extraction *x, const char *output, unsigned flags) {
+        if (!x || (flags & ~(CADU_EXTRACT_IN_PLACE | CADU_EXTRACT_DRY_RUN)) ||
+            (!output && !(flags & CADU_EXTRACT_DRY_RUN)))
+                return -EINVAL;
+        cadu_context *ctx = x->ctx;
+        cadu_context_clear_error(ctx);
+        cadu_extract_stats_free(&x->st);
+        x->have_stats = false;
+        cadu_extract_opts o = {
+                .index = x->idx,
+                .seeds = x->seeds,
+                .nseeds = x->nseeds,
+                .cache = x->cache,
+                .stores = x->stores,
+                .nstores = x->nstores,
+                .out_path = flags & CADU_EXTRACT_DRY_RUN ? NULL : output,
+                .in_place = flags & CADU_EXTRACT_IN_PLACE,
+                .dry_run = flags & CADU_EXTRACT_DRY_RUN,
+                .threads = ctx->threads,
+                .index_sha = x->index_sha,
+                .max_download = x->max_download,
+                .progress = extract_progress,
+                .seed_progress = seed_progress,
+                .userdata = x,
+        };
+        _cleanup_free_ char *msg = NULL;
+        int r = cadu_extract(&o, &x->st, &msg);
+        phase_end(&x->ph, r == 0);
+        cadu_chunk_codec_release();
+        if (r < 0) {
+                cadu_extract_stats_free(&x->st);
+                if (r == -EDQUOT)
+                        cadu_context_log(ctx, CADU_LOG_ERR, "extracting %s: %s", x->index_name,
+                                         msg ? msg : "over the download limit");
+                else
+                        cadu_context_fail(ctx, r, "extracting %s: %s", x->index_name, msg ? msg : "failed");
+                return r;
+        }
+        x->have_stats = true;
+        return 0;
+}
+
+static void add_source(const cadu_source_stats *s, uint64_t *chunks, uint64_t *bytes) {
+        *chunks += s->chunks;
+        *bytes += s->bytes;
+}
+
+int cadu_extraction_get_source(const cadu_extraction *x, cadu_source source, uint64_t *ret_chunks,
+                               uint64_t *ret_bytes) {
+        if (!x)
+                return -EINVAL;
+        if (!x->have_stats)
+                return -ENODATA;
+        const cadu_extract_stats *st = &x->st;
+        uint64_t chunks = 0, bytes = 0;
+        switch (source) {
+        case CADU_SOURCE_IN_PLACE: add_source(&st->in_place, &chunks, &bytes); break;
+        case CADU_SOURCE_ZERO: add_source(&st->zero, &chunks, &bytes); break;
+        case CADU_SOURCE_DUPLICATE: add_source(&st->duplicate, &chunks, &bytes); break;
+        case CADU_SOURCE_CACHE: add_source(&st->cache, &chunks, &bytes); break;
+        case CADU_SOURCE_PACKS: add_source(&st->packed, &chunks, &bytes); break;
+        case CADU_SOURCE_DELTAS: add_source(&st->deltas, &chunks, &bytes); break;
+        case CADU_SOURCE_MISSING: add_source(&st->missing, &chunks, &bytes); break;
+        case CADU_SOURCE_SEEDS:
+                for (size_t i = 0; i < x->nseeds; i++)
+                        add_source(&st->seeds[i], &chunks, &bytes);
+                break;
+        case CADU_SOURCE_STORES:
+                for (size_t i = 0; i < x->nstores; i++)
+                        add_source(&st->stores[i], &chunks, &bytes);
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (ret_chunks)
+                *ret_chunks = chunks;
+        if (ret_bytes)
+                *ret_bytes = bytes;
+        return 0;
+}
+
+uint64_t cadu_extraction_downloaded(const cadu_extraction *x) {
+        return x && x->have_stats ? x->st.downloaded : 0;
+}
+
+/* ---- making ---- */
+
+struct cadu_maker {
+        cadu_context *ctx;
+        uint64_t min, avg, max;
+        cadu_digest_type digest;
+        int level;
+        bool have_stats;
+        uint64_t chunks, new_chunks, new_bytes, new_compressed;
+        phase ph;
+};
+
+int cadu_maker_new(cadu_context *ctx, cadu_maker **ret) {
+        if (!ctx || !ret)
+                return -EINVAL;
+        cadu_maker *m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        *m = (cadu_maker){
+                .ctx = ctx,
+                .min = CADU_CHUNK_SIZE_MIN_DEFAULT, .avg = CADU_CHUNK_SIZE_AVG_DEFAULT,
+                .max = CADU_CHUNK_SIZE_MAX_DEFAULT,
+                .digest = CADU_DIGEST_SHA256,
+                .level = 3,
+                .ph = { .ctx = ctx },
+        };
+        *ret = m;
+        return 0;
+}
+
+cadu_maker *cadu_maker_free(cadu_maker *m) {
+        if (m) {
+                free(m->ph.what);
+                free(m);
+        }
+        return NULL;
+}
+
+int cadu_maker_set_chunk_size(cadu_maker *m, uint64_t min, uint64_t avg, uint64_t max) {
+        if (!m || !cadu_chunker_params_valid(min, avg, max))
+                return -EINVAL;
+        m->min = min;
+        m->avg = avg;
+        m->max = max;
+        return 0;
+}
+
+int cadu_maker_set_digest(cadu_maker *m, const char *digest) {
+        if (!m || !digest)
+                return -EINVAL;
+        return cadu_digest_from_name(digest, &m->digest);
+}
+
+int cadu_maker_set_compression_level(cadu_maker *m, int level) {
+        if (!m || level < 1 || level > 19)
+                return -EINVAL;
+        m->level = level;
+        return 0;
+}
+
+static void make_progress(void *ud, uint64_t done) {
+        cadu_maker *m = ud;
+        phase_report(&m->ph, "make", done, m->ph.total);
+}
+
+int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const char *index_path) {
+        if (!m || !image || !store || !index_path)
+                return -EINVAL;
+        cadu_context *ctx = m->ctx;
+        cadu_context_clear_error(ctx);
+        m->have_stats = false;
+        if (!store->ops->put)
+                return cadu_context_fail(ctx, -EROFS, "store %s", store->location);
+        _cleanup_close_ int fd = cadu_open_untrusted(image, CADU_OPEN_BLOCK);
+        if (fd < 0)
+                return cadu_context_fail(ctx, fd, "cannot open image %s", image);
+        uint64_t total = 0, size = 0;
+        int r = cadu_fd_size(fd, &total);
+        if (r < 0)
+                return cadu_context_fail(ctx, r, "image %s", image);
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        cadu_make_job j = { .store = store, .level = m->level };
+        cadu_chunk_info failed = { 0 };
+        m->ph.total = total;
+        phase_report(&m->ph, "make", 0, total);
+        r = cadu_make_chunk_fd(&j, fd, &(cadu_make_params){ .min = m->min, .avg = m->avg, .max = m->max,
+                                                            .digest = m->digest, .threads = ctx->threads,
+                                                            .progress = make_progress, .userdata = m },
+                               &size, &failed);
+        phase_end(&m->ph, r == 0);
+        if (r < 0 && failed.len) {
+                char hex[2 * CADU_DIGEST_SIZE + 1];
+                cadu_hex_encode(failed.id, CADU_DIGEST_SIZE, hex);
+                cadu_context_fail(ctx, r, "make %s: chunk %s at offset %llu into store %s", image, hex,
+                                  (unsigned long long)failed.offset, store->location);
+        } else if (r < 0)
+                cadu_context_fail(ctx, r, "make %s: reading image", image);
+        else if (size != total) {
+                r = -ESTALE;
+                cadu_context_log(ctx, CADU_LOG_ERR, "make %s: image changed size while reading (%llu, expected %llu bytes)",
+                                 image, (unsigned long long)size, (unsigned long long)total);
+        } else if ((r = cadu_make_write_index(&j, index_path)) < 0)
+                cadu_context_fail(ctx, r, "writing index %s", index_path);
+        if (r == 0) {
+                m->chunks = j.idx->n;
+                m->new_chunks = j.new_chunks;
+                m->new_bytes = j.new_bytes;
+                m->new_compressed = j.new_compressed;
+                m->have_stats = true;
+        }
+        cadu_make_job_done(&j);
+        return r;
+}
+
+int cadu_maker_get_stats(const cadu_maker *m, uint64_t *ret_chunks, uint64_t *ret_new_chunks,
+                         uint64_t *ret_new_bytes, uint64_t *ret_new_compressed) {
+        if (!m)
+                return -EINVAL;
+        if (!m->have_stats)
+                return -ENODATA;
+        if (ret_chunks)
+                *ret_chunks = m->chunks;
+        if (ret_new_chunks)
+                *ret_new_chunks = m->new_chunks;
+        if (ret_new_bytes)
+                *ret_new_bytes = m->new_bytes;
+        if (ret_new_compressed)
+                *ret_new_compressed = m->new_compressed;
+        return 0;
+}
