@@ -9,7 +9,7 @@
 # qemu-system-x86 (OVMF and EFI Boot Guard, tests/ebg-ovmf.sh) comes from
 # there too, so that both are the same QEMU.
 set -eu
-pkgs="build-essential autoconf automake pkg-config
+pkgs="build-essential autoconf automake libtool pkg-config
       libzstd-dev libssl-dev libcurl4-openssl-dev libxxhash-dev libubootenv-dev check
       libubootenv-tool casync rdiff nginx openssl python3 zstd e2fsprogs time util-linux procps xfsprogs strace
       curl bc swupdate cpio u-boot-qemu u-boot-tools dosfstools mtools groff-base
