@@ -42,6 +42,8 @@ static void phase_report(phase *p, const char *what, uint64_t done, uint64_t tot
                 if (done == 0)
                         return;
         }
+        if (done == p->done && total == p->total)
+                return;         /* nothing new */
         p->done = done;
         p->total = total;
         ctx->progress(ctx->progress_userdata, p->what, done, total);

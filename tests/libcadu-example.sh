@@ -23,7 +23,8 @@ PY
 field() { sed -n "s/^$1 \([0-9]*\) chunks.*/\1/p" "$2"; }
 
 # Without a seed: everything from the store.
-"$EX" v2.caibx st noseed.img > noseed.txt || fail "extract without a seed failed"
+"$EX" v2.caibx st noseed.img > noseed.txt 2> err.txt || fail "extract without a seed failed: $(cat err.txt)"
+[ ! -s err.txt ] || fail "the library printed: $(cat err.txt)"
 cmp noseed.img v2.img || fail "unseeded output differs from v2.img"
 all=$(field stores noseed.txt)
 [ -n "$all" ] && [ "$all" -gt 0 ] || fail "no chunks from the store without a seed: $(cat noseed.txt)"
@@ -33,7 +34,8 @@ grep -q '^image [0-9]* bytes in [0-9]* chunks, 1 progress phases completed$' nos
 # With v1 as the seed, chunked here and with its saved index.
 for seed in "v1.img" "v1.img v1.caibx"; do
         # shellcheck disable=SC2086
-        "$EX" v2.caibx st seeded.img $seed > seeded.txt || fail "seeded extract ($seed) failed"
+        "$EX" v2.caibx st seeded.img $seed > seeded.txt 2> err.txt || fail "seeded extract ($seed) failed: $(cat err.txt)"
+        [ ! -s err.txt ] || fail "the library printed: $(cat err.txt)"
         cmp seeded.img v2.img || fail "seeded output ($seed) differs from v2.img"
         fetched=$(field stores seeded.txt)
         from_seed=$(field seeds seeded.txt)
