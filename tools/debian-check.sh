@@ -15,11 +15,14 @@
 # are removed from the new store, so the extract succeeds only by taking
 # them from the seed; the output compared with cmp); the systemd units'
 # enablement after installation (cadu-mark-good.service enabled,
-# cadu-update.timer not); cadu-casync's /usr/bin/casync, unpacked with
-# cadu into a scratch directory (installing it would remove Debian's
-# casync, which the test suite uses), for the same seeded extract under
-# casync's command line. Packages this script installed are purged at the
-# end; if they were installed before, they are left upgraded.
+# cadu-update.timer not); `pkg-config --cflags --libs cadu`, a two-line
+# program built with it against libcadu-dev and run with the installed
+# libcadu.so.0, and the packaged example (extract-seeded.c) built the same
+# way and run for the same seeded extract; cadu-casync's /usr/bin/casync,
+# unpacked with cadu into a scratch directory (installing it would remove
+# Debian's casync, which the test suite uses), for the same seeded extract
+# under casync's command line. Packages this script installed are purged
+# at the end; if they were installed before, they are left upgraded.
 #
 # Needs root (apt-get install). Elsewhere it skips with a message, except
 # with CI=true, where it fails. Needs dpkg-dev, debhelper and lintian
@@ -38,7 +41,7 @@ fi
 tarball=$(realpath "$1")
 start=$(date +%s)
 work=$(mktemp -d /tmp/cadu-debian.XXXXXX)
-pkgs="cadu"
+pkgs="cadu libcadu0 libcadu-dev"
 installed_before=""
 for p in $pkgs; do
         dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' && installed_before="$installed_before $p"
@@ -71,7 +74,11 @@ if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
         done
 fi
 cd "$1"
-DEB_BUILD_OPTIONS="parallel=2 nocheck" dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1 ||
+# DPKG_GENSYMBOLS_CHECK_LEVEL=4: libcadu's exports must match
+# debian/libcadu0.symbols exactly (a function added to lib/libcadu.sym is
+# added there too, with the version that brings it).
+DEB_BUILD_OPTIONS="parallel=2 nocheck" DPKG_GENSYMBOLS_CHECK_LEVEL=4 \
+        dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1 ||
         { tail -60 "$work/build.log"; fail "dpkg-buildpackage failed (log above)"; }
 cd "$work"
 changes=$(echo "$work"/cadu_*.changes)
@@ -132,7 +139,29 @@ cd ..
 [ "$(systemctl is-enabled cadu-update.timer 2>&1)" = disabled ] ||
         fail "cadu-update.timer: $(systemctl is-enabled cadu-update.timer 2>&1) after installation, expected disabled"
 
-# 6. cadu-casync: the link, run as casync.
+# 6. libcadu-dev: a program built with pkg-config runs with the installed
+# libcadu0.
+cflags_libs=$(pkg-config --cflags --libs cadu) || fail "pkg-config --cflags --libs cadu failed"
+echo "pkg-config --cflags --libs cadu: $cflags_libs"
+printf '#include <stdio.h>\n#include <cadu/cadu.h>\nint main(void) { return puts(cadu_library_version()) < 0; }\n' >v.c
+# shellcheck disable=SC2086
+cc -o v v.c $cflags_libs || fail "a program does not build against libcadu-dev"
+[ "$(./v)" = "${version#cadu }" ] || fail "libcadu says version $(./v), cadu --version $version"
+lib=$(ldd ./v | sed -n 's/^[[:space:]]*libcadu\.so\.0 => \([^ ]*\) .*/\1/p')
+case $(dpkg-query -S "$(realpath "${lib:-/nonexistent}")" 2>/dev/null) in
+libcadu0:*) ;;
+*) fail "the program does not use libcadu0's libcadu.so.0 (ldd: ${lib:-none})" ;;
+esac
+example=/usr/share/doc/libcadu-dev/examples/extract-seeded.c
+[ -f "$example" ] || fail "no $example"
+# shellcheck disable=SC2086
+cc -o extract-seeded "$example" $cflags_libs || fail "$example does not build against libcadu-dev"
+./extract-seeded t/v2.caibx t/s2 t/lib.img t/v1.img >extract-seeded.txt ||
+        fail "the example's seeded extract failed"
+cmp t/lib.img t/v2.img || fail "the example's seeded extract: output differs from v2.img"
+echo "libcadu: $(./v) from $lib; extract-seeded.c: exact ($(tr "\n" ";" <extract-seeded.txt))"
+
+# 7. cadu-casync: the link, run as casync.
 root=$work/root
 for p in cadu cadu-casync; do
         set -- "$work/${p}"_*.deb
