@@ -215,6 +215,28 @@ static void json_count(const char *name, uint64_t chunks, uint64_t bytes) {
         printf("\"%s\":{\"chunks\":%llu,\"bytes\":%llu}", name, (unsigned long long)chunks, (unsigned long long)bytes);
 }
 
+/* The store's side of the survey: distinct chunks present (with their
+ * stored sizes) and missing. */
+typedef struct store_tally {
+        uint64_t present, present_bytes, raw, missing, missing_bytes;
+} store_tally;
+
+static store_tally tally(const cadu_chunk_set *all) {
+        store_tally t = { 0 };
+        for (size_t i = 0; i < all->n; i++) {
+                const cadu_chunk_entry *e = &all->entries[i];
+                if (e->state == CHUNK_PRESENT) {
+                        t.present++;
+                        t.present_bytes += e->size;
+                        t.raw += e->raw_size;
+                } else {
+                        t.missing++;
+                        t.missing_bytes += e->size;
+                }
+        }
+        return t;
+}
+
 static void print_info_json(const index_list *l, const index_info *ii, const cadu_seed *seeds, size_t nseeds,
                             const cadu_chunk_set *all, uint64_t total_bytes, uint64_t total_chunks,
                             uint64_t all_bytes, const cadu_store *store, bool sizes_known) {
@@ -268,28 +290,17 @@ static void print_info_json(const index_list *l, const index_info *ii, const cad
                l->n, (unsigned long long)total_bytes, (unsigned long long)total_chunks, all->n,
                (unsigned long long)all_bytes, ratio(total_bytes, all_bytes));
         if (store) {
-                uint64_t present = 0, present_bytes = 0, raw = 0, missing = 0, missing_bytes = 0;
-                for (size_t i = 0; i < all->n; i++) {
-                        const cadu_chunk_entry *e = &all->entries[i];
-                        if (e->state == CHUNK_PRESENT) {
-                                present++;
-                                present_bytes += e->size;
-                                raw += e->raw_size;
-                        } else {
-                                missing++;
-                                missing_bytes += e->size;
-                        }
-                }
+                store_tally t = tally(all);
                 printf(",\"store\":{\"location\":");
                 cadu_json_string(stdout, store->location);
                 printf(",\"present_chunks\":%llu,\"present_bytes\":%llu,\"compressed_bytes\":",
-                       (unsigned long long)present, (unsigned long long)present_bytes);
+                       (unsigned long long)t.present, (unsigned long long)t.present_bytes);
                 if (sizes_known)
-                        printf("%llu", (unsigned long long)raw);
+                        printf("%llu", (unsigned long long)t.raw);
                 else
                         printf("null");
-                printf(",\"missing_chunks\":%llu,\"missing_bytes\":%llu,\"missing\":[", (unsigned long long)missing,
-                       (unsigned long long)missing_bytes);
+                printf(",\"missing_chunks\":%llu,\"missing_bytes\":%llu,\"missing\":[", (unsigned long long)t.missing,
+                       (unsigned long long)t.missing_bytes);
                 bool first = true;
                 for (size_t i = 0; i < all->n; i++)
                         if (all->entries[i].state != CHUNK_PRESENT) {
@@ -347,28 +358,17 @@ static void print_info_text(const index_list *l, const index_info *ii, const cad
                        cadu_format_bytes(all_bytes, b), ratio(total_bytes, all_bytes));
         if (!store)
                 return;
-        uint64_t present = 0, present_bytes = 0, raw = 0, missing = 0, missing_bytes = 0;
-        for (size_t i = 0; i < all->n; i++) {
-                const cadu_chunk_entry *e = &all->entries[i];
-                if (e->state == CHUNK_PRESENT) {
-                        present++;
-                        present_bytes += e->size;
-                        raw += e->raw_size;
-                } else {
-                        missing++;
-                        missing_bytes += e->size;
-                }
-        }
-        printf("store %s: %llu of %zu distinct chunks present", store->location, (unsigned long long)present, all->n);
+        store_tally t = tally(all);
+        printf("store %s: %llu of %zu distinct chunks present", store->location, (unsigned long long)t.present, all->n);
         if (sizes_known)
-                printf(", %s (%llu bytes) compressed from %s (%.1f%%)", cadu_format_bytes(raw, a),
-                       (unsigned long long)raw, cadu_format_bytes(present_bytes, b),
-                       present_bytes ? 100.0 * (double)raw / (double)present_bytes : 0.0);
+                printf(", %s (%llu bytes) compressed from %s (%.1f%%)", cadu_format_bytes(t.raw, a),
+                       (unsigned long long)t.raw, cadu_format_bytes(t.present_bytes, b),
+                       t.present_bytes ? 100.0 * (double)t.raw / (double)t.present_bytes : 0.0);
         else
                 printf(" (compressed sizes: use --download)");
         printf("\n");
-        if (missing) {
-                printf("  missing %llu chunks (%s):\n", (unsigned long long)missing, cadu_format_bytes(missing_bytes, a));
+        if (t.missing) {
+                printf("  missing %llu chunks (%s):\n", (unsigned long long)t.missing, cadu_format_bytes(t.missing_bytes, a));
                 for (size_t i = 0; i < all->n; i++)
                         if (all->entries[i].state != CHUNK_PRESENT)
                                 printf("    %s\n", hexid(all->entries[i].id, hex));
