@@ -72,17 +72,6 @@ static int ref_cmp(const void *a, const void *b) {
         return memcmp(((const ref *)a)->id, ((const ref *)b)->id, CADU_DIGEST_SIZE);
 }
 
-/* Is name "<64 hex><suffix>"? Then its digest goes to id. */
-static bool packs_name(const char *name, const char *suffix, uint8_t id[CADU_DIGEST_SIZE]) {
-        size_t l = strlen(name), sl = strlen(suffix);
-        char hex[65];
-        if (l != 64 + sl || strcmp(name + 64, suffix) != 0)
-                return false;
-        memcpy(hex, name, 64);
-        hex[64] = 0;
-        return cadu_hex_decode(hex, id, CADU_DIGEST_SIZE) == 0;
-}
-
 /* Read every catalog whose pack is present and of the size it says. */
 static int load_catalogs(packer *p) {
         DIR *d = opendir(p->packs_dir);
@@ -98,7 +87,7 @@ static int load_catalogs(packer *p) {
                 const char *why = NULL;
                 struct stat st;
                 size_t len;
-                if (!packs_name(de->d_name, CADU_PACKCAT_SUFFIX, id))
+                if (!cadu_pack_name_parse(de->d_name, CADU_PACKCAT_SUFFIX, id))
                         continue;
                 if (asprintf(&path, "%s/%s", p->packs_dir, de->d_name) < 0 ||
                     asprintf(&pack, "%s/%.64s%s", p->packs_dir, de->d_name, CADU_PACK_SUFFIX) < 0) {

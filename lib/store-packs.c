@@ -107,6 +107,21 @@ static int copy_small(cadu_store *src, const char *to, const char *rel, size_t m
         return 0;
 }
 
+/* A delta file, for devices whose server ignores Range: copied and counted
+ * when the source has it (a missing one is not an error). */
+static int copy_delta(cadu_store *src, const char *to, const char *rel, size_t max, cadu_buf *b,
+                      int (*check)(const cadu_buf *b, const void *arg), const void *arg, cadu_packs_stats *st,
+                      char **errmsg) {
+        int r = copy_small(src, to, rel, max, b, check, arg, errmsg);
+        if (r == -ENOENT)
+                return 0;
+        if (r == 0) {
+                st->deltas++;
+                st->delta_bytes += b->len;
+        }
+        return r;
+}
+
 static int check_catalog(const cadu_buf *b, const void *arg) {
         cadu_pack_catalog *c = NULL;
         int r = cadu_pack_catalog_parse(b->data, b->len, arg, &c, NULL);
@@ -178,14 +193,9 @@ static int mirror_sealed(cadu_store *src, const char *to, const uint8_t index_sh
                 cadu_hex_encode(d, CADU_CRYPT_NAME_SIZE, hex);
                 cadu_hex_encode(d + CADU_CRYPT_NAME_SIZE, CADU_CRYPT_DELTA_TAG_SIZE, bhex);
                 snprintf(drel, sizeof(drel), "deltas/%.4s/%s-%s%s", hex, hex, bhex, CADU_DELTA_SUFFIX);
-                r = copy_small(src, to, drel, (size_t)CADU_DELTA_SIZE_MAX + (1u << 20), &tmp, check_sealed_delta, NULL,
-                               errmsg);
-                if (r < 0 && r != -ENOENT)
+                if ((r = copy_delta(src, to, drel, (size_t)CADU_DELTA_SIZE_MAX + (1u << 20), &tmp, check_sealed_delta,
+                                    NULL, st, errmsg)) < 0)
                         goto out;
-                if (r == 0) {
-                        st->deltas++;
-                        st->delta_bytes += tmp.len;
-                }
         }
         if ((r = cadu_dirname(capx, &dir)) < 0 || (r = cadu_mkdir_p(dir)) < 0 ||
             (r = cadu_write_file_atomic(capx, b.data, b.len)) < 0)
@@ -242,14 +252,9 @@ int cadu_packs_mirror(cadu_store *src, const char *to, const cadu_index *idx, co
                 if ((r = cadu_delta_path(target, (const uint8_t(*)[CADU_DIGEST_SIZE])pi->base_ids[en->bases],
                                          en->nbases, drel)) < 0)
                         goto out;
-                r = copy_small(src, to, drel, (size_t)cadu_pack_entry_max_len(idx, en->nbases), &tmp, check_delta,
-                               target, errmsg);
-                if (r < 0 && r != -ENOENT)
+                if ((r = copy_delta(src, to, drel, (size_t)cadu_pack_entry_max_len(idx, en->nbases), &tmp, check_delta,
+                                    target, st, errmsg)) < 0)
                         goto out;
-                if (r == 0) {
-                        st->deltas++;
-                        st->delta_bytes += tmp.len;
-                }
         }
         if ((r = cadu_dirname(capx, &dir)) < 0 || (r = cadu_mkdir_p(dir)) < 0 ||
             (r = cadu_write_file_atomic(capx, b.data, b.len)) < 0)
@@ -590,16 +595,6 @@ static int gc_remove(gc_state *g, const char *dir, const char *name, const char 
         return 1;
 }
 
-static bool name_hex(const char *name, const char *suffix, uint8_t id[CADU_DIGEST_SIZE]) {
-        size_t l = strlen(name), sl = strlen(suffix);
-        char hex[65];
-        if (l != 64 + sl || strcmp(name + 64, suffix) != 0)
-                return false;
-        memcpy(hex, name, 64);
-        hex[64] = 0;
-        return cadu_hex_decode(hex, id, CADU_DIGEST_SIZE) == 0;
-}
-
 /* A compact index (cadu-caibz.h): "<64 hex>.caibz" or "<64 hex>-<16 hex>.caibz";
  * *id is the sha of the index it stands for. */
 static bool caibz_name(const char *name, uint8_t id[CADU_DIGEST_SIZE]) {
@@ -717,10 +712,10 @@ int cadu_packs_gc(const char *root, const uint8_t (*shas)[CADU_DIGEST_SIZE], cad
                 while ((de = readdir(d))) {
                         uint8_t id[CADU_DIGEST_SIZE];
                         char rel[sizeof(CADU_PACK_DIR) + 256];
-                        bool kept = false, idxfile = name_hex(de->d_name, CADU_PACKIDX_SUFFIX, id) ||
+                        bool kept = false, idxfile = cadu_pack_name_parse(de->d_name, CADU_PACKIDX_SUFFIX, id) ||
                                                      caibz_name(de->d_name, id);
-                        bool packfile = !idxfile && (name_hex(de->d_name, CADU_PACK_SUFFIX, id) ||
-                                                     name_hex(de->d_name, CADU_PACKCAT_SUFFIX, id));
+                        bool packfile = !idxfile && (cadu_pack_name_parse(de->d_name, CADU_PACK_SUFFIX, id) ||
+                                                     cadu_pack_name_parse(de->d_name, CADU_PACKCAT_SUFFIX, id));
                         bool tmp = !strncmp(de->d_name, ".pack-", 6);
                         if (!idxfile && !packfile && !tmp)
                                 continue;       /* not ours: left alone */

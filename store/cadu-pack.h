@@ -30,6 +30,7 @@
 #ifndef CADU_PACK_H
 #define CADU_PACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cadu-index.h"
@@ -52,6 +53,8 @@
 /* "packs/<64 hex><suffix>" (buffer of at least CADU_PACK_PATH_MAX). */
 #define CADU_PACK_PATH_MAX (sizeof(CADU_PACK_DIR) + 64 + 8)
 void cadu_pack_path(const uint8_t sha[CADU_DIGEST_SIZE], const char *suffix, char *out);
+/* Is the file name (no directory) "<64 hex><suffix>"? Then its digest goes to sha. */
+bool cadu_pack_name_parse(const char *name, const char *suffix, uint8_t sha[CADU_DIGEST_SIZE]);
 
 /* One entry: bytes [off, off+len) of pack `pack` are the chunk file of chunk
  * `chunk` (nbases 0) or a delta file of it against base_ids[bases..bases+nbases). */

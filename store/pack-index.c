@@ -2,6 +2,7 @@
 /* Pack indexes and pack catalogs: writer and hostile-safe parser
  * (doc/pack-format.md). */
 #include <errno.h>
+#include <string.h>
 
 #include <zstd.h>
 
@@ -13,6 +14,16 @@ void cadu_pack_path(const uint8_t sha[CADU_DIGEST_SIZE], const char *suffix, cha
         char hex[2 * CADU_DIGEST_SIZE + 1];
         cadu_hex_encode(sha, CADU_DIGEST_SIZE, hex);
         snprintf(out, CADU_PACK_PATH_MAX, CADU_PACK_DIR "/%s%s", hex, suffix);
+}
+
+bool cadu_pack_name_parse(const char *name, const char *suffix, uint8_t sha[CADU_DIGEST_SIZE]) {
+        size_t l = strlen(name), sl = strlen(suffix);
+        char hex[2 * CADU_DIGEST_SIZE + 1];
+        if (l != 2 * CADU_DIGEST_SIZE + sl || strcmp(name + 2 * CADU_DIGEST_SIZE, suffix) != 0)
+                return false;
+        memcpy(hex, name, 2 * CADU_DIGEST_SIZE);
+        hex[2 * CADU_DIGEST_SIZE] = 0;
+        return cadu_hex_decode(hex, sha, CADU_DIGEST_SIZE) == 0;
 }
 
 static uint64_t max_payload(size_t nchunks) {
