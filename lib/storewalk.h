@@ -34,8 +34,11 @@ typedef struct cadu_chunk_entry {
         uint64_t max_size;              /* bound for decompressing it */
         uint64_t mask;                  /* OR of the masks it was added with */
         uint64_t raw_size;              /* free for the caller (e.g. chunk file size) */
-        int state;                      /* free for the caller */
+        int state;                      /* free for the caller: e.g. CHUNK_* */
 } cadu_chunk_entry;
+
+/* cadu_chunk_entry.state where the store's side is looked up (info, verify). */
+enum { CHUNK_UNKNOWN = 0, CHUNK_PRESENT, CHUNK_MISSING };
 
 typedef struct cadu_chunk_set {
         cadu_chunk_entry *entries;      /* in order of first addition */

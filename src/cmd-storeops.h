@@ -21,9 +21,6 @@
 
 #define HEX_SIZE (2 * CADU_DIGEST_SIZE + 1)
 
-/* cadu_chunk_entry.state in info and verify-store. */
-enum { CHUNK_UNKNOWN = 0, CHUNK_PRESENT, CHUNK_MISSING };
-
 const char *hexid(const uint8_t id[CADU_DIGEST_SIZE], char buf[HEX_SIZE]);
 double ratio(uint64_t a, uint64_t b);
 

@@ -26,6 +26,7 @@
 #include "store-packs.h"
 #include "storeopts.h"
 #include "storewalk.h"
+#include "verify.h"
 #include "cmd-storeops.h"
 
 static const char verify_help[] =
@@ -55,319 +56,23 @@ static const char verify_help[] =
         "      --json              problems and statistics as JSON lines on stdout\n"
         "  -h, --help              show this help\n\n";
 
-enum { V_OK = 0, V_MISSING, V_CORRUPT, V_ERROR };
+typedef struct verify_progress {
+        cadu_progress prog;
+        bool index_mode, begun;
+} verify_progress;
 
-typedef struct vresult {
-        int kind;
-        int err;                        /* V_ERROR */
-        char *why;                      /* V_CORRUPT, V_ERROR */
-} vresult;
-
-typedef struct stray {
-        char *path;
-        const char *why;
-} stray;
-
-typedef struct verifier {
-        cadu_store *store;
-        cadu_chunk_set set;
-        vresult *res;
-        bool have_digest;               /* from the indexes or --digest */
-        cadu_digest_type digest;        /* --digest */
-        bool head_only;
-        cadu_buf *raw, *out;            /* per worker */
-        progress_ctx pc;
-        atomic_uint_fast64_t bytes, raw_bytes;
-        bool index_mode;
-        const cadu_crypt_key *key;      /* --key-file */
-        /* listing a directory store */
-        stray *strays;
-        size_t nstrays;
-        uint64_t unreferenced;
-} verifier;
-
-/* What one thread found listing prefix directories: the chunk files (when
- * no index says which to check), the stray files, and (with indexes) the
- * chunks no index names. The walk stats no chunk file; the check does. */
-typedef struct found_chunk {
-        uint8_t id[CADU_DIGEST_SIZE];
-} found_chunk;
-
-typedef struct lister {
-        const verifier *v;
-        found_chunk *chunks;
-        size_t nchunks, achunks;
-        stray *strays;
-        size_t nstrays, astrays;
-        uint64_t unreferenced;
-        char *where;                    /* what could not be read */
-} lister;
-
-typedef struct listing {
-        int rootfd;
-        const char *root;
-        cadu_store_prefix *prefixes;
-        lister *listers;                /* per worker */
-        cadu_store_walker *walkers;     /* per worker */
-} listing;
-
-/* An encrypted chunk file, named by its keyed name e->id: its structure,
- * and with the key its tag, content and name (doc/encryption.md). */
-static int verify_sealed(verifier *v, const cadu_chunk_entry *e, vresult *res, cadu_buf *raw, cadu_buf *out,
-                         size_t max) {
-        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE], got[CADU_DIGEST_SIZE], name[CADU_CRYPT_NAME_SIZE];
-        char have[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
-        size_t n;
-        if (cadu_crypt_chunk_check(raw->data, raw->len, key_id) < 0) {
-                res->kind = V_CORRUPT;
-                res->why = strdup("encrypted chunk file is truncated");
-                return 0;
+/* The engine's progress: bytes the indexes name, or chunks of a listed store. */
+static void verify_progress_fn(void *ud, uint64_t done, uint64_t total) {
+        verify_progress *p = ud;
+        if (!p->begun) {
+                p->begun = true;
+                if (p->index_mode)
+                        cadu_progress_begin(&p->prog, "verify-store", total);
+                else
+                        cadu_progress_begin_count(&p->prog, "verify-store", total, "chunks");
+                return;
         }
-        if (!v->key)
-                return 0;
-        int r = cadu_crypt_chunk_open(v->key, e->id, raw->data, raw->len, &n);
-        if (r == -EKEYREJECTED) {
-                res->kind = V_CORRUPT;
-                cadu_crypt_key_id_hex(key_id, have);
-                if (asprintf(&res->why, "encrypted under another key (%s)", have) < 0)
-                        res->why = NULL;
-                return 0;
-        }
-        if (r < 0) {
-                res->kind = V_CORRUPT;
-                res->why = strdup("does not authenticate under the store key (altered, truncated or moved)");
-                return 0;
-        }
-        r = cadu_chunk_decode(raw->data, n, max, out);
-        if (r == -EBADMSG || r == -EFBIG) {
-                res->kind = V_CORRUPT;
-                res->why = strdup("compressed data is corrupt");
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        v->bytes += out->len;
-        bool match = false;
-        for (int k = 0; k < 2 && !match; k++) {
-                if ((r = cadu_digest(k == 0 ? CADU_DIGEST_SHA256 : CADU_DIGEST_SHA512_256, out->data, out->len, got)) < 0 ||
-                    (r = cadu_crypt_chunk_name(v->key, got, name)) < 0)
-                        return r;
-                match = !memcmp(name, e->id, CADU_CRYPT_NAME_SIZE);
-        }
-        if (!match) {
-                res->kind = V_CORRUPT;
-                res->why = strdup("content does not match its keyed name");
-        }
-        return 0;
-}
-
-static int verify_one(void *ud, size_t i, unsigned w) {
-        verifier *v = ud;
-        cadu_chunk_entry *e = &v->set.entries[i];
-        vresult *res = &v->res[i];
-        cadu_buf *raw = &v->raw[w], *out = &v->out[w];
-        int r;
-
-        /* Progress: the bytes the indexes say, or chunks of a listed store. */
-        v->pc.done += v->index_mode ? e->size : 1;
-        if (e->state == CHUNK_MISSING) {
-                res->kind = V_MISSING;
-                return 0;
-        }
-        if (v->head_only) {
-                r = v->store->ops->has(v->store, e->id);
-                if (r < 0) {
-                        res->kind = V_ERROR;
-                        res->err = r;
-                } else
-                        res->kind = r ? V_OK : V_MISSING;
-                return 0;
-        }
-        size_t max = (size_t)(e->max_size ? e->max_size : CADU_CHUNK_SIZE_MAX_LIMIT);
-        r = v->store->ops->get(v->store, e->id, cadu_chunk_max_raw(max), raw);
-        if (r == -ENOENT) {
-                res->kind = V_MISSING;
-                return 0;
-        }
-        if (r == -EFBIG || r == -EBADMSG) {
-                res->kind = V_CORRUPT;
-                res->why = strdup(r == -EFBIG ? "chunk file larger than any chunk can compress to"
-                                              : "not a regular file, or changed while read");
-                return 0;
-        }
-        if (r < 0) {
-                res->kind = V_ERROR;
-                res->err = r;
-                return 0;
-        }
-        v->raw_bytes += raw->len;
-        if (raw->len >= CADU_CRYPT_MAGIC_SIZE && !memcmp(raw->data, CADU_CRYPT_CHUNK_MAGIC, CADU_CRYPT_MAGIC_SIZE))
-                return verify_sealed(v, e, res, raw, out, max);
-        r = cadu_chunk_decode(raw->data, raw->len, max, out);
-        if (r == -EBADMSG || r == -EFBIG) {
-                res->kind = V_CORRUPT;
-                if (r == -EBADMSG)
-                        res->why = strdup("compressed data is corrupt");
-                else if (asprintf(&res->why, "decompresses to more than %zu bytes", max) < 0)
-                        res->why = NULL;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        v->bytes += out->len;
-        if (e->size && out->len != e->size) {
-                res->kind = V_CORRUPT;
-                if (asprintf(&res->why, "decompresses to %zu bytes, the index says %llu", out->len,
-                             (unsigned long long)e->size) < 0)
-                        res->why = NULL;
-                return 0;
-        }
-        uint8_t got[CADU_DIGEST_SIZE];
-        bool match = false;
-        for (int k = 0; k < 2 && !match; k++) {
-                cadu_digest_type t = v->have_digest ? (e->size ? e->digest : v->digest)
-                                                    : (k == 0 ? CADU_DIGEST_SHA256 : CADU_DIGEST_SHA512_256);
-                if ((r = cadu_digest(t, out->data, out->len, got)) < 0)
-                        return r;
-                match = !memcmp(got, e->id, CADU_DIGEST_SIZE);
-                if (v->have_digest)
-                        break;
-        }
-        if (!match) {
-                res->kind = V_CORRUPT;
-                res->why = strdup("content does not match its id");
-        }
-        return 0;
-}
-
-static void verify_progress(void *ud) {
-        progress_show(&((verifier *)ud)->pc);
-}
-
-static int list_entry(void *ud, const cadu_store_entry *e) {
-        lister *l = ud;
-        if (e->kind == CADU_STORE_NAME_CHUNK) {
-                if (l->v->index_mode) {
-                        /* The set is not changed while the threads list:
-                         * lookups are safe, and each entry is found by
-                         * exactly one thread. */
-                        cadu_chunk_entry *ce = cadu_chunk_set_find(&l->v->set, e->id);
-                        if (ce) {
-                                ce->state = CHUNK_PRESENT;
-                                return 0;
-                        }
-                        l->unreferenced++;
-                        return 0;
-                }
-                if (CADU_ARRAY_GROW(l->chunks, l->achunks, l->nchunks, 64) < 0)
-                        return -ENOMEM;
-                memcpy(l->chunks[l->nchunks++].id, e->id, CADU_DIGEST_SIZE);
-                return 0;
-        }
-        if (S_ISDIR(e->st.st_mode) && !strchr(e->path, '/') && cadu_packs_known_dir(e->path))
-                return 0;       /* packs, delta files, sketches: checked through the indexes */
-        if (CADU_ARRAY_GROW(l->strays, l->astrays, l->nstrays, 64) < 0)
-                return -ENOMEM;
-        stray *st = &l->strays[l->nstrays];
-        if (!(st->path = strdup(e->path)))
-                return -ENOMEM;
-        st->why = e->kind == CADU_STORE_NAME_TEMP ? "leftover temporary file" : e->why;
-        l->nstrays++;
-        return 0;
-}
-
-static int list_one(void *ud, size_t i, unsigned w) {
-        listing *ls = ud;
-        return cadu_store_walk_prefix(ls->rootfd, ls->root, &ls->prefixes[i], &ls->walkers[w],
-                                      &ls->listers[w].where);
-}
-
-static int cmp_stray(const void *a, const void *b) {
-        return strcmp(((const stray *)a)->path, ((const stray *)b)->path);
-}
-
-/* List the directory store: its prefix directories on nt threads. Every
- * chunk file found is marked present in v->set (index mode: unknown ones
- * are counted as unreferenced; otherwise they are added); everything else
- * becomes a stray, sorted by path. Returns 0 or an exit code. */
-static int list_store(verifier *v, const char *root, unsigned nt) {
-        listing ls = { .root = root };
-        size_t nprefixes = 0;
-        int ret = 0, r;
-        ls.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (ls.rootfd < 0)
-                return cadu_error_errno(-errno, "cannot open store %s", root);
-        ls.listers = calloc(nt, sizeof(lister));
-        ls.walkers = calloc(nt, sizeof(cadu_store_walker));
-        if (!ls.listers || !ls.walkers) {
-                ret = cadu_error_errno(-ENOMEM, "verify-store");
-                goto out;
-        }
-        for (unsigned k = 0; k < nt; k++) {
-                ls.listers[k].v = v;
-                ls.walkers[k] = (cadu_store_walker){ .entry = list_entry, .userdata = &ls.listers[k],
-                                                     .types_only = true };
-        }
-        r = cadu_store_list_prefixes(ls.rootfd, root, &ls.walkers[0], &ls.prefixes, &nprefixes, &ls.listers[0].where);
-        if (r >= 0)
-                r = cadu_parallel_for(nprefixes, nt, list_one, NULL, &ls);
-        if (r < 0) {
-                const char *where = root;
-                for (unsigned k = 0; k < nt; k++)
-                        if (ls.listers[k].where) {
-                                where = ls.listers[k].where;
-                                break;
-                        }
-                ret = cadu_error_errno(r, "reading store %s", where);
-                goto out;
-        }
-        /* Merge what the threads found. */
-        for (unsigned k = 0; k < nt; k++) {
-                lister *l = &ls.listers[k];
-                v->unreferenced += l->unreferenced;
-                for (size_t i = 0; i < l->nchunks; i++) {
-                        cadu_chunk_entry *ce;
-                        if ((r = cadu_chunk_set_add(&v->set, l->chunks[i].id, &ce)) < 0) {
-                                ret = cadu_error_errno(r, "verify-store");
-                                goto out;
-                        }
-                        ce->max_size = CADU_CHUNK_SIZE_MAX_LIMIT;
-                        ce->state = CHUNK_PRESENT;
-                }
-                if (l->nstrays) {
-                        stray *n = realloc(v->strays, (v->nstrays + l->nstrays) * sizeof(stray));
-                        if (!n) {
-                                ret = cadu_error_errno(-ENOMEM, "verify-store");
-                                goto out;
-                        }
-                        v->strays = n;
-                        memcpy(v->strays + v->nstrays, l->strays, l->nstrays * sizeof(stray));
-                        v->nstrays += l->nstrays;
-                        l->nstrays = 0;         /* the paths belong to v now */
-                }
-        }
-        if (v->nstrays)
-                qsort(v->strays, v->nstrays, sizeof(stray), cmp_stray);
-        for (size_t i = 0; v->index_mode && i < v->set.n; i++)
-                if (v->set.entries[i].state != CHUNK_PRESENT)
-                        v->set.entries[i].state = CHUNK_MISSING;
-out:
-        for (unsigned k = 0; ls.listers && k < nt; k++) {
-                for (size_t i = 0; i < ls.listers[k].nstrays; i++)
-                        free(ls.listers[k].strays[i].path);
-                free(ls.listers[k].strays);
-                free(ls.listers[k].chunks);
-                free(ls.listers[k].where);
-        }
-        free(ls.listers);
-        free(ls.walkers);
-        free(ls.prefixes);
-        close(ls.rootfd);
-        return ret;
-}
-
-static int cmp_entry_id(const void *a, const void *b) {
-        return memcmp(((const cadu_chunk_entry *)a)->id, ((const cadu_chunk_entry *)b)->id, CADU_DIGEST_SIZE);
+        cadu_progress_update(&p->prog, done);
 }
 
 /* A defect in a pack or pack index: one line, like a corrupt chunk's. */
@@ -433,7 +138,7 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
         _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
         const char *key_path = NULL;
-        verifier v = { .set = CADU_CHUNK_SET_INIT };
+        cadu_verify v = { .set = CADU_CHUNK_SET_INIT };
         bool download = false;
         unsigned threads = 0;
         int c, r;
@@ -481,7 +186,6 @@ int cadu_cmd_verify_store(int argc, char **argv) {
 
         index_list l = { 0 };
         uint64_t start = cadu_now_ns();
-        unsigned nt = 0;
         int ret = CADU_EXIT_OK;
         if (v.index_mode) {
                 if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l, true)))
@@ -496,37 +200,16 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 goto out;
         }
         v.head_only = is_url && !download;
-        nt = default_threads(threads, v.store);
-        /* List the store: chunks, and everything that is not one. */
-        if (!is_url && (ret = list_store(&v, store_loc, nt)))
-                goto out;
-        /* Report in id order whatever the threads did. */
-        if (v.set.n)
-                qsort(v.set.entries, v.set.n, sizeof(*v.set.entries), cmp_entry_id);
-        free(v.set.slots);      /* the order changed; no more lookups */
-        v.set.slots = NULL;
-        v.set.cap = 0;
-
-        v.res = calloc(v.set.n + 1, sizeof(*v.res));
-        v.raw = calloc(nt, sizeof(cadu_buf));
-        v.out = calloc(nt, sizeof(cadu_buf));
-        if (!v.res || !v.raw || !v.out) {
-                ret = cadu_error_errno(-ENOMEM, "verify-store");
-                goto out;
-        }
-        /* Progress: the uncompressed bytes the indexes name, or (a whole
-         * store, whose listing stats no file) chunks. */
-        if (v.index_mode) {
-                uint64_t total = 0;
-                for (size_t i = 0; i < v.set.n; i++)
-                        total += v.set.entries[i].size;
-                cadu_progress_begin(&v.pc.prog, "verify-store", total);
-        } else
-                cadu_progress_begin_count(&v.pc.prog, "verify-store", v.set.n, "chunks");
-        r = cadu_parallel_for(v.set.n, nt, verify_one, verify_progress, &v);
-        cadu_progress_end(&v.pc.prog);
+        v.threads = default_threads(threads, v.store);
+        v.root = is_url ? NULL : store_loc;
+        verify_progress vp = { .index_mode = v.index_mode };
+        v.progress = verify_progress_fn;
+        v.userdata = &vp;
+        r = cadu_verify_run(&v);
+        if (vp.begun)
+                cadu_progress_end(&vp.prog);
         if (r < 0) {
-                ret = cadu_error_errno(r, "verify-store %s", store_loc);
+                ret = cadu_error_errno(r, "%s", v.error ? v.error : "verify-store");
                 goto out;
         }
 
@@ -534,16 +217,16 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         int first_err = 0;
         char hex[HEX_SIZE];
         for (size_t i = 0; i < v.set.n; i++) {
-                const vresult *res = &v.res[i];
-                const char *kind = res->kind == V_MISSING ? "missing" : res->kind == V_CORRUPT ? "corrupt" : "error";
-                const char *why = res->kind == V_ERROR ? cadu_strerror(res->err) : res->why ? res->why : "out of memory";
-                if (res->kind == V_OK) {
+                const cadu_verify_result *res = &v.res[i];
+                const char *kind = res->kind == CADU_VERIFY_MISSING ? "missing" : res->kind == CADU_VERIFY_CORRUPT ? "corrupt" : "error";
+                const char *why = res->kind == CADU_VERIFY_ERROR ? cadu_strerror(res->err) : res->why ? res->why : "out of memory";
+                if (res->kind == CADU_VERIFY_OK) {
                         nok++;
                         continue;
                 }
-                nmissing += res->kind == V_MISSING;
-                ncorrupt += res->kind == V_CORRUPT;
-                if (res->kind == V_ERROR) {
+                nmissing += res->kind == CADU_VERIFY_MISSING;
+                ncorrupt += res->kind == CADU_VERIFY_CORRUPT;
+                if (res->kind == CADU_VERIFY_ERROR) {
                         nerror++;
                         if (!first_err)
                                 first_err = res->err;
@@ -551,12 +234,12 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 hexid(v.set.entries[i].id, hex);
                 if (cadu_json) {
                         printf("{\"event\":\"problem\",\"kind\":\"%s\",\"id\":\"%s\"", kind, hex);
-                        if (res->kind != V_MISSING) {
+                        if (res->kind != CADU_VERIFY_MISSING) {
                                 printf(",\"reason\":");
                                 cadu_json_string(stdout, why);
                         }
                         printf("}\n");
-                } else if (res->kind == V_MISSING)
+                } else if (res->kind == CADU_VERIFY_MISSING)
                         printf("missing %s\n", hex);
                 else
                         printf("%s %s: %s\n", kind, hex, why);
@@ -624,21 +307,8 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 ret = (nmissing || ncorrupt || v.nstrays) ? CADU_EXIT_VERIFY : cadu_storeopts_exit_code(first_err);
         }
 out:
-        for (size_t i = 0; v.res && i < v.set.n; i++)
-                free(v.res[i].why);
-        for (size_t i = 0; i < v.nstrays; i++)
-                free(v.strays[i].path);
-        for (unsigned k = 0; k < nt && v.raw && v.out; k++) {
-                cadu_buf_free(&v.raw[k]);
-                cadu_buf_free(&v.out[k]);
-        }
-        free(v.raw);
-        free(v.out);
-        free(v.res);
-        free(v.strays);
+        cadu_verify_done(&v);
         cadu_store_free(v.store);
-        cadu_chunk_set_done(&v.set);
         index_list_done(&l);
-        cadu_chunk_codec_release();
         return ret;
 }
