@@ -26,6 +26,7 @@
 #include "store-packs.h"
 #include "storeopts.h"
 #include "storewalk.h"
+#include "gc.h"
 #include "cmd-storeops.h"
 
 static const char gc_help[] =
@@ -46,117 +47,15 @@ static const char gc_help[] =
         "      --json              statistics as JSON on stdout\n"
         "  -h, --help              show this help\n";
 
-typedef struct gc_ctx {
-        cadu_chunk_set set;
-        bool dry_run, verbose;
-        int64_t cutoff;                 /* files modified at or after this are young */
-        size_t cur_deleted;             /* in the current prefix directory */
-        uint64_t deleted, deleted_bytes, kept, kept_bytes, young, young_bytes;
-        uint64_t temp_deleted, temp_bytes, temp_young, other, dirs_removed;
-        char *failed;                   /* path that could not be deleted */
-        const char *root;
-} gc_ctx;
-
-static int gc_delete(gc_ctx *g, const cadu_store_entry *e) {
-        if (!g->dry_run && unlinkat(e->dfd, e->name, 0) < 0) {
-                if (errno == ENOENT)
-                        return 0;       /* gone already */
-                int r = -errno;
-                g->failed = strdup(e->path);
-                return r;
-        }
-        g->cur_deleted++;
-        if (g->verbose) {
-                if (cadu_json) {
-                        printf("{\"event\":\"delete\",\"path\":");
-                        cadu_json_string(stdout, e->path);
-                        printf("}\n");
-                } else
-                        printf("delete %s\n", e->path);
-        }
-        return 1;
-}
-
-static int gc_entry(void *ud, const cadu_store_entry *e) {
-        gc_ctx *g = ud;
-        uint64_t size = (uint64_t)e->st.st_size;
-        bool young = (int64_t)e->st.st_mtime >= g->cutoff;
-        cadu_chunk_entry *ref;
-        int r;
-        switch (e->kind) {
-        case CADU_STORE_NAME_CHUNK:
-                if ((ref = cadu_chunk_set_find(&g->set, e->id))) {
-                        ref->state = CHUNK_PRESENT;
-                        g->kept++;
-                        g->kept_bytes += size;
-                } else if (young) {
-                        g->young++;
-                        g->young_bytes += size;
-                } else {
-                        if ((r = gc_delete(g, e)) < 0)
-                                return r;
-                        if (r > 0) {
-                                g->deleted++;
-                                g->deleted_bytes += size;
-                        }
-                }
-                return 0;
-        case CADU_STORE_NAME_TEMP:
-                if (young) {
-                        g->temp_young++;
-                        return 0;
-                }
-                if ((r = gc_delete(g, e)) < 0)
-                        return r;
-                if (r > 0) {
-                        g->temp_deleted++;
-                        g->temp_bytes += size;
-                }
-                return 0;
-        default:
-                g->other++;
-                return 0;
-        }
-}
-
-/* Is chunk id still in the store after this gc: referenced, or a file
- * younger than the grace period? (For the delta files of packs.) */
-static bool gc_chunk_kept(void *ud, const uint8_t id[CADU_DIGEST_SIZE]) {
-        gc_ctx *g = ud;
-        char rel[CADU_CHUNK_PATH_MAX];
-        _cleanup_free_ char *path = NULL;
-        struct stat st;
-        if (cadu_chunk_set_find(&g->set, id))
-                return true;
-        cadu_chunk_path(id, rel);
-        return asprintf(&path, "%s/%s", g->root, rel) >= 0 && stat(path, &st) == 0 && (int64_t)st.st_mtime >= g->cutoff;
-}
-
-static void gc_deleted(void *ud, const char *path) {
-        gc_ctx *g = ud;
-        if (!g->verbose)
-                return;
+/* --verbose: each file deleted, or to delete. */
+static void gc_print_deleted(void *ud, const char *path) {
+        (void)ud;
         if (cadu_json) {
                 printf("{\"event\":\"delete\",\"path\":");
                 cadu_json_string(stdout, path);
                 printf("}\n");
         } else
                 printf("delete %s\n", path);
-}
-
-static int gc_prefix_done(void *ud, int dfd, const char *prefix, size_t nentries, const struct stat *st) {
-        gc_ctx *g = ud;
-        size_t deleted = g->cur_deleted;
-        g->cur_deleted = 0;
-        /* Remove a directory we emptied, or found empty, unless it changed
-         * within the grace period before we looked (a writer may be about
-         * to create a chunk in it). */
-        if (deleted != nentries || (int64_t)st->st_mtime >= g->cutoff)
-                return 0;
-        if (!g->dry_run && unlinkat(dfd, prefix, AT_REMOVEDIR) < 0)
-                return 0;       /* not empty after all (a writer), or gone */
-        g->dirs_removed++;
-        return 0;
 }
 
 int cadu_cmd_gc(int argc, char **argv) {
@@ -167,10 +66,10 @@ int cadu_cmd_gc(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        gc_ctx g = { .set = CADU_CHUNK_SET_INIT };
-        _cleanup_free_ char *where = NULL;
+        cadu_gc g = { .set = CADU_CHUNK_SET_INIT };
+        bool verbose = false;
         uint64_t grace = 3600;
-        int c, r;
+        int c;
 
         while ((c = getopt_long(argc, argv, "ng:vh", options, NULL)) >= 0) {
                 switch (c) {
@@ -179,7 +78,7 @@ int cadu_cmd_gc(int argc, char **argv) {
                         if (cadu_parse_uint(optarg, 0, UINT64_C(1) << 40, &grace) < 0)
                                 return cadu_usage_error("gc", "invalid --grace '%s' (seconds, 0 or more)", optarg);
                         break;
-                case 'v': g.verbose = true; break;
+                case 'v': verbose = true; break;
                 case 'h':
                         fputs(gc_help, stdout);
                         return CADU_EXIT_OK;
@@ -212,42 +111,18 @@ int cadu_cmd_gc(int argc, char **argv) {
         if (grace == 0)
                 g.cutoff = INT64_MAX;
         uint64_t start = cadu_now_ns();
-        cadu_store_walker w = { .entry = gc_entry, .prefix_done = gc_prefix_done, .userdata = &g };
-        r = cadu_store_walk(store_loc, &w, &where);
+        g.root = store_loc;
+        g.paths = (const char *const *)l.paths;
+        g.idx = l.idx;
+        g.n = l.n;
+        g.deleted = verbose ? gc_print_deleted : NULL;
+        int r = cadu_gc_run(&g);
         if (r < 0) {
-                if (g.failed)
-                        ret = cadu_error_errno(r, "gc %s: cannot delete %s", store_loc, g.failed);
-                else
-                        ret = cadu_error_errno(r, "gc: reading store %s", where ? where : store_loc);
+                ret = cadu_error_errno(r, "%s", g.error ? g.error : "gc");
                 goto out;
         }
-        /* Then the packs, pack indexes and delta files. */
-        g.root = store_loc;
-        cadu_packs_gc_stats pg = { 0 };
-        {
-                _cleanup_free_ uint8_t(*shas)[CADU_DIGEST_SIZE] = calloc(l.n + 1, CADU_DIGEST_SIZE);
-                _cleanup_free_ uint8_t(*sealed)[CADU_DIGEST_SIZE] = calloc(l.n + 1, CADU_DIGEST_SIZE);
-                _cleanup_free_ cadu_index **plain = calloc(l.n + 1, sizeof(*plain));
-                _cleanup_free_ char *msg = NULL;
-                size_t np = 0, ns = 0;
-                r = shas && sealed && plain ? 0 : -ENOMEM;
-                /* Encrypted indexes name sealed pack indexes by their own sha256. */
-                for (size_t i = 0; r == 0 && i < l.n; i++)
-                        if (!l.idx[i])
-                                r = cadu_sha256_file(l.paths[i], sealed[ns++], NULL);
-                        else if ((r = cadu_sha256_file(l.paths[i], shas[np], NULL)) == 0)
-                                plain[np++] = l.idx[i];
-                if (r == 0)
-                        r = cadu_packs_gc(store_loc, (const uint8_t(*)[CADU_DIGEST_SIZE])shas, plain, np,
-                                          (const uint8_t(*)[CADU_DIGEST_SIZE])sealed, ns, gc_chunk_kept, gc_deleted, &g, g.cutoff, g.dry_run, &pg, &msg);
-                if (r < 0) {
-                        ret = cadu_error_errno(r, "gc %s: %s", store_loc, msg ? msg : "packs");
-                        goto out;
-                }
-        }
-        uint64_t missing = 0;
-        for (size_t i = 0; i < g.set.n; i++)
-                missing += g.set.entries[i].state != CHUNK_PRESENT;
+        const cadu_packs_gc_stats pg = g.packs;
+        uint64_t missing = g.missing;
         double secs = (double)(cadu_now_ns() - start) / 1e9;
         if (cadu_json)
                 printf("{\"event\":\"done\",\"command\":\"gc\",\"dry_run\":%s,\"deleted_chunks\":%llu,"
@@ -257,7 +132,7 @@ int cadu_cmd_gc(int argc, char **argv) {
                        "\"missing_referenced\":%llu,\"deleted_pack_files\":%llu,\"deleted_pack_bytes\":%llu,"
                        "\"deleted_pack_indexes\":%llu,\"deleted_packs\":%llu,\"deleted_deltas\":%llu,"
                        "\"kept_packs\":%llu,\"kept_deltas\":%llu,\"grace\":%llu,\"seconds\":%.3f}\n",
-                       g.dry_run ? "true" : "false", (unsigned long long)g.deleted,
+                       g.dry_run ? "true" : "false", (unsigned long long)g.deleted_chunks,
                        (unsigned long long)g.deleted_bytes, (unsigned long long)g.kept,
                        (unsigned long long)g.kept_bytes, (unsigned long long)g.young, (unsigned long long)g.young_bytes,
                        (unsigned long long)g.temp_deleted, (unsigned long long)g.temp_bytes,
@@ -270,7 +145,7 @@ int cadu_cmd_gc(int argc, char **argv) {
         else if (!cadu_quiet) {
                 char a[32], b[32], cc[32];
                 fprintf(stderr, "%s: %s %llu chunks (%s), kept %llu referenced (%s) and %llu younger than %llu s (%s)\n",
-                        store_loc, g.dry_run ? "would delete" : "deleted", (unsigned long long)g.deleted,
+                        store_loc, g.dry_run ? "would delete" : "deleted", (unsigned long long)g.deleted_chunks,
                         cadu_format_bytes(g.deleted_bytes, a), (unsigned long long)g.kept,
                         cadu_format_bytes(g.kept_bytes, b), (unsigned long long)g.young, (unsigned long long)grace,
                         cadu_format_bytes(g.young_bytes, cc));
@@ -293,8 +168,7 @@ int cadu_cmd_gc(int argc, char **argv) {
                                 "(run cadu verify-store)\n", (unsigned long long)missing, store_loc);
         ret = CADU_EXIT_OK;
 out:
-        free(g.failed);
-        cadu_chunk_set_done(&g.set);
+        cadu_gc_done(&g);
         index_list_done(&l);
         return ret;
 }
