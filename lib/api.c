@@ -16,6 +16,8 @@
 #include "cadu-util.h"
 #include "context.h"
 #include "extract.h"
+#include "make-deltas.h"
+#include "make-packs.h"
 #include "make.h"
 
 /* ---- progress: phases with done = 0 at their start and total at their end ---- */
@@ -63,9 +65,13 @@ int cadu_store_open_location(cadu_context *ctx, const char *location, unsigned f
         if (!ctx || !location || !ret || (flags & ~CADU_STORE_CREATE))
                 return -EINVAL;
         cadu_context_clear_error(ctx);
-        int r = cadu_store_open(location, &ctx->storeopts.opts, flags & CADU_STORE_CREATE, ret);
+        cadu_store *s = NULL;
+        int r = cadu_store_open(location, &ctx->storeopts.opts, flags & CADU_STORE_CREATE, &s);
+        if (r == 0 && ctx->have_key)
+                r = cadu_store_crypt_new(s, &ctx->key, &s);
         if (r < 0)
                 return cadu_context_fail(ctx, r, "cannot open store %s", location);
+        *ret = s;
         return 0;
 }
 
@@ -79,6 +85,7 @@ struct cadu_extraction {
         cadu_context *ctx;
         cadu_index *idx;
         uint8_t index_sha[CADU_DIGEST_SIZE];
+        bool encrypted;                 /* the index was: its stores must be too */
         char *index_name;
         cadu_seed *seeds;               /* their strings are owned */
         size_t nseeds, aseeds;
@@ -90,6 +97,52 @@ struct cadu_extraction {
         cadu_extract_stats st;
         phase ph;
 };
+
+/* When buf holds an encrypted index, replace it by its plaintext, opened
+ * with the context's key; a plain index with a key set is refused (the key
+ * would be ignored). */
+static int open_index(cadu_context *ctx, const char *what, cadu_buf *buf, bool *encrypted) {
+        char have[2 * CADU_CRYPT_KEY_ID_SIZE + 1], want[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE] = { 0 };
+        const uint8_t *names;
+        size_t n;
+        cadu_buf plain = CADU_BUF_INIT;
+
+        *encrypted = cadu_crypt_index_is(buf->data, buf->len);
+        if (!*encrypted) {
+                if (ctx->have_key) {
+                        cadu_context_log(ctx, CADU_LOG_ERR, "index %s is not encrypted, but a store key was given", what);
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        int r = cadu_crypt_index_header(buf->data, buf->len, key_id, &names, &n);
+        if (r == 0)
+                r = cadu_crypt_index_open(ctx->have_key ? &ctx->key : NULL, buf->data, buf->len, &plain);
+        cadu_crypt_key_id_hex(key_id, want);
+        switch (r) {
+        case 0:
+                cadu_buf_free(buf);
+                *buf = plain;
+                return 0;
+        case -ENOKEY:
+                cadu_context_log(ctx, CADU_LOG_ERR, "index %s is encrypted (key %s): give the store key", what, want);
+                return r;
+        case -EKEYREJECTED:
+                cadu_crypt_key_id_hex(ctx->key.id, have);
+                cadu_context_log(ctx, CADU_LOG_ERR, "index %s is encrypted with key %s, not with the given key %s",
+                                 what, want, have);
+                return r;
+        case -EBADMSG:
+                cadu_buf_free(&plain);
+                cadu_context_log(ctx, CADU_LOG_ERR, "index %s: encrypted index is corrupt or forged (authentication failed)",
+                                 what);
+                return r;
+        default:
+                cadu_buf_free(&plain);
+                return cadu_context_fail(ctx, r, "decrypting index %s", what);
+        }
+}
 
 int cadu_extraction_new(cadu_context *ctx, const char *index, cadu_extraction **ret) {
         if (!ctx || !index || !ret)
@@ -114,9 +167,16 @@ int cadu_extraction_new(cadu_context *ctx, const char *index, cadu_extraction **
                         cadu_context_fail(ctx, r, "cannot read index %s", index);
                 return r;
         }
-        r = cadu_index_parse(b.data, b.len, &x->idx, &why);
+        /* The index file as published names its pack index: for an
+         * encrypted one, the sha256 of its ciphertext (doc/encryption.md). */
+        if ((r = cadu_digest(CADU_DIGEST_SHA256, b.data, b.len, x->index_sha)) == 0 &&
+            (r = open_index(ctx, index, &b, &x->encrypted)) < 0) {
+                cadu_buf_free(&b);
+                cadu_extraction_free(x);
+                return r;
+        }
         if (r == 0)
-                r = cadu_digest(CADU_DIGEST_SHA256, b.data, b.len, x->index_sha);
+                r = cadu_index_parse(b.data, b.len, &x->idx, &why);
         cadu_buf_free(&b);
         if (r < 0) {
                 cadu_extraction_free(x);
@@ -212,6 +272,14 @@ int cadu_extraction_run(cadu_extraction *x, const char *output, unsigned flags) 
         cadu_context_clear_error(ctx);
         cadu_extract_stats_free(&x->st);
         x->have_stats = false;
+        for (size_t i = 0; i < x->nstores; i++) {
+                cadu_store *inner;
+                uint8_t id[CADU_DIGEST_SIZE] = { 0 }, name[CADU_CRYPT_NAME_SIZE];
+                if ((cadu_store_crypt_map(x->stores[i], id, &inner, name) == 1) != x->encrypted)
+                        return cadu_context_fail(ctx, -EINVAL, "store %s was opened %s a key for %s index %s",
+                                                 x->stores[i]->location, x->encrypted ? "without" : "with",
+                                                 x->encrypted ? "the encrypted" : "the plain", x->index_name);
+        }
         cadu_extract_opts o = {
                 .index = x->idx,
                 .seeds = x->seeds,
@@ -291,13 +359,22 @@ uint64_t cadu_extraction_downloaded(const cadu_extraction *x) {
 
 /* ---- making ---- */
 
+#define MAKER_INDEX_BASES_MAX 16
+
 struct cadu_maker {
         cadu_context *ctx;
         uint64_t min, avg, max;
         cadu_digest_type digest;
         int level;
-        bool have_stats;
-        uint64_t chunks, new_chunks, new_bytes, new_compressed;
+        bool fingerprints, deltas, packs;
+        int delta_level;
+        char *index_bases[MAKER_INDEX_BASES_MAX];
+        size_t n_index_bases;
+        char *manifest, *compatible, *version, *image_name, *slot_class;
+        bool have_stats, have_deltas, have_packs;
+        uint64_t image_bytes, chunks, new_chunks, new_bytes, new_compressed;
+        cadu_make_deltas_stats dst;
+        cadu_make_packs_stats pst;
         phase ph;
 };
 
@@ -313,14 +390,27 @@ int cadu_maker_new(cadu_context *ctx, cadu_maker **ret) {
                 .max = CADU_CHUNK_SIZE_MAX_DEFAULT,
                 .digest = CADU_DIGEST_SHA256,
                 .level = 3,
+                .delta_level = 19,
                 .ph = { .ctx = ctx },
         };
         *ret = m;
         return 0;
 }
 
+static void maker_manifest_clear(cadu_maker *m) {
+        free(m->manifest);
+        free(m->compatible);
+        free(m->version);
+        free(m->image_name);
+        free(m->slot_class);
+        m->manifest = m->compatible = m->version = m->image_name = m->slot_class = NULL;
+}
+
 cadu_maker *cadu_maker_free(cadu_maker *m) {
         if (m) {
+                for (size_t i = 0; i < m->n_index_bases; i++)
+                        free(m->index_bases[i]);
+                maker_manifest_clear(m);
                 free(m->ph.what);
                 free(m);
         }
@@ -349,6 +439,113 @@ int cadu_maker_set_compression_level(cadu_maker *m, int level) {
         return 0;
 }
 
+int cadu_maker_set_fingerprints(cadu_maker *m, bool on) {
+        if (!m)
+                return -EINVAL;
+        m->fingerprints = on;
+        return 0;
+}
+
+int cadu_maker_set_deltas(cadu_maker *m, bool on, int level) {
+        if (!m || level < 1 || level > 19)
+                return -EINVAL;
+        m->deltas = on;
+        m->delta_level = level;
+        return 0;
+}
+
+int cadu_maker_set_packs(cadu_maker *m, bool on) {
+        if (!m)
+                return -EINVAL;
+        m->packs = on;
+        return 0;
+}
+
+int cadu_maker_add_index_base(cadu_maker *m, const char *path) {
+        if (!m || !path)
+                return -EINVAL;
+        if (m->n_index_bases == MAKER_INDEX_BASES_MAX)
+                return -E2BIG;
+        if (!(m->index_bases[m->n_index_bases] = strdup(path)))
+                return -ENOMEM;
+        m->n_index_bases++;
+        return 0;
+}
+
+static int dup_opt(const char *s, char **ret) {
+        if (s && !(*ret = strdup(s)))
+                return -ENOMEM;
+        return 0;
+}
+
+int cadu_maker_set_manifest(cadu_maker *m, const char *path, const char *compatible, const char *version,
+                            const char *name, const char *slot_class) {
+        if (!m || (path && (!compatible || !version)))
+                return -EINVAL;
+        maker_manifest_clear(m);
+        if (!path)
+                return 0;
+        if (dup_opt(path, &m->manifest) < 0 || dup_opt(compatible, &m->compatible) < 0 ||
+            dup_opt(version, &m->version) < 0 || dup_opt(name, &m->image_name) < 0 ||
+            dup_opt(slot_class ? slot_class : "rootfs", &m->slot_class) < 0) {
+                maker_manifest_clear(m);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static void deltas_progress(void *ud, const char *what, uint64_t done, uint64_t total) {
+        phase_report(&((cadu_maker *)ud)->ph, what, done, total);
+}
+
+/* The steps after the index (cadu_maker_set_*()). */
+static int maker_steps(cadu_maker *m, cadu_make_job *j, cadu_store *store, const char *image,
+                       const char *index_path) {
+        cadu_context *ctx = m->ctx;
+        _cleanup_free_ char *err = NULL;
+        int r;
+        /* Deltas before packs: a pack holds each chunk's smallest entry. */
+        if (m->deltas) {
+                r = cadu_make_deltas(&(cadu_make_deltas_params){ .store_path = store->location, .store = store,
+                                                                 .digest = m->digest, .level = m->delta_level,
+                                                                 .threads = ctx->threads, .key = j->key,
+                                                                 .progress = deltas_progress, .userdata = m },
+                                     j->idx, (const uint8_t (*)[CADU_DIGEST_SIZE])j->new_ids, j->n_new, &m->dst, &err);
+                phase_end(&m->ph, r == 0);
+                if (m->dst.sketch_files_ignored)
+                        cadu_context_log(ctx, CADU_LOG_WARNING, "ignored %llu corrupt sketch file%s in %s/sketches (sketched again)",
+                                         (unsigned long long)m->dst.sketch_files_ignored,
+                                         m->dst.sketch_files_ignored == 1 ? "" : "s", store->location);
+                if (r < 0)
+                        return cadu_context_fail(ctx, r, "deltas: %s", err ? err : store->location);
+                m->have_deltas = true;
+        }
+        if (m->packs) {
+                if ((r = cadu_make_packs(store->location, index_path, j->idx, j->key, &m->pst, &err)) < 0)
+                        return cadu_context_fail(ctx, r, "%s", err ? err : "packing");
+                m->have_packs = true;
+                /* Compact indexes hold plaintext ids: none for an encrypted store. */
+                if (!j->key && (r = cadu_make_write_caibz(store->location, index_path, j->idx, m->index_bases,
+                                                          m->n_index_bases, &err)) < 0) {
+                        if (err)
+                                cadu_context_log(ctx, CADU_LOG_ERR, "%s", err);
+                        else
+                                cadu_context_fail(ctx, r, "writing the compact indexes of %s", index_path);
+                        return r;
+                }
+        }
+        if (m->manifest && (r = cadu_make_write_manifest(j, m->manifest, m->compatible, m->version, m->image_name,
+                                                         m->slot_class, image, index_path, store->location,
+                                                         &err)) < 0) {
+                if (err)
+                        cadu_context_log(ctx, CADU_LOG_ERR, "%s", err);
+                else
+                        cadu_context_fail(ctx, r, "writing manifest %s", m->manifest);
+                return r;
+        }
+        return 0;
+}
+
 static void make_progress(void *ud, uint64_t done) {
         cadu_maker *m = ud;
         phase_report(&m->ph, "make", done, m->ph.total);
@@ -359,9 +556,20 @@ int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const ch
                 return -EINVAL;
         cadu_context *ctx = m->ctx;
         cadu_context_clear_error(ctx);
-        m->have_stats = false;
+        m->have_stats = m->have_deltas = m->have_packs = false;
         if (!store->ops->put)
                 return cadu_context_fail(ctx, -EROFS, "store %s", store->location);
+        cadu_store *inner;
+        uint8_t id[CADU_DIGEST_SIZE] = { 0 }, name[CADU_CRYPT_NAME_SIZE];
+        if ((cadu_store_crypt_map(store, id, &inner, name) == 1) != ctx->have_key)
+                return cadu_context_fail(ctx, -EINVAL, "store %s was opened %s a key", store->location,
+                                         ctx->have_key ? "without" : "with");
+        if (ctx->have_key && (m->fingerprints || m->n_index_bases))
+                return cadu_context_fail(ctx, -EINVAL, "%s: plaintext chunk %s, not with a key",
+                                         m->fingerprints ? "fingerprints" : "compact indexes against a base",
+                                         m->fingerprints ? "hashes" : "ids");
+        if (m->deltas && strcmp(store->ops->kind, "dir") != 0)
+                return cadu_context_fail(ctx, -EINVAL, "deltas need a directory store, not %s", store->location);
         _cleanup_close_ int fd = cadu_open_untrusted(image, CADU_OPEN_BLOCK);
         if (fd < 0)
                 return cadu_context_fail(ctx, fd, "cannot open image %s", image);
@@ -370,7 +578,8 @@ int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const ch
         if (r < 0)
                 return cadu_context_fail(ctx, r, "image %s", image);
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        cadu_make_job j = { .store = store, .level = m->level };
+        cadu_make_job j = { .store = store, .level = m->level, .key = ctx->have_key ? &ctx->key : NULL,
+                            .fingerprints = m->fingerprints, .collect_new = m->deltas };
         cadu_chunk_info failed = { 0 };
         m->ph.total = total;
         phase_report(&m->ph, "make", 0, total);
@@ -392,7 +601,10 @@ int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const ch
                                  image, (unsigned long long)size, (unsigned long long)total);
         } else if ((r = cadu_make_write_index(&j, index_path)) < 0)
                 cadu_context_fail(ctx, r, "writing index %s", index_path);
+        else
+                r = maker_steps(m, &j, store, image, index_path);
         if (r == 0) {
+                m->image_bytes = total;
                 m->chunks = j.idx->n;
                 m->new_chunks = j.new_chunks;
                 m->new_bytes = j.new_bytes;
@@ -417,5 +629,36 @@ int cadu_maker_get_stats(const cadu_maker *m, uint64_t *ret_chunks, uint64_t *re
                 *ret_new_bytes = m->new_bytes;
         if (ret_new_compressed)
                 *ret_new_compressed = m->new_compressed;
+        return 0;
+}
+
+int cadu_maker_get(const cadu_maker *m, cadu_make_stat stat, uint64_t *ret) {
+        if (!m || !ret || (unsigned)stat > CADU_MAKE_STAT_PACK_INDEX_BYTES)
+                return -EINVAL;
+        if (!m->have_stats)
+                return -ENODATA;
+        const cadu_make_deltas_stats *d = &m->dst;
+        const cadu_make_packs_stats *p = &m->pst;
+        if (stat >= CADU_MAKE_STAT_DELTA_TARGETS && stat <= CADU_MAKE_STAT_DELTA_NSEC && !m->have_deltas)
+                return -ENODATA;
+        if (stat >= CADU_MAKE_STAT_PACK_INDEX_EXISTED && !m->have_packs)
+                return -ENODATA;
+        switch (stat) {
+        case CADU_MAKE_STAT_IMAGE_BYTES: *ret = m->image_bytes; break;
+        case CADU_MAKE_STAT_DELTA_TARGETS: *ret = d->targets; break;
+        case CADU_MAKE_STAT_DELTA_WITH_DELTA: *ret = d->with_delta; break;
+        case CADU_MAKE_STAT_DELTA_CHUNK_FILE_BYTES: *ret = d->plain_bytes; break;
+        case CADU_MAKE_STAT_DELTA_BEST_BYTES: *ret = d->best_bytes; break;
+        case CADU_MAKE_STAT_DELTA_BYTES: *ret = d->delta_bytes; break;
+        case CADU_MAKE_STAT_DELTA_SKETCHED: *ret = d->sketched; break;
+        case CADU_MAKE_STAT_DELTA_SKETCH_FILES_IGNORED: *ret = d->sketch_files_ignored; break;
+        case CADU_MAKE_STAT_DELTA_NSEC: *ret = (uint64_t)(d->seconds * 1e9); break;
+        case CADU_MAKE_STAT_PACK_INDEX_EXISTED: *ret = p->existed; break;
+        case CADU_MAKE_STAT_PACKS: *ret = p->packs; break;
+        case CADU_MAKE_STAT_PACK_BYTES: *ret = p->pack_bytes; break;
+        case CADU_MAKE_STAT_PACKED_CHUNKS: *ret = p->packed_chunks; break;
+        case CADU_MAKE_STAT_REFERENCED_CHUNKS: *ret = p->referenced_chunks; break;
+        case CADU_MAKE_STAT_PACK_INDEX_BYTES: *ret = p->index_bytes; break;
+        }
         return 0;
 }

@@ -27,6 +27,7 @@ cadu_context *cadu_context_free(cadu_context *ctx) {
         if (!ctx)
                 return NULL;
         cadu_storeopts_done(&ctx->storeopts);
+        cadu_crypt_key_clear(&ctx->key);
         free(ctx->last_error);
         free(ctx);
         return NULL;
@@ -62,6 +63,28 @@ int cadu_context_set_store_option(cadu_context *ctx, const char *key, const char
                 return cadu_context_fail(ctx, r, "unknown store option '%s'", key);
         if (r < 0)
                 return cadu_context_fail(ctx, r, "store option %s '%s'", key, value ? value : "");
+        return 0;
+}
+
+int cadu_context_set_key_file(cadu_context *ctx, const char *path) {
+        if (!ctx)
+                return -EINVAL;
+        cadu_context_clear_error(ctx);
+        cadu_crypt_key_clear(&ctx->key);
+        ctx->have_key = false;
+        if (!path)
+                return 0;
+        const char *why = NULL;
+        int r = cadu_crypt_key_load(path, &ctx->key, &why);
+        if (r < 0) {
+                cadu_crypt_key_clear(&ctx->key);
+                if (why) {
+                        cadu_context_log(ctx, CADU_LOG_ERR, "key file %s: %s", path, why);
+                        return r;
+                }
+                return cadu_context_fail(ctx, r, "key file %s", path);
+        }
+        ctx->have_key = true;
         return 0;
 }
 

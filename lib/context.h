@@ -7,6 +7,7 @@
 #define CADU_CONTEXT_H
 
 #include "cadu/cadu.h"
+#include "cadu-crypt.h"
 #include "storeopts.h"
 
 struct cadu_context {
@@ -17,6 +18,8 @@ struct cadu_context {
         unsigned threads;
         cadu_storeopts storeopts;
         char *last_error;
+        bool have_key;                  /* cadu_context_set_key_file() */
+        cadu_crypt_key key;
 };
 
 /* Log a line at level through the callback (nothing without one). */

@@ -2,9 +2,13 @@
 /* make.c - chunk an image into a store and build its index (make.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "cadu-caibz.h"
+#include "cadu-manifest.h"
 #include "cadu-util.h"
 #include "make.h"
 
@@ -144,4 +148,99 @@ void cadu_make_job_done(cadu_make_job *j) {
         j->new_ids = NULL;
         j->plain_index = NULL;
         j->afps = j->n_new = j->a_new = j->plain_len = 0;
+}
+
+int cadu_make_write_caibz(const char *store_dir, const char *index_path, const cadu_index *idx,
+                          char *const *bases, size_t nbases, char **errmsg) {
+        uint8_t sha[CADU_DIGEST_SIZE], bsha[CADU_DIGEST_SIZE];
+        int r = cadu_sha256_file(index_path, sha, NULL);
+        if (r < 0) {
+                if (asprintf(errmsg, "reading index %s: %s", index_path, cadu_errstr(r)) < 0)
+                        *errmsg = NULL;
+                return r;
+        }
+        for (size_t i = 0; i <= nbases; i++) {
+                cadu_index *base = NULL;
+                cadu_buf z = CADU_BUF_INIT;
+                char rel[CADU_CAIBZ_PATH_MAX];
+                _cleanup_free_ char *path = NULL;
+                if (i < nbases) {
+                        const char *reason = NULL;
+                        if ((r = cadu_index_read(bases[i], &base, &reason)) < 0 ||
+                            (r = cadu_sha256_file(bases[i], bsha, NULL)) < 0) {
+                                cadu_index_free(base);
+                                if (asprintf(errmsg, "index base %s: %s", bases[i], reason ? reason : cadu_errstr(r)) < 0)
+                                        *errmsg = NULL;
+                                return r;
+                        }
+                }
+                cadu_caibz_path(sha, i < nbases ? bsha : NULL, rel);
+                if (asprintf(&path, "%s/%s", store_dir, rel) < 0) {
+                        cadu_index_free(base);
+                        return -ENOMEM;
+                }
+                struct stat st;
+                if (lstat(path, &st) == 0) {
+                        cadu_index_free(base);
+                        continue;
+                }
+                r = cadu_caibz_encode(idx, base, 19, &z);
+                if (r == 0)
+                        r = cadu_write_file_atomic(path, z.data, z.len);
+                cadu_index_free(base);
+                cadu_buf_free(&z);
+                if (r < 0) {
+                        if (asprintf(errmsg, "writing the compact index %s/%s: %s", store_dir, rel, cadu_errstr(r)) < 0)
+                                *errmsg = NULL;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int cadu_make_write_manifest(const cadu_make_job *j, const char *path, const char *compatible,
+                             const char *version, const char *name, const char *slot_class, const char *image,
+                             const char *index_path, const char *store, char **errmsg) {
+        _cleanup_free_ char *err = NULL, *text = NULL, *base = NULL;
+        cadu_manifest_image img = { 0 };
+        size_t len;
+        cadu_manifest *m = cadu_manifest_new();
+        if (!m)
+                return -ENOMEM;
+        if (!name) {
+                const char *b = strrchr(index_path, '/');
+                base = strdup(b ? b + 1 : index_path);
+                if (!base) {
+                        cadu_manifest_free(m);
+                        return -ENOMEM;
+                }
+                char *dot = strrchr(base, '.');
+                if (dot && dot != base)
+                        *dot = 0;
+                name = base;
+        }
+        m->compatible = strdup(compatible);
+        m->version = strdup(version);
+        int r = !m->compatible || !m->version ? -ENOMEM : 0;
+        if (r == 0 && j->key) {
+                /* Pinned by its plaintext; the manifest names the key. */
+                _Static_assert(CADU_MANIFEST_KEY_ID_SIZE == CADU_CRYPT_KEY_ID_SIZE, "key id sizes");
+                r = cadu_manifest_image_from_data(&img, path, name, slot_class, image, index_path, j->plain_index,
+                                                  j->plain_len, store, &err);
+                img.encrypted = true;
+                memcpy(img.store_key, j->key->id, CADU_CRYPT_KEY_ID_SIZE);
+        } else if (r == 0)
+                r = cadu_manifest_image_from_files(&img, path, name, slot_class, image, index_path, store, &err);
+        if (r == 0)
+                r = cadu_manifest_add_image(m, &img, &err);
+        if (r == 0)
+                r = cadu_manifest_format(m, &text, &len, &err);
+        if (r == 0)
+                r = cadu_write_file_atomic(path, text, len);
+        cadu_manifest_image_clear(&img);
+        cadu_manifest_free(m);
+        if (r < 0 && asprintf(errmsg, err ? "manifest %s: %s" : "writing manifest %s: %s", path,
+                              err ? err : cadu_errstr(r)) < 0)
+                *errmsg = NULL;
+        return r;
 }

@@ -66,4 +66,19 @@ int cadu_make_write_index(cadu_make_job *j, const char *path);
 
 void cadu_make_job_done(cadu_make_job *j);
 
+/* The compact forms of the index written to index_path (cadu-caibz.h) into
+ * STORE_DIR/packs (the pack step made it): alone, and against each of the
+ * nbases base indexes (paths). One already there stays (immutable, named by
+ * what it holds). 0, or -errno with *errmsg (malloc'ed) saying what failed. */
+int cadu_make_write_caibz(const char *store_dir, const char *index_path, const cadu_index *idx,
+                          char *const *bases, size_t nbases, char **errmsg);
+
+/* A single-image release manifest at path for the image and the index j
+ * wrote to index_path (name: NULL for index_path's base name without its
+ * extension); an encrypted index (j->key) is pinned by its plaintext and
+ * the manifest names the key. 0, or -errno with *errmsg (malloc'ed). */
+int cadu_make_write_manifest(const cadu_make_job *j, const char *path, const char *compatible,
+                             const char *version, const char *name, const char *slot_class, const char *image,
+                             const char *index_path, const char *store, char **errmsg);
+
 #endif

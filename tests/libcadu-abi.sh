@@ -1,7 +1,7 @@
 #!/bin/sh
 # libcadu's ABI is exactly its public header: the shared library exports
-# the functions include/cadu/cadu.h declares, all under the version node
-# LIBCADU_0, and nothing else; its SONAME is libcadu.so.0; the header
+# the functions include/cadu/cadu.h declares, each under the version node
+# lib/libcadu.sym gives it (LIBCADU_0, LIBCADU_0.1), and nothing else; its SONAME is libcadu.so.0; the header
 # compiles alone as C and C++; cadu.pc names the library.
 . "$top_srcdir/tests/lib.sh"
 need nm readelf
@@ -12,14 +12,19 @@ hdr=$top_srcdir/include/cadu/cadu.h
 # Declared: every "cadu_name(" that starts a declaration line.
 sed -n 's/^[a-z].*[ *]\(cadu_[a-z0-9_]*\)(.*/\1/p' "$hdr" | sort -u > declared
 [ "$(wc -l < declared)" -ge 20 ] || fail "could not read the declarations of $hdr"
-nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' | grep -v '^LIBCADU_0$' > exported.v
-grep -v '@@LIBCADU_0$' exported.v > unversioned || true
-[ ! -s unversioned ] || fail "exported outside LIBCADU_0: $(head -n 5 unversioned)"
-sed 's/@@LIBCADU_0$//' exported.v | sort -u > exported
+nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' | grep -v '^LIBCADU_0[.0-9]*$' > exported.v
+grep -v '@@LIBCADU_0[.0-9]*$' exported.v > unversioned || true
+[ ! -s unversioned ] || fail "exported outside LIBCADU_0*: $(head -n 5 unversioned)"
+sed 's/@@LIBCADU_0[.0-9]*$//' exported.v | sort -u > exported
 diff declared exported > d || fail "header (<) and exports (>) differ: $(cat d)"
 # The version script lists the same.
 sed -n 's/^ *\(cadu_[a-z0-9_]*\);$/\1/p' "$top_srcdir/lib/libcadu.sym" | sort -u > script
 diff declared script > d || fail "header (<) and lib/libcadu.sym (>) differ: $(cat d)"
+# Each in the node the script puts it in.
+awk '/^LIBCADU_[0-9.]* *\{/ { node = $1 } /^ *cadu_[a-z0-9_]*;$/ { sub(/;$/, "", $1); print $1 "@@" node }' \
+        "$top_srcdir/lib/libcadu.sym" | sort > script.v
+sort exported.v > exported.vs
+diff script.v exported.vs > d || fail "version nodes of lib/libcadu.sym (<) and the library (>) differ: $(cat d)"
 readelf -d "$so" | grep -q 'Library soname: \[libcadu.so.0\]' || fail "SONAME is not libcadu.so.0"
 # Self-contained, C and C++.
 printf '#include <cadu/cadu.h>\nint main(void) { return cadu_library_version() == 0; }\n' > h.c

@@ -10,6 +10,11 @@
  *       a dry run: prints "SOURCE CHUNKS BYTES" for every source with chunks
  *   libcadu-api limit INDEX STORE OUTPUT BYTES
  *       an extraction with a download limit
+ *   libcadu-api release IMAGE STORE INDEX [key=FILE] [packs] [deltas=LEVEL] [fp] [base=INDEX]
+ *                       [manifest=PATH,COMPATIBLE,VERSION]
+ *       a make with the later steps; prints the steps' statistics
+ *   libcadu-api extract INDEX STORE OUTPUT [key=FILE]
+ *       an extraction; on failure prints "errno N" (N positive) and exits 4
  *   libcadu-api errors STORE
  *       argument checks of every function; prints "ok"
  *
@@ -96,6 +101,95 @@ static int cmd_make(cadu_context *ctx, int argc, char **argv) {
         cadu_maker_free(m);
         cadu_store_close(store);
         return 0;
+}
+
+static int cmd_release(cadu_context *ctx, int argc, char **argv) {
+        cadu_store *store = NULL;
+        cadu_maker *m = NULL;
+        uint64_t v[6];
+        int r, ret = 0;
+        if ((r = cadu_maker_new(ctx, &m)) < 0)
+                return fail(ctx, r, "maker");
+        for (int i = 3; i < argc; i++) {
+                char *a = argv[i];
+                if (!strncmp(a, "key=", 4))
+                        r = cadu_context_set_key_file(ctx, a + 4);
+                else if (!strcmp(a, "packs"))
+                        r = cadu_maker_set_packs(m, true);
+                else if (!strncmp(a, "deltas=", 7))
+                        r = cadu_maker_set_deltas(m, true, atoi(a + 7));
+                else if (!strcmp(a, "fp"))
+                        r = cadu_maker_set_fingerprints(m, true);
+                else if (!strncmp(a, "base=", 5))
+                        r = cadu_maker_add_index_base(m, a + 5);
+                else if (!strncmp(a, "manifest=", 9)) {
+                        char *c = strchr(a, ','), *ver = c ? strchr(c + 1, ',') : NULL;
+                        if (!ver) {
+                                fprintf(stderr, "libcadu-api: manifest=PATH,COMPATIBLE,VERSION\n");
+                                ret = 2;
+                                goto out;
+                        }
+                        *c++ = 0;
+                        *ver++ = 0;
+                        r = cadu_maker_set_manifest(m, a + 9, c, ver, NULL, NULL);
+                } else {
+                        fprintf(stderr, "libcadu-api: unknown %s\n", a);
+                        ret = 2;
+                        goto out;
+                }
+                if (r < 0) {
+                        ret = fail(ctx, r, a);
+                        goto out;
+                }
+        }
+        if ((r = cadu_store_open_location(ctx, argv[1], CADU_STORE_CREATE, &store)) < 0) {
+                ret = fail(ctx, r, "store");
+                goto out;
+        }
+        CHECK(cadu_maker_get(m, CADU_MAKE_STAT_PACKS, &v[0]), -ENODATA);
+        if ((r = cadu_maker_run(m, argv[0], store, argv[2])) < 0 ||
+            (r = cadu_maker_get(m, CADU_MAKE_STAT_IMAGE_BYTES, &v[0])) < 0) {
+                ret = fail(ctx, r, "make");
+                goto out;
+        }
+        printf("image %" PRIu64 "\n", v[0]);
+        if (cadu_maker_get(m, CADU_MAKE_STAT_DELTA_TARGETS, &v[0]) == 0) {
+                CHECK(cadu_maker_get(m, CADU_MAKE_STAT_DELTA_WITH_DELTA, &v[1]), 0);
+                CHECK(cadu_maker_get(m, CADU_MAKE_STAT_DELTA_BYTES, &v[2]), 0);
+                printf("deltas %" PRIu64 " with %" PRIu64 " bytes %" PRIu64 "\n", v[0], v[1], v[2]);
+        }
+        if (cadu_maker_get(m, CADU_MAKE_STAT_PACKS, &v[0]) == 0) {
+                CHECK(cadu_maker_get(m, CADU_MAKE_STAT_PACK_BYTES, &v[1]), 0);
+                CHECK(cadu_maker_get(m, CADU_MAKE_STAT_PACKED_CHUNKS, &v[2]), 0);
+                CHECK(cadu_maker_get(m, CADU_MAKE_STAT_REFERENCED_CHUNKS, &v[3]), 0);
+                printf("packs %" PRIu64 " bytes %" PRIu64 " packed %" PRIu64 " referenced %" PRIu64 "\n", v[0], v[1],
+                       v[2], v[3]);
+        }
+        CHECK(cadu_maker_get(m, (cadu_make_stat)1000, &v[0]), -EINVAL);
+out:
+        cadu_maker_free(m);
+        cadu_store_close(store);
+        return ret;
+}
+
+static int cmd_extract(cadu_context *ctx, int argc, char **argv) {
+        cadu_store *store = NULL;
+        cadu_extraction *x = NULL;
+        int r;
+        if (argc == 4 && (r = cadu_context_set_key_file(ctx, strncmp(argv[3], "key=", 4) ? argv[3] : argv[3] + 4)) < 0)
+                return fail(ctx, r, "key");
+        if ((r = cadu_store_open_location(ctx, argv[1], 0, &store)) < 0)
+                return fail(ctx, r, "store");
+        if ((r = cadu_extraction_new(ctx, argv[0], &x)) == 0 && (r = cadu_extraction_add_store(x, store)) == 0)
+                r = cadu_extraction_run(x, argv[2], 0);
+        if (r < 0) {
+                const char *msg = cadu_context_last_error(ctx);
+                printf("errno %d\n", -r);
+                fprintf(stderr, "libcadu-api: %s\n", msg ? msg : "(no message)");
+        }
+        cadu_extraction_free(x);
+        cadu_store_close(store);
+        return r < 0 ? 4 : 0;
 }
 
 static const struct {
@@ -200,7 +294,7 @@ int main(int argc, char **argv) {
         cadu_context *ctx = NULL;
         int r;
         if (argc < 3) {
-                fprintf(stderr, "usage: libcadu-api make|plan|limit|errors ARGS...\n");
+                fprintf(stderr, "usage: libcadu-api make|release|extract|plan|limit|errors ARGS...\n");
                 return 2;
         }
         if ((r = cadu_context_new(&ctx)) < 0)
@@ -210,6 +304,10 @@ int main(int argc, char **argv) {
                 r = cmd_make(ctx, argc - 2, argv + 2);
         else if (!strcmp(argv[1], "plan") && (argc == 4 || argc == 5))
                 r = cmd_plan(ctx, argc - 2, argv + 2);
+        else if (!strcmp(argv[1], "release") && argc >= 5)
+                r = cmd_release(ctx, argc - 2, argv + 2);
+        else if (!strcmp(argv[1], "extract") && (argc == 5 || argc == 6))
+                r = cmd_extract(ctx, argc - 2, argv + 2);
         else if (!strcmp(argv[1], "limit") && argc == 6)
                 r = cmd_limit(ctx, argv + 2);
         else if (!strcmp(argv[1], "errors") && argc == 3)

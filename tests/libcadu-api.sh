@@ -56,6 +56,56 @@ rc=0
 "$API" limit v2.caibx st out.img 100000000 > lim.txt || fail "a large limit failed"
 cmp out.img v2.img || fail "limited extraction differs"
 
+# A release with deltas, packs and encryption: the same store files (names
+# and bytes) and manifests as cadu make with the same options, and cadu
+# extract rebuilds it.
+(umask 077; for k in k1 k2; do python3 -c "import os; print(os.urandom(32).hex())" > $k; done)
+mkdir api cmd
+for v in v1 v2; do
+        (cd api && "$API" release ../$v.img st $v.caibx key=../k1 packs deltas=3 manifest=$v.manifest,board,1.0.${v#v}) \
+                > rel-$v.txt 2> err.txt || fail "release $v through the API failed: $(cat err.txt)"
+        (cd cmd && "$CADU" -q make --encrypt-key ../k1 --packs --deltas --delta-level 3 --store st \
+                --manifest $v.manifest --compatible board --version 1.0.${v#v} ../$v.img $v.caibx)
+done
+[ -n "$(find api/st/deltas -type f)" ] && [ -n "$(find api/st/packs -type f)" ] || fail "no deltas or packs: $(cd api && find . | head)"
+grep -q '^deltas [1-9][0-9]* with [1-9]' rel-v2.txt || fail "no delta stats: $(cat rel-v2.txt)"
+grep -q '^packs [1-9][0-9]* bytes [1-9]' rel-v2.txt || fail "no pack stats: $(cat rel-v2.txt)"
+grep -q '^image 2700000$' rel-v2.txt || fail "image size: $(cat rel-v2.txt)"
+# An encrypted index is sealed under a random nonce: it, and the pack index
+# named by its sha256, differ from run to run; all else is deterministic.
+diff -r -x '*.caibx' -x '*.capx' api cmd > d || fail "the API's release differs from cadu make's: $(head d)"
+[ "$(find api/st/packs -name '*.capx' | wc -l)" -eq 2 ] || fail "pack indexes: $(ls api/st/packs)"
+"$CADU" -q extract --key-file k1 --store api/st api/v2.caibx out1.img || fail "cadu extract of the API's release failed"
+cmp out1.img v2.img || fail "cadu extract of the API's release differs"
+! grep -q "$(cut -c1-20 k1)" api/v2.manifest || fail "the key is in the manifest"
+! cmp -s api/v2.caibx v2.caibx || fail "the index is not encrypted"
+# Its extraction with the key is exact; without it or with another it fails.
+"$API" extract api/v2.caibx api/st out2.img key=k1 > x.txt 2> err.txt || fail "extract with the key: $(cat x.txt err.txt)"
+cmp out2.img v2.img || fail "the encrypted extraction differs"
+rc=0; "$API" extract api/v2.caibx api/st out3.img > x.txt 2> err.txt || rc=$?
+[ $rc -eq 4 ] && [ "$(cat x.txt)" = "errno 126" ] || fail "extract without the key: $rc $(cat x.txt err.txt) (want ENOKEY)"
+grep -q "is encrypted (key [0-9a-f]*)" err.txt || fail "without the key: $(cat err.txt)"
+rc=0; "$API" extract api/v2.caibx api/st out3.img key=k2 > x.txt 2> err.txt || rc=$?
+[ $rc -eq 4 ] && [ "$(cat x.txt)" = "errno 129" ] || fail "extract with another key: $rc $(cat x.txt err.txt) (want EKEYREJECTED)"
+rc=0; "$API" extract v1.caibx st out3.img key=k1 > x.txt 2> err.txt || rc=$?
+[ $rc -eq 4 ] && [ "$(cat x.txt)" = "errno 22" ] || fail "a plain index with a key: $rc $(cat x.txt err.txt) (want EINVAL)"
+[ ! -e out3.img ] || fail "a failed extraction left out3.img"
+# Plaintext hashes are refused with a key; a loose key file is refused.
+rc=0; "$API" release v1.img st-fp fp.caibx key=k1 fp 2> err.txt || rc=$?
+[ $rc -eq 1 ] && grep -q "not with a key" err.txt || fail "fingerprints with a key: $rc $(cat err.txt)"
+cp k1 k-loose && chmod 644 k-loose
+rc=0; "$API" extract api/v2.caibx api/st out3.img key=k-loose > x.txt 2> err.txt || rc=$?
+[ $rc -eq 1 ] && grep -q "key file k-loose" err.txt || fail "a loose key file: $rc $(cat err.txt)"
+# Unencrypted: fingerprints and compact indexes as cadu make writes them.
+mkdir api-p cmd-p
+(cd api-p && "$API" release ../v1.img st v1.caibx packs fp > /dev/null && "$API" release ../v2.img st v2.caibx packs fp base=v1.caibx) \
+        > /dev/null 2> err.txt || fail "plain release through the API: $(cat err.txt)"
+(cd cmd-p && "$CADU" -q make --packs -f --store st ../v1.img v1.caibx && \
+        "$CADU" -q make --packs -f --index-base v1.caibx --store st ../v2.img v2.caibx)
+[ -f api-p/v2.caibx.fp ] && [ "$(find api-p/st/packs -name '*-*.caibz' | wc -l)" -eq 1 ] || \
+        fail "no fingerprints or compact index against the base: $(cd api-p && find . -name '*.fp' -o -name '*.caibz')"
+diff -r api-p cmd-p > d || fail "the API's plain release differs from cadu make's: $(head d)"
+
 # Errors.
 mkdir empty
 "$API" errors empty > errs.txt 2> err.txt || fail "argument checks: $(cat err.txt)"

@@ -25,7 +25,8 @@
  *     (the library runs its own worker threads inside a call). Different
  *     contexts are independent.
  *
- * ABI: the shared library is libcadu.so.0 (symbol version LIBCADU_0).
+ * ABI: the shared library is libcadu.so.0 (symbol versions LIBCADU_0 and,
+ * for the functions marked "since LIBCADU_0.1", LIBCADU_0.1).
  * Functions are only ever added; their meaning does not change within a
  * SONAME.
  */
@@ -82,6 +83,14 @@ int cadu_context_set_threads(cadu_context *ctx, unsigned threads);
  * unknown key, -EINVAL or -ERANGE for a bad value, -ENOENT etc. for a
  * file that cannot be read. */
 int cadu_context_set_store_option(cadu_context *ctx, const char *key, const char *value);
+/* The store key of encrypted stores and indexes (doc/encryption.md): the
+ * key file at path (64 hex digits and a line feed; a regular file neither
+ * group nor others may read or write), or NULL to forget it. With a key,
+ * the stores opened afterwards are encrypted stores under it, cadu_maker_run()
+ * seals the index, and cadu_extraction_new() opens an encrypted index.
+ * 0, -ENOENT or -EACCES (cannot read it), -EPERM (loose permissions),
+ * -EINVAL (not a key file). Since LIBCADU_0.1. */
+int cadu_context_set_key_file(cadu_context *ctx, const char *path);
 /* The message of the last failure logged at CADU_LOG_ERR, or NULL. Valid
  * until the next call with this context. */
 const char *cadu_context_last_error(const cadu_context *ctx);
@@ -112,7 +121,12 @@ typedef struct cadu_extraction cadu_extraction;
 
 /* Read the index (a .caibx path or URL; an URL is fetched with the
  * context's store settings). Releases that have packs (cadu make --packs)
- * in a store are found through the index's digest. */
+ * in a store are found through the index's digest. An encrypted index is
+ * opened with the context's key (cadu_context_set_key_file()): -ENOKEY
+ * without one, -EKEYREJECTED when sealed under another, -EBADMSG when
+ * forged; -EINVAL for a plain index when a key is set. The stores of an
+ * encrypted index must be opened with the key, those of a plain one
+ * without (cadu_extraction_run() returns -EINVAL otherwise). */
 int cadu_extraction_new(cadu_context *ctx, const char *index, cadu_extraction **ret);
 cadu_extraction *cadu_extraction_free(cadu_extraction *x);
 
@@ -180,16 +194,67 @@ int cadu_maker_set_digest(cadu_maker *m, const char *digest);
 /* zstd level of the chunk files, 1..19 (default 3). */
 int cadu_maker_set_compression_level(cadu_maker *m, int level);
 
+/* The steps after the index, all off by default (since LIBCADU_0.1):
+ *
+ * Also write INDEX.fp beside the index (XXH3-128 per chunk, so that seeding
+ * from the image with its index checks chunks at memory speed). Not with a
+ * key (cadu_maker_run() returns -EINVAL): they are plaintext hashes. */
+int cadu_maker_set_fingerprints(cadu_maker *m, bool on);
+/* Also store zstd deltas of the new chunks against resembling chunks of the
+ * store or the release (STORE/deltas/, sketches in STORE/sketches/), at
+ * zstd level 1..19 (cadu make's default 19); a directory store only
+ * (-EINVAL at run otherwise). Progress: "sketches", then "deltas", in
+ * chunks. */
+int cadu_maker_set_deltas(cadu_maker *m, bool on, int level);
+/* Also pack the chunks no pack of the store holds and write the release's
+ * pack index (doc/pack-format.md), after the deltas; and, without a key,
+ * the compact index (STORE/packs/SHA.caibz). */
+int cadu_maker_set_packs(cadu_maker *m, bool on);
+/* With packs: also write the index compressed against the index at path
+ * (a release devices run); up to 16, -E2BIG beyond. Not with a key. */
+int cadu_maker_add_index_base(cadu_maker *m, const char *path);
+/* Also write a single-image release manifest (unsigned) at path, last:
+ * compatible and version are required; name NULL for the index's base name
+ * without its extension, slot_class NULL for "rootfs". The strings are
+ * copied; path NULL turns it off. */
+int cadu_maker_set_manifest(cadu_maker *m, const char *path, const char *compatible, const char *version,
+                            const char *name, const char *slot_class);
+
 /* Chunk image (a file or block device) into store, adding the chunks it
- * lacks, and write the index to index_path (it appears only when complete).
- * The store must be writable (a directory store; -EROFS for an HTTP one).
- * Progress: "make". */
+ * lacks, and write the index to index_path (it appears only when complete),
+ * then the steps set above in this order: deltas, packs, compact indexes,
+ * manifest. The store must be writable (a directory store; -EROFS for an
+ * HTTP one); with a key it must have been opened after the key was set
+ * (-EINVAL otherwise). Progress: "make". */
 int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const char *index_path);
 
 /* Of the last run: chunks in the index, and those new to the store with
  * their bytes before and after compression. */
 int cadu_maker_get_stats(const cadu_maker *m, uint64_t *ret_chunks, uint64_t *ret_new_chunks,
                          uint64_t *ret_new_bytes, uint64_t *ret_new_compressed);
+
+/* More of the last run, one value at a time (since LIBCADU_0.1). */
+typedef enum cadu_make_stat {
+        CADU_MAKE_STAT_IMAGE_BYTES,             /* the image's size */
+        CADU_MAKE_STAT_DELTA_TARGETS,           /* deltas: chunks new to the store */
+        CADU_MAKE_STAT_DELTA_WITH_DELTA,        /* of which got a delta */
+        CADU_MAKE_STAT_DELTA_CHUNK_FILE_BYTES,  /* their chunk files together */
+        CADU_MAKE_STAT_DELTA_BEST_BYTES,        /* the smallest entry of each together */
+        CADU_MAKE_STAT_DELTA_BYTES,             /* the delta files kept */
+        CADU_MAKE_STAT_DELTA_SKETCHED,          /* chunks read and sketched */
+        CADU_MAKE_STAT_DELTA_SKETCH_FILES_IGNORED,      /* corrupt sketch files (sketched again) */
+        CADU_MAKE_STAT_DELTA_NSEC,              /* the delta step's time */
+        CADU_MAKE_STAT_PACK_INDEX_EXISTED,      /* packs: 1 when the release was packed already */
+        CADU_MAKE_STAT_PACKS,                   /* pack files written */
+        CADU_MAKE_STAT_PACK_BYTES,              /* their size */
+        CADU_MAKE_STAT_PACKED_CHUNKS,           /* chunks packed now */
+        CADU_MAKE_STAT_REFERENCED_CHUNKS,       /* chunks found in earlier packs */
+        CADU_MAKE_STAT_PACK_INDEX_BYTES,        /* the size of the pack index */
+} cadu_make_stat;
+
+/* 0 and *ret; -ENODATA before a successful run or when the step of that
+ * value did not run; -EINVAL for an unknown one. */
+int cadu_maker_get(const cadu_maker *m, cadu_make_stat stat, uint64_t *ret);
 
 #ifdef __cplusplus
 }
