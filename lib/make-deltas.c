@@ -470,6 +470,10 @@ static int run_pool(deltas *d, size_t n, int (*fn)(worker *w, size_t i), const c
         return atomic_load(&d->error);
 }
 
+static int sketch_entry_cmp(const void *a, const void *b) {
+        return memcmp(((const cadu_sketch_entry *)a)->id, ((const cadu_sketch_entry *)b)->id, CADU_DIGEST_SIZE);
+}
+
 static int write_sketch_file(deltas *d) {
         size_t n = 0;
         _cleanup_free_ cadu_sketch_entry *e = calloc(d->ntodo ? d->ntodo : 1, sizeof(*e));
@@ -485,6 +489,9 @@ static int write_sketch_file(deltas *d) {
         }
         if (!n)
                 return 0;
+        /* By id: the order of the chunks here follows which of a repeated
+         * chunk's occurrences make stored first; the file must not. */
+        qsort(e, n, sizeof(*e), sketch_entry_cmp);
         cadu_buf b = CADU_BUF_INIT;
         char name[9 + CADU_SKETCH_NAME_MAX];
         memcpy(name, "sketches/", 9);
