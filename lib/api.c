@@ -79,6 +79,23 @@ cadu_store *cadu_store_close(cadu_store *store) {
         return cadu_store_free(store);
 }
 
+int cadu_store_get(cadu_store *store, cadu_store_stat stat, uint64_t *ret) {
+        cadu_store_http_stats hs;
+        if (!store || !ret || (unsigned)stat > CADU_STORE_STAT_RANGE_BYTES)
+                return -EINVAL;
+        if (cadu_store_http_get_stats(store, &hs) < 0)
+                return -EOPNOTSUPP;
+        switch (stat) {
+        case CADU_STORE_STAT_REQUESTS: *ret = hs.requests; break;
+        case CADU_STORE_STAT_RETRIES: *ret = hs.retries; break;
+        case CADU_STORE_STAT_CONNECTIONS: *ret = hs.connections; break;
+        case CADU_STORE_STAT_BYTES_RECEIVED: *ret = hs.bytes_received; break;
+        case CADU_STORE_STAT_RANGE_REQUESTS: *ret = hs.range_requests; break;
+        case CADU_STORE_STAT_RANGE_BYTES: *ret = hs.range_bytes; break;
+        }
+        return 0;
+}
+
 /* ---- extraction ---- */
 
 struct cadu_extraction {
@@ -355,6 +372,71 @@ int cadu_extraction_get_source(const cadu_extraction *x, cadu_source source, uin
 
 uint64_t cadu_extraction_downloaded(const cadu_extraction *x) {
         return x && x->have_stats ? x->st.downloaded : 0;
+}
+
+int cadu_extraction_get_source_detail(const cadu_extraction *x, cadu_source source, size_t i,
+                                      uint64_t *ret_chunks, uint64_t *ret_bytes, uint64_t *ret_raw_bytes,
+                                      uint64_t *ret_rejected) {
+        if (!x)
+                return -EINVAL;
+        if (!x->have_stats)
+                return -ENODATA;
+        const cadu_extract_stats *st = &x->st;
+        const cadu_source_stats *s;
+        size_t n = 1;
+        switch (source) {
+        case CADU_SOURCE_IN_PLACE: s = &st->in_place; break;
+        case CADU_SOURCE_ZERO: s = &st->zero; break;
+        case CADU_SOURCE_DUPLICATE: s = &st->duplicate; break;
+        case CADU_SOURCE_CACHE: s = &st->cache; break;
+        case CADU_SOURCE_PACKS: s = &st->packed; break;
+        case CADU_SOURCE_DELTAS: s = &st->deltas; break;
+        case CADU_SOURCE_MISSING: s = &st->missing; break;
+        case CADU_SOURCE_SEEDS: s = st->seeds; n = x->nseeds; break;
+        case CADU_SOURCE_STORES: s = st->stores; n = x->nstores; break;
+        default:
+                return -EINVAL;
+        }
+        if (i >= n)
+                return -ERANGE;
+        s += i;
+        if (ret_chunks)
+                *ret_chunks = s->chunks;
+        if (ret_bytes)
+                *ret_bytes = s->bytes;
+        if (ret_raw_bytes)
+                *ret_raw_bytes = s->raw_bytes;
+        if (ret_rejected)
+                *ret_rejected = s->rejected;
+        return 0;
+}
+
+int cadu_extraction_get(const cadu_extraction *x, cadu_extract_stat stat, uint64_t *ret) {
+        if (!x || !ret || (unsigned)stat > CADU_EXTRACT_STAT_PLAN_REQUESTS)
+                return -EINVAL;
+        if (!x->have_stats)
+                return -ENODATA;
+        const cadu_extract_stats *st = &x->st;
+        const cadu_extract_plan *p = &st->plan;
+        switch (stat) {
+        case CADU_EXTRACT_STAT_BYTES_WRITTEN: *ret = st->bytes_written; break;
+        case CADU_EXTRACT_STAT_BYTES_COPIED: *ret = st->bytes_copied; break;
+        case CADU_EXTRACT_STAT_BYTES_CLONED: *ret = st->bytes_cloned; break;
+        case CADU_EXTRACT_STAT_NSEC: *ret = (uint64_t)(st->seconds * 1e9); break;
+        case CADU_EXTRACT_STAT_PLAN_PACK_INDEX: *ret = p->pack_index; break;
+        case CADU_EXTRACT_STAT_PLAN_INDEX_BYTES: *ret = p->index_bytes; break;
+        case CADU_EXTRACT_STAT_PLAN_PACK_CHUNKS: *ret = p->pack_chunks; break;
+        case CADU_EXTRACT_STAT_PLAN_PACK_BYTES: *ret = p->pack_bytes; break;
+        case CADU_EXTRACT_STAT_PLAN_DELTA_CHUNKS: *ret = p->delta_chunks; break;
+        case CADU_EXTRACT_STAT_PLAN_DELTA_BYTES: *ret = p->delta_bytes; break;
+        case CADU_EXTRACT_STAT_PLAN_RANGE_REQUESTS: *ret = p->range_requests; break;
+        case CADU_EXTRACT_STAT_PLAN_FILE_CHUNKS: *ret = p->file_chunks; break;
+        case CADU_EXTRACT_STAT_PLAN_FILE_BYTES: *ret = p->file_bytes; break;
+        case CADU_EXTRACT_STAT_PLAN_FILES_BOUND: *ret = p->files_bound; break;
+        case CADU_EXTRACT_STAT_PLAN_TOTAL_BYTES: *ret = p->total_bytes; break;
+        case CADU_EXTRACT_STAT_PLAN_REQUESTS: *ret = p->requests; break;
+        }
+        return 0;
 }
 
 /* ---- making ---- */

@@ -13,8 +13,10 @@
  *   libcadu-api release IMAGE STORE INDEX [key=FILE] [packs] [deltas=LEVEL] [fp] [base=INDEX]
  *                       [manifest=PATH,COMPATIBLE,VERSION]
  *       a make with the later steps; prints the steps' statistics
- *   libcadu-api extract INDEX STORE OUTPUT [key=FILE]
- *       an extraction; on failure prints "errno N" (N positive) and exits 4
+ *   libcadu-api extract INDEX STORE OUTPUT [key=FILE] [seed=FILE]
+ *       an extraction; prints every source in detail ("source NAME I CHUNKS
+ *       BYTES RAW REJECTED") and the plan; on failure prints "errno N" (N
+ *       positive) and exits 4
  *   libcadu-api errors STORE
  *       argument checks of every function; prints "ok"
  *
@@ -172,26 +174,6 @@ out:
         return ret;
 }
 
-static int cmd_extract(cadu_context *ctx, int argc, char **argv) {
-        cadu_store *store = NULL;
-        cadu_extraction *x = NULL;
-        int r;
-        if (argc == 4 && (r = cadu_context_set_key_file(ctx, strncmp(argv[3], "key=", 4) ? argv[3] : argv[3] + 4)) < 0)
-                return fail(ctx, r, "key");
-        if ((r = cadu_store_open_location(ctx, argv[1], 0, &store)) < 0)
-                return fail(ctx, r, "store");
-        if ((r = cadu_extraction_new(ctx, argv[0], &x)) == 0 && (r = cadu_extraction_add_store(x, store)) == 0)
-                r = cadu_extraction_run(x, argv[2], 0);
-        if (r < 0) {
-                const char *msg = cadu_context_last_error(ctx);
-                printf("errno %d\n", -r);
-                fprintf(stderr, "libcadu-api: %s\n", msg ? msg : "(no message)");
-        }
-        cadu_extraction_free(x);
-        cadu_store_close(store);
-        return r < 0 ? 4 : 0;
-}
-
 static const struct {
         cadu_source source;
         const char *name;
@@ -200,6 +182,51 @@ static const struct {
         { CADU_SOURCE_SEEDS, "seeds" },       { CADU_SOURCE_CACHE, "cache" }, { CADU_SOURCE_STORES, "stores" },
         { CADU_SOURCE_PACKS, "packs" },       { CADU_SOURCE_DELTAS, "deltas" }, { CADU_SOURCE_MISSING, "missing" },
 };
+
+static int cmd_extract(cadu_context *ctx, int argc, char **argv) {
+        cadu_store *store = NULL;
+        cadu_extraction *x = NULL;
+        int r;
+        const char *seed = NULL;
+        for (int i = 3; i < argc; i++) {
+                if (!strncmp(argv[i], "seed=", 5))
+                        seed = argv[i] + 5;
+                else if (!strncmp(argv[i], "key=", 4) && (r = cadu_context_set_key_file(ctx, argv[i] + 4)) < 0)
+                        return fail(ctx, r, "key");
+        }
+        if ((r = cadu_store_open_location(ctx, argv[1], 0, &store)) < 0)
+                return fail(ctx, r, "store");
+        if ((r = cadu_extraction_new(ctx, argv[0], &x)) == 0 && (r = cadu_extraction_add_store(x, store)) == 0 &&
+            (!seed || (r = cadu_extraction_add_seed(x, seed, NULL)) == 0))
+                r = cadu_extraction_run(x, argv[2], 0);
+        if (r == 0) {
+                /* Every source in detail, and the plan. */
+                for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+                        uint64_t v[4];
+                        for (size_t k = 0; cadu_extraction_get_source_detail(x, sources[i].source, k, &v[0], &v[1],
+                                                                             &v[2], &v[3]) == 0; k++)
+                                if (v[0] || v[3])
+                                        printf("source %s %zu %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                                               sources[i].name, k, v[0], v[1], v[2], v[3]);
+                }
+                uint64_t w, total, requests;
+                CHECK(cadu_extraction_get_source_detail(x, CADU_SOURCE_SEEDS, seed ? 1 : 0, NULL, NULL, NULL, NULL),
+                      -ERANGE);
+                CHECK(cadu_extraction_get(x, (cadu_extract_stat)99, &w), -EINVAL);
+                CHECK(cadu_extraction_get(x, CADU_EXTRACT_STAT_BYTES_WRITTEN, &w), 0);
+                CHECK(cadu_extraction_get(x, CADU_EXTRACT_STAT_PLAN_TOTAL_BYTES, &total), 0);
+                CHECK(cadu_extraction_get(x, CADU_EXTRACT_STAT_PLAN_REQUESTS, &requests), 0);
+                CHECK(cadu_store_get(store, CADU_STORE_STAT_REQUESTS, &requests), -EOPNOTSUPP);
+                printf("written %" PRIu64 " plan %" PRIu64 " requests %" PRIu64 "\n", w, total, requests);
+        } else {
+                const char *msg = cadu_context_last_error(ctx);
+                printf("errno %d\n", -r);
+                fprintf(stderr, "libcadu-api: %s\n", msg ? msg : "(no message)");
+        }
+        cadu_extraction_free(x);
+        cadu_store_close(store);
+        return r < 0 ? 4 : 0;
+}
 
 static int cmd_plan(cadu_context *ctx, int argc, char **argv) {
         cadu_store *store = NULL;
@@ -306,7 +333,7 @@ int main(int argc, char **argv) {
                 r = cmd_plan(ctx, argc - 2, argv + 2);
         else if (!strcmp(argv[1], "release") && argc >= 5)
                 r = cmd_release(ctx, argc - 2, argv + 2);
-        else if (!strcmp(argv[1], "extract") && (argc == 5 || argc == 6))
+        else if (!strcmp(argv[1], "extract") && argc >= 5 && argc <= 7)
                 r = cmd_extract(ctx, argc - 2, argv + 2);
         else if (!strcmp(argv[1], "limit") && argc == 6)
                 r = cmd_limit(ctx, argv + 2);

@@ -106,6 +106,33 @@ mkdir api-p cmd-p
         fail "no fingerprints or compact index against the base: $(cd api-p && find . -name '*.fp' -o -name '*.caibz')"
 diff -r api-p cmd-p > d || fail "the API's plain release differs from cadu make's: $(head d)"
 
+# Per-source detail and the plan: what cadu extract --json reports.
+"$API" extract v2.caibx st out4.img seed=v1.img > det.txt 2> err.txt || fail "extract with a seed: $(cat err.txt)"
+cmp out4.img v2.img || fail "the seeded extraction differs"
+"$CADU" -q --json extract --store st --seed v1.img v2.caibx out5.img | tail -n 1 > det.json
+python3 - det.txt det.json <<'PY' || fail "detail differs from cadu extract --json: $(cat det.txt det.json)"
+import json, sys
+api = {}
+for line in open(sys.argv[1]):
+    w = line.split()
+    if w[0] == "source":
+        api[(w[1], int(w[2]))] = tuple(map(int, w[3:]))
+    else:
+        written, plan, requests = int(w[1]), int(w[3]), int(w[5])
+d = json.loads(open(sys.argv[2]).read())
+names = {"seed": "seeds", "store": "stores", "zero": "zero", "duplicate": "duplicate", "in-place": "in-place",
+         "pack": "packs", "delta": "deltas", "cache": "cache"}
+cmd, seen = {}, {}
+for s in d["sources"]:
+    n = names[s["source"]]
+    k = seen.get(n, 0); seen[n] = k + 1
+    if s["chunks"] or s["rejected"]:
+        cmd[(n, k)] = (s["chunks"], s["bytes"], s["raw_bytes"], s["rejected"])
+assert api == cmd, (api, cmd)
+assert ("seeds", 0) in api and ("stores", 0) in api, api
+assert written == d["bytes_written"] and plan == d["plan"]["total_bytes"] and requests == d["plan"]["requests"]
+PY
+
 # Errors.
 mkdir empty
 "$API" errors empty > errs.txt 2> err.txt || fail "argument checks: $(cat err.txt)"

@@ -108,6 +108,20 @@ typedef struct cadu_store cadu_store;
 int cadu_store_open_location(cadu_context *ctx, const char *location, unsigned flags, cadu_store **ret);
 cadu_store *cadu_store_close(cadu_store *store);
 
+/* Transfers of an HTTP(S) store since it was opened (since LIBCADU_0.1). */
+typedef enum cadu_store_stat {
+        CADU_STORE_STAT_REQUESTS,
+        CADU_STORE_STAT_RETRIES,
+        CADU_STORE_STAT_CONNECTIONS,            /* opened */
+        CADU_STORE_STAT_BYTES_RECEIVED,
+        CADU_STORE_STAT_RANGE_REQUESTS,         /* of the requests, those for ranges of packs */
+        CADU_STORE_STAT_RANGE_BYTES,
+} cadu_store_stat;
+
+/* 0 and *ret; -EOPNOTSUPP for a store that is not an HTTP(S) one (also an
+ * encrypted store over one); -EINVAL for an unknown stat. */
+int cadu_store_get(cadu_store *store, cadu_store_stat stat, uint64_t *ret);
+
 /* ---- extraction: an image rebuilt from its index ----
  *
  * Sources, cheapest first, for every chunk: the output's own content (in
@@ -178,6 +192,45 @@ int cadu_extraction_get_source(const cadu_extraction *x, cadu_source source, uin
 /* Bytes fetched from the network or store directories in the last run (pack
  * index, ranges, chunk files; compressed as transferred). */
 uint64_t cadu_extraction_downloaded(const cadu_extraction *x);
+
+/* One source of the last run in detail (since LIBCADU_0.1): for
+ * CADU_SOURCE_SEEDS and CADU_SOURCE_STORES the i-th seed or store in the
+ * order added, for the others i = 0. Its chunks, their (uncompressed)
+ * bytes, the bytes as transferred (compressed; stores, cache, packs) and
+ * the chunks it delivered that failed verification (rejected; for deltas:
+ * deltas that failed). -ERANGE for i beyond, -EINVAL for an unknown
+ * source, -ENODATA before a successful run. */
+int cadu_extraction_get_source_detail(const cadu_extraction *x, cadu_source source, size_t i,
+                                      uint64_t *ret_chunks, uint64_t *ret_bytes, uint64_t *ret_raw_bytes,
+                                      uint64_t *ret_rejected);
+
+/* More of the last run, one value at a time (since LIBCADU_0.1). The plan
+ * is what the network part costs, made before anything is written: bytes
+ * are exact where a pack index gives them; per-chunk files without one
+ * count at their largest possible size (FILES_BOUND 1); requests are at
+ * most these. */
+typedef enum cadu_extract_stat {
+        CADU_EXTRACT_STAT_BYTES_WRITTEN,        /* by write or by the kernel (copied) */
+        CADU_EXTRACT_STAT_BYTES_COPIED,         /* of which copied by the kernel from seeds */
+        CADU_EXTRACT_STAT_BYTES_CLONED,         /* shared with seeds (reflinks), not written */
+        CADU_EXTRACT_STAT_NSEC,                 /* the run's time */
+        CADU_EXTRACT_STAT_PLAN_PACK_INDEX,      /* 1: a pack index was found */
+        CADU_EXTRACT_STAT_PLAN_INDEX_BYTES,     /* its size */
+        CADU_EXTRACT_STAT_PLAN_PACK_CHUNKS,     /* chunk files as ranges of packs */
+        CADU_EXTRACT_STAT_PLAN_PACK_BYTES,
+        CADU_EXTRACT_STAT_PLAN_DELTA_CHUNKS,    /* deltas as ranges of packs */
+        CADU_EXTRACT_STAT_PLAN_DELTA_BYTES,
+        CADU_EXTRACT_STAT_PLAN_RANGE_REQUESTS,  /* runs of neighbouring entries */
+        CADU_EXTRACT_STAT_PLAN_FILE_CHUNKS,     /* per-chunk files */
+        CADU_EXTRACT_STAT_PLAN_FILE_BYTES,
+        CADU_EXTRACT_STAT_PLAN_FILES_BOUND,     /* 1: FILE_BYTES is an upper bound */
+        CADU_EXTRACT_STAT_PLAN_TOTAL_BYTES,     /* all of the plan's bytes */
+        CADU_EXTRACT_STAT_PLAN_REQUESTS,        /* all requests, the pack index's included */
+} cadu_extract_stat;
+
+/* 0 and *ret; -ENODATA before a successful run; -EINVAL for an unknown
+ * one. */
+int cadu_extraction_get(const cadu_extraction *x, cadu_extract_stat stat, uint64_t *ret);
 
 /* ---- making: an image chunked into a store, and its index ---- */
 
