@@ -55,6 +55,7 @@ typedef struct cadu_crypt_key {
         uint8_t id[CADU_CRYPT_KEY_ID_SIZE];
         uint8_t name[32], nonce[32], chunk[32], index[32];
         uint8_t stream[32];     /* files sealed with cadu_crypt_stream_* */
+        uint8_t nonce_hash[32]; /* the one-time keys of a chunk's synthetic nonce */
 } cadu_crypt_key;
 
 /* Derive the key id and subkeys from the 32-byte store key. */

@@ -72,6 +72,14 @@ START_TEST(chunks_bound_to_name_and_key) {
         ck_assert_int_eq(cadu_crypt_chunk_seal(&k1, id, n1, "chunk data", 10, &b), 0);
         ck_assert_uint_eq(a.len, 10 + CADU_CRYPT_CHUNK_OVERHEAD);
         ck_assert_mem_eq(a.data, b.data, a.len);
+        /* The file doc/encryption.md specifies, byte for byte (computed apart
+         * from cadu, with Python's cryptography package: HKDF, HMAC-SHA256,
+         * ChaCha20-Poly1305 for the nonce's universal hash and the chunk). */
+        static const char kat[] = "cad0434b0d0a1a019c3e69451ec5baa07880afb72a2db46216e8fe638832981d5226a71a"
+                                  "4c1b61b69bdbfccf4eab0c85bfde026aa8e111a8d791ec9d745d";
+        char hex[2 * (10 + CADU_CRYPT_CHUNK_OVERHEAD) + 1];
+        cadu_hex_encode(a.data, a.len, hex);
+        ck_assert_str_eq(hex, kat);
         /* Other bytes for the same id (another compression level): another nonce. */
         ck_assert_int_eq(cadu_crypt_chunk_seal(&k1, id, n1, "chunk dat4", 10, &b), 0);
         ck_assert_int_ne(memcmp(a.data + 24, b.data + 24, CADU_CRYPT_NONCE_SIZE), 0);
