@@ -51,7 +51,7 @@ static int verify_sealed(cadu_verify *v, const cadu_chunk_entry *e, cadu_verify_
         char have[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
         size_t n;
         if (cadu_crypt_chunk_check(raw->data, raw->len, key_id) < 0) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 res->why = strdup("encrypted chunk file is truncated");
                 return 0;
         }
@@ -59,20 +59,20 @@ static int verify_sealed(cadu_verify *v, const cadu_chunk_entry *e, cadu_verify_
                 return 0;
         int r = cadu_crypt_chunk_open(v->key, e->id, raw->data, raw->len, &n);
         if (r == -EKEYREJECTED) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 cadu_crypt_key_id_hex(key_id, have);
                 if (asprintf(&res->why, "encrypted under another key (%s)", have) < 0)
                         res->why = NULL;
                 return 0;
         }
         if (r < 0) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 res->why = strdup("does not authenticate under the store key (altered, truncated or moved)");
                 return 0;
         }
         r = cadu_chunk_decode(raw->data, n, max, out);
         if (r == -EBADMSG || r == -EFBIG) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 res->why = strdup("compressed data is corrupt");
                 return 0;
         }
@@ -87,7 +87,7 @@ static int verify_sealed(cadu_verify *v, const cadu_chunk_entry *e, cadu_verify_
                 match = !memcmp(name, e->id, CADU_CRYPT_NAME_SIZE);
         }
         if (!match) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 res->why = strdup("content does not match its keyed name");
         }
         return 0;
@@ -103,32 +103,32 @@ static int verify_one(void *ud, size_t i, unsigned w) {
         /* Progress: the bytes the indexes say, or chunks of a listed store. */
         v->done += v->index_mode ? e->size : 1;
         if (e->state == CHUNK_MISSING) {
-                res->kind = CADU_VERIFY_MISSING;
+                res->kind = CADU_CHECK_MISSING;
                 return 0;
         }
         if (v->head_only) {
                 r = v->store->ops->has(v->store, e->id);
                 if (r < 0) {
-                        res->kind = CADU_VERIFY_ERROR;
+                        res->kind = CADU_CHECK_ERROR;
                         res->err = r;
                 } else
-                        res->kind = r ? CADU_VERIFY_OK : CADU_VERIFY_MISSING;
+                        res->kind = r ? CADU_CHECK_OK : CADU_CHECK_MISSING;
                 return 0;
         }
         size_t max = (size_t)(e->max_size ? e->max_size : CADU_CHUNK_SIZE_MAX_LIMIT);
         r = v->store->ops->get(v->store, e->id, cadu_chunk_max_raw(max), raw);
         if (r == -ENOENT) {
-                res->kind = CADU_VERIFY_MISSING;
+                res->kind = CADU_CHECK_MISSING;
                 return 0;
         }
         if (r == -EFBIG || r == -EBADMSG) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 res->why = strdup(r == -EFBIG ? "chunk file larger than any chunk can compress to"
                                               : "not a regular file, or changed while read");
                 return 0;
         }
         if (r < 0) {
-                res->kind = CADU_VERIFY_ERROR;
+                res->kind = CADU_CHECK_ERROR;
                 res->err = r;
                 return 0;
         }
@@ -137,7 +137,7 @@ static int verify_one(void *ud, size_t i, unsigned w) {
                 return verify_sealed(v, e, res, raw, out, max);
         r = cadu_chunk_decode(raw->data, raw->len, max, out);
         if (r == -EBADMSG || r == -EFBIG) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 if (r == -EBADMSG)
                         res->why = strdup("compressed data is corrupt");
                 else if (asprintf(&res->why, "decompresses to more than %zu bytes", max) < 0)
@@ -148,7 +148,7 @@ static int verify_one(void *ud, size_t i, unsigned w) {
                 return r;
         v->bytes += out->len;
         if (e->size && out->len != e->size) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 if (asprintf(&res->why, "decompresses to %zu bytes, the index says %llu", out->len,
                              (unsigned long long)e->size) < 0)
                         res->why = NULL;
@@ -166,7 +166,7 @@ static int verify_one(void *ud, size_t i, unsigned w) {
                         break;
         }
         if (!match) {
-                res->kind = CADU_VERIFY_CORRUPT;
+                res->kind = CADU_CHECK_CORRUPT;
                 res->why = strdup("content does not match its id");
         }
         return 0;
@@ -306,10 +306,13 @@ static int cmp_entry_id(const void *a, const void *b) {
         return memcmp(((const cadu_chunk_entry *)a)->id, ((const cadu_chunk_entry *)b)->id, CADU_DIGEST_SIZE);
 }
 
+/* Between items: total is for the end alone (other workers may finish the
+ * last items before the loop does). */
 static void progress_step(void *ud) {
         cadu_verify *v = ud;
-        if (v->progress)
-                v->progress(v->userdata, atomic_load(&v->done), v->total);
+        uint64_t done = atomic_load(&v->done);
+        if (v->progress && done < v->total)
+                v->progress(v->userdata, done, v->total);
 }
 
 int cadu_verify_run(cadu_verify *v) {
@@ -344,7 +347,7 @@ int cadu_verify_run(cadu_verify *v) {
         r = cadu_parallel_for(v->set.n, nt, verify_one, progress_step, v);
         if (r < 0)
                 return fail(v, r, "verify-store", v->store->location);
-        if (v->progress)
+        if (v->progress && v->total)
                 v->progress(v->userdata, v->total, v->total);
         return 0;
 }

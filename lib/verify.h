@@ -20,11 +20,11 @@
 #include "storewalk.h"
 
 /* What one chunk was found to be. */
-enum { CADU_VERIFY_OK = 0, CADU_VERIFY_MISSING, CADU_VERIFY_CORRUPT, CADU_VERIFY_ERROR };
+enum { CADU_CHECK_OK = 0, CADU_CHECK_MISSING, CADU_CHECK_CORRUPT, CADU_CHECK_ERROR };
 
 typedef struct cadu_verify_result {
         int kind;
-        int err;                        /* CADU_VERIFY_ERROR: the -errno */
+        int err;                        /* CADU_CHECK_ERROR: the -errno */
         char *why;                      /* CORRUPT: what is wrong (NULL: out of memory) */
 } cadu_verify_result;
 
@@ -45,8 +45,8 @@ typedef struct cadu_verify {
         const cadu_crypt_key *key;      /* decrypt and check encrypted chunk files */
         unsigned threads;               /* at least 1 */
         /* Progress of the check: done is 0 when it starts and total at its
-         * end; bytes the indexes name in index mode, chunks otherwise. From
-         * the calling thread only (may be NULL). */
+         * end (only then); bytes the indexes name in index mode, chunks
+         * otherwise. From the calling thread only (may be NULL). */
         void (*progress)(void *ud, uint64_t done, uint64_t total);
         void *userdata;
 

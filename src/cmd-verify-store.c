@@ -218,15 +218,15 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         char hex[HEX_SIZE];
         for (size_t i = 0; i < v.set.n; i++) {
                 const cadu_verify_result *res = &v.res[i];
-                const char *kind = res->kind == CADU_VERIFY_MISSING ? "missing" : res->kind == CADU_VERIFY_CORRUPT ? "corrupt" : "error";
-                const char *why = res->kind == CADU_VERIFY_ERROR ? cadu_strerror(res->err) : res->why ? res->why : "out of memory";
-                if (res->kind == CADU_VERIFY_OK) {
+                const char *kind = res->kind == CADU_CHECK_MISSING ? "missing" : res->kind == CADU_CHECK_CORRUPT ? "corrupt" : "error";
+                const char *why = res->kind == CADU_CHECK_ERROR ? cadu_strerror(res->err) : res->why ? res->why : "out of memory";
+                if (res->kind == CADU_CHECK_OK) {
                         nok++;
                         continue;
                 }
-                nmissing += res->kind == CADU_VERIFY_MISSING;
-                ncorrupt += res->kind == CADU_VERIFY_CORRUPT;
-                if (res->kind == CADU_VERIFY_ERROR) {
+                nmissing += res->kind == CADU_CHECK_MISSING;
+                ncorrupt += res->kind == CADU_CHECK_CORRUPT;
+                if (res->kind == CADU_CHECK_ERROR) {
                         nerror++;
                         if (!first_err)
                                 first_err = res->err;
@@ -234,12 +234,12 @@ int cadu_cmd_verify_store(int argc, char **argv) {
                 hexid(v.set.entries[i].id, hex);
                 if (cadu_json) {
                         printf("{\"event\":\"problem\",\"kind\":\"%s\",\"id\":\"%s\"", kind, hex);
-                        if (res->kind != CADU_VERIFY_MISSING) {
+                        if (res->kind != CADU_CHECK_MISSING) {
                                 printf(",\"reason\":");
                                 cadu_json_string(stdout, why);
                         }
                         printf("}\n");
-                } else if (res->kind == CADU_VERIFY_MISSING)
+                } else if (res->kind == CADU_CHECK_MISSING)
                         printf("missing %s\n", hex);
                 else
                         printf("%s %s: %s\n", kind, hex, why);
