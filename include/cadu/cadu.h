@@ -309,6 +309,96 @@ typedef enum cadu_make_stat {
  * value did not run; -EINVAL for an unknown one. */
 int cadu_maker_get(const cadu_maker *m, cadu_make_stat stat, uint64_t *ret);
 
+/* ---- store operations: checking a store, and deleting what no release
+ * needs (since LIBCADU_0.1) ----
+ *
+ * On a store opened with cadu_store_open_location(). Indexes are given as a
+ * NULL-terminated list of paths of local .caibx files, plain or encrypted
+ * (then the keyed chunk names it lists in clear are used, as the commands
+ * do). A store opened with the context's key (cadu_context_set_key_file())
+ * has its encrypted chunk files and packs authenticated, decrypted and
+ * checked against their keyed names; opened without, their structure
+ * only (`cadu verify-store` with and without --key-file). */
+
+/* What is wrong with one thing in a store. */
+typedef enum cadu_problem {
+        CADU_PROBLEM_MISSING,           /* a chunk an index needs is not in the store */
+        CADU_PROBLEM_CORRUPT,           /* a chunk file or pack entry does not decode to its id */
+        CADU_PROBLEM_STRAY,             /* a file of a directory store that is no chunk */
+        CADU_PROBLEM_ERROR,             /* a chunk could not be read (I/O, network) */
+} cadu_problem;
+
+typedef struct cadu_verify_report cadu_verify_report;
+
+/* Flags of cadu_store_verify(). */
+#define CADU_VERIFY_DOWNLOAD 1u         /* an http(s) store: download and check every chunk, not only HEAD */
+
+/* Check store: with indexes (non-empty), every chunk they need is there,
+ * decompresses and matches its id, and the packs and delta files of those
+ * releases are checked entry by entry; with indexes NULL, every chunk file
+ * of a directory store (an http(s) store cannot be listed: -EINVAL), and
+ * in a directory store anything that is no chunk is a stray. Progress:
+ * "verify-store", in bytes the indexes name, or chunks. Returns 0 when the
+ * check ran (sound or not: see the report) and sets *ret; -errno when it
+ * could not run (an unreadable index or store listing, ...). */
+int cadu_store_verify(cadu_context *ctx, cadu_store *store, const char *const *indexes, unsigned flags,
+                      cadu_verify_report **ret);
+cadu_verify_report *cadu_verify_report_free(cadu_verify_report *report);
+
+/* Counts of a verify report. */
+typedef enum cadu_verify_stat {
+        CADU_VERIFY_CHUNKS,             /* chunks checked */
+        CADU_VERIFY_SOUND,              /* of those, found sound */
+        CADU_VERIFY_MISSING,
+        CADU_VERIFY_CORRUPT,            /* chunk files and pack entries */
+        CADU_VERIFY_STRAY,
+        CADU_VERIFY_ERRORS,
+        CADU_VERIFY_UNREFERENCED,       /* with indexes: chunk files of a directory store none needs */
+        CADU_VERIFY_BYTES,              /* decompressed */
+        CADU_VERIFY_RAW_BYTES,          /* as stored */
+} cadu_verify_stat;
+/* 0 and *ret, or -EINVAL for an unknown stat. */
+int cadu_verify_report_get(const cadu_verify_report *report, cadu_verify_stat stat, uint64_t *ret);
+/* The problems found: chunks in id order, then strays by path, then pack
+ * entries. */
+size_t cadu_verify_report_problems(const cadu_verify_report *report);
+/* Problem i: its kind, what (a chunk id in hex, or a path relative to the
+ * store) and why (NULL for a missing chunk). Strings live as long as the
+ * report. -ERANGE past the end. */
+int cadu_verify_report_problem(const cadu_verify_report *report, size_t i, cadu_problem *ret_kind,
+                               const char **ret_what, const char **ret_why);
+
+typedef struct cadu_gc_report cadu_gc_report;
+
+/* Flags of cadu_store_gc(). */
+#define CADU_GC_DRY_RUN 1u              /* count what would be deleted, delete nothing */
+
+/* Delete from the directory store every chunk file none of keep_indexes
+ * (non-empty: -EINVAL otherwise, it would empty the store) references,
+ * leftover temporary files, prefix directories left empty, and the packs,
+ * pack indexes and delta files no kept release needs; files modified less
+ * than grace_seconds ago are kept (0: regardless of age), so that a make
+ * writing meanwhile is safe. -EROFS for an http(s) store. */
+int cadu_store_gc(cadu_context *ctx, cadu_store *store, const char *const *keep_indexes, uint64_t grace_seconds,
+                  unsigned flags, cadu_gc_report **ret);
+cadu_gc_report *cadu_gc_report_free(cadu_gc_report *report);
+
+/* Counts of a gc report (a dry run: what would be deleted). */
+typedef enum cadu_gc_stat {
+        CADU_GC_DELETED_CHUNKS,
+        CADU_GC_DELETED_BYTES,          /* of the chunk files, as stored */
+        CADU_GC_KEPT_CHUNKS,            /* referenced */
+        CADU_GC_KEPT_BYTES,
+        CADU_GC_YOUNG_CHUNKS,           /* unreferenced but within the grace period */
+        CADU_GC_DELETED_TEMP_FILES,
+        CADU_GC_REMOVED_DIRECTORIES,
+        CADU_GC_DELETED_PACK_FILES,     /* pack indexes, packs and delta files */
+        CADU_GC_DELETED_PACK_BYTES,
+        CADU_GC_MISSING,                /* chunks the indexes reference that the store lacks */
+} cadu_gc_stat;
+/* 0 and *ret, or -EINVAL for an unknown stat. */
+int cadu_gc_report_get(const cadu_gc_report *report, cadu_gc_stat stat, uint64_t *ret);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * storeapi.c - libcadu's public store operations (include/cadu/cadu.h):
+ * cadu_store_verify() over verify.c and store-packs.c, cadu_store_gc()
+ * over gc.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cadu-crypt.h"
+#include "cadu-index.h"
+#include "cadu-store.h"
+#include "cadu-util.h"
+#include "context.h"
+#include "gc.h"
+#include "store-packs.h"
+#include "verify.h"
+
+/* ---- the indexes given ---- */
+
+typedef struct index_set {
+        cadu_index **idx;               /* NULL for an encrypted index */
+        size_t n;
+} index_set;
+
+static void index_set_done(index_set *l) {
+        for (size_t i = 0; l->idx && i < l->n; i++)
+                cadu_index_free(l->idx[i]);
+        free(l->idx);
+        l->idx = NULL;
+        l->n = 0;
+}
+
+/* Read the index files at paths (NULL-terminated) into l and their chunks
+ * into s, each with the mask of its position (the first 64). An encrypted
+ * index adds the keyed names it lists in clear (doc/encryption.md). */
+static int read_indexes(cadu_context *ctx, const char *const *paths, index_set *l, cadu_chunk_set *s) {
+        size_t n = 0;
+        while (paths[n])
+                n++;
+        if (!(l->idx = calloc(n + 1, sizeof(*l->idx))))
+                return cadu_context_fail(ctx, -ENOMEM, "reading indexes");
+        for (size_t i = 0; i < n; i++, l->n++) {
+                _cleanup_free_ uint8_t *buf = NULL;
+                uint64_t mask = i < 64 ? UINT64_C(1) << i : 0;
+                const char *why = NULL;
+                size_t len;
+                int r = cadu_read_file(paths[i], CADU_INDEX_FILE_MAX, &buf, &len);
+                if (r < 0)
+                        return cadu_context_fail(ctx, r, "cannot read index %s", paths[i]);
+                if (cadu_crypt_index_is(buf, len)) {
+                        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
+                        const uint8_t *names;
+                        size_t nn;
+                        if ((r = cadu_crypt_index_header(buf, len, key_id, &names, &nn)) < 0)
+                                return cadu_context_fail(ctx, -EBADMSG, "index %s: encrypted index header is malformed",
+                                                         paths[i]);
+                        for (size_t k = 0; k < nn; k++) {
+                                cadu_chunk_entry *e;
+                                if ((r = cadu_chunk_set_add(s, names + k * CADU_CRYPT_NAME_SIZE, &e)) < 0)
+                                        return cadu_context_fail(ctx, r, "index %s", paths[i]);
+                                e->refs++;
+                                e->mask |= mask;
+                        }
+                        continue;
+                }
+                if ((r = cadu_index_parse(buf, len, &l->idx[i], &why)) < 0) {
+                        if (why)
+                                return cadu_context_fail(ctx, r, "index %s: %s", paths[i], why);
+                        return cadu_context_fail(ctx, r, "cannot read index %s", paths[i]);
+                }
+                r = cadu_chunk_set_add_index(s, l->idx[i], mask);
+                if (r == -EBADMSG)
+                        return cadu_context_fail(ctx, r, "index %s: a chunk id appears with two different sizes",
+                                                 paths[i]);
+                if (r < 0)
+                        return cadu_context_fail(ctx, r, "index %s", paths[i]);
+        }
+        return 0;
+}
+
+/* The encrypted index at path opened with key, into *ret. */
+static int open_sealed_index(cadu_context *ctx, const cadu_crypt_key *key, const char *path, cadu_index **ret) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        cadu_buf plain = CADU_BUF_INIT;
+        const char *why = NULL;
+        size_t len;
+        int r = cadu_read_file(path, CADU_INDEX_FILE_MAX, &buf, &len);
+        if (r < 0)
+                return cadu_context_fail(ctx, r, "cannot read index %s", path);
+        if ((r = cadu_crypt_index_open(key, buf, len, &plain)) < 0) {
+                cadu_buf_free(&plain);
+                return cadu_context_fail(ctx, r, "index %s: cannot open it with the store key", path);
+        }
+        r = cadu_index_parse(plain.data, plain.len, ret, &why);
+        cadu_buf_free(&plain);
+        if (r < 0)
+                return cadu_context_fail(ctx, r, "index %s: %s", path, why ? why : "cannot parse it");
+        return 0;
+}
+
+static bool store_is_dir(const cadu_store *s) {
+        return strcmp(s->ops->kind, "dir") == 0;
+}
+
+/* Workers: ctx's, or the CPUs plus some that mostly wait on a network store. */
+static unsigned store_threads(const cadu_context *ctx, const cadu_store *s) {
+        if (ctx->threads)
+                return ctx->threads;
+        return cadu_cpu_count() + (store_is_dir(s) ? 0 : 8);
+}
+
+/* ---- verify ---- */
+
+typedef struct report_problem {
+        cadu_problem kind;
+        char *what;
+        const char *why;                /* into the engine's results, or below */
+        char *why_owned;
+} report_problem;
+
+struct cadu_verify_report {
+        uint64_t stat[CADU_VERIFY_RAW_BYTES + 1];
+        report_problem *problems;
+        size_t n, alloc;
+        cadu_verify v;                  /* its results (reasons) */
+        int err;                        /* a failure while adding a problem */
+};
+
+static report_problem *add_problem(cadu_verify_report *rep, cadu_problem kind, const char *what) {
+        if (CADU_ARRAY_GROW(rep->problems, rep->alloc, rep->n, 64) < 0)
+                return NULL;
+        report_problem *p = &rep->problems[rep->n];
+        *p = (report_problem){ .kind = kind };
+        if (!(p->what = strdup(what)))
+                return NULL;
+        rep->n++;
+        return p;
+}
+
+/* A defect in a pack or pack index. */
+static void pack_problem(void *ud, const char *where, const char *why) {
+        cadu_verify_report *rep = ud;
+        report_problem *p = add_problem(rep, CADU_PROBLEM_CORRUPT, where);
+        if (!p || !(p->why = p->why_owned = strdup(why)))
+                rep->err = -ENOMEM;
+}
+
+static void verify_progress_fn(void *ud, uint64_t done, uint64_t total) {
+        cadu_context *ctx = ud;
+        ctx->progress(ctx->progress_userdata, "verify-store", done, total);
+}
+
+int cadu_store_verify(cadu_context *ctx, cadu_store *store, const char *const *indexes, unsigned flags,
+                      cadu_verify_report **ret) {
+        if (!ctx || !store || !ret || (flags & ~CADU_VERIFY_DOWNLOAD) || (indexes && !indexes[0]))
+                return -EINVAL;
+        cadu_context_clear_error(ctx);
+        /* A store opened with the key: its chunk files are read as they
+         * are, and the key checks the encrypted ones. */
+        const cadu_crypt_key *key = cadu_store_crypt_key(store);
+        cadu_store *inner = cadu_store_crypt_inner(store);
+        bool is_dir = store_is_dir(inner);
+        if (!indexes && !is_dir)
+                return cadu_context_fail(ctx, -EINVAL, "store %s cannot be listed: give the indexes whose chunks to check",
+                                         store->location);
+        index_set l = { 0 };
+        cadu_verify_report *rep = calloc(1, sizeof(*rep));
+        if (!rep)
+                return -ENOMEM;
+        cadu_verify *v = &rep->v;
+        *v = (cadu_verify){ .set = CADU_CHUNK_SET_INIT, .store = inner, .key = key,
+                            .root = is_dir ? inner->location : NULL,
+                            .index_mode = indexes != NULL, .have_digest = indexes != NULL,
+                            .head_only = !is_dir && !(flags & CADU_VERIFY_DOWNLOAD),
+                            .threads = store_threads(ctx, inner),
+                            .progress = ctx->progress ? verify_progress_fn : NULL, .userdata = ctx };
+        int r = 0;
+        if (indexes && (r = read_indexes(ctx, indexes, &l, &v->set)) < 0)
+                goto fail;
+        if ((r = cadu_verify_run(v)) < 0) {
+                r = cadu_context_fail(ctx, r, "%s", v->error ? v->error : "verify-store");
+                goto fail;
+        }
+        char hex[2 * CADU_DIGEST_SIZE + 1];
+        for (size_t i = 0; i < v->set.n; i++) {
+                const cadu_verify_result *res = &v->res[i];
+                static const cadu_problem kinds[] = {
+                        [CADU_CHECK_MISSING] = CADU_PROBLEM_MISSING,
+                        [CADU_CHECK_CORRUPT] = CADU_PROBLEM_CORRUPT,
+                        [CADU_CHECK_ERROR] = CADU_PROBLEM_ERROR,
+                };
+                if (res->kind == CADU_CHECK_OK) {
+                        rep->stat[CADU_VERIFY_SOUND]++;
+                        continue;
+                }
+                cadu_hex_encode(v->set.entries[i].id, CADU_DIGEST_SIZE, hex);
+                report_problem *p = add_problem(rep, kinds[res->kind], hex);
+                if (!p) {
+                        r = cadu_context_fail(ctx, -ENOMEM, "verify-store");
+                        goto fail;
+                }
+                if (res->kind == CADU_CHECK_ERROR)
+                        p->why = cadu_errstr(res->err);
+                else if (res->kind == CADU_CHECK_CORRUPT)
+                        p->why = res->why ? res->why : "out of memory";
+                rep->stat[res->kind == CADU_CHECK_MISSING   ? CADU_VERIFY_MISSING
+                          : res->kind == CADU_CHECK_CORRUPT ? CADU_VERIFY_CORRUPT
+                                                            : CADU_VERIFY_ERRORS]++;
+        }
+        for (size_t i = 0; i < v->nstrays; i++) {
+                report_problem *p = add_problem(rep, CADU_PROBLEM_STRAY, v->strays[i].path);
+                if (!p) {
+                        r = cadu_context_fail(ctx, -ENOMEM, "verify-store");
+                        goto fail;
+                }
+                p->why = v->strays[i].why;
+        }
+        /* The releases' packs and delta files; an encrypted one's sealed
+         * pack index is named by the sha256 of its index file, and opened
+         * with the key when there is one. */
+        cadu_packs_stats ps = { 0 };
+        for (size_t i = 0; i < l.n; i++) {
+                uint8_t sha[CADU_DIGEST_SIZE];
+                _cleanup_free_ char *msg = NULL;
+                if ((r = cadu_sha256_file(indexes[i], sha, NULL)) < 0)
+                        ;
+                else if (l.idx[i])
+                        r = cadu_packs_verify(inner, l.idx[i], sha, pack_problem, rep, &ps, &msg);
+                else if (!key)
+                        r = cadu_packs_verify_sealed(inner, sha, pack_problem, rep, &ps, &msg);
+                else if ((r = open_sealed_index(ctx, key, indexes[i], &l.idx[i])) == 0)
+                        r = cadu_packs_verify(store, l.idx[i], sha, pack_problem, rep, &ps, &msg);
+                else
+                        goto fail;
+                if (r >= 0 && rep->err < 0)
+                        r = rep->err;
+                if (r < 0) {
+                        r = cadu_context_fail(ctx, r, "verify-store %s: %s", store->location, msg ? msg : indexes[i]);
+                        goto fail;
+                }
+                rep->stat[CADU_VERIFY_CORRUPT] += (uint64_t)r;
+        }
+        rep->stat[CADU_VERIFY_CHUNKS] = v->set.n;
+        rep->stat[CADU_VERIFY_STRAY] = v->nstrays;
+        rep->stat[CADU_VERIFY_UNREFERENCED] = v->unreferenced;
+        rep->stat[CADU_VERIFY_BYTES] = atomic_load(&v->bytes);
+        rep->stat[CADU_VERIFY_RAW_BYTES] = atomic_load(&v->raw_bytes);
+        index_set_done(&l);
+        *ret = rep;
+        return 0;
+fail:
+        index_set_done(&l);
+        cadu_verify_report_free(rep);
+        return r;
+}
+
+cadu_verify_report *cadu_verify_report_free(cadu_verify_report *rep) {
+        if (!rep)
+                return NULL;
+        for (size_t i = 0; i < rep->n; i++) {
+                free(rep->problems[i].what);
+                free(rep->problems[i].why_owned);
+        }
+        free(rep->problems);
+        cadu_verify_done(&rep->v);
+        free(rep);
+        return NULL;
+}
+
+int cadu_verify_report_get(const cadu_verify_report *rep, cadu_verify_stat stat, uint64_t *ret) {
+        if (!rep || !ret || (unsigned)stat > CADU_VERIFY_RAW_BYTES)
+                return -EINVAL;
+        *ret = rep->stat[stat];
+        return 0;
+}
+
+size_t cadu_verify_report_problems(const cadu_verify_report *rep) {
+        return rep ? rep->n : 0;
+}
+
+int cadu_verify_report_problem(const cadu_verify_report *rep, size_t i, cadu_problem *ret_kind, const char **ret_what,
+                               const char **ret_why) {
+        if (!rep)
+                return -EINVAL;
+        if (i >= rep->n)
+                return -ERANGE;
+        const report_problem *p = &rep->problems[i];
+        if (ret_kind)
+                *ret_kind = p->kind;
+        if (ret_what)
+                *ret_what = p->what;
+        if (ret_why)
+                *ret_why = p->why;
+        return 0;
+}
+
+/* ---- gc ---- */
+
+struct cadu_gc_report {
+        uint64_t stat[CADU_GC_MISSING + 1];
+};
+
+int cadu_store_gc(cadu_context *ctx, cadu_store *store, const char *const *keep_indexes, uint64_t grace_seconds,
+                  unsigned flags, cadu_gc_report **ret) {
+        if (!ctx || !store || !keep_indexes || !keep_indexes[0] || !ret || (flags & ~CADU_GC_DRY_RUN) ||
+            grace_seconds > (UINT64_C(1) << 40))
+                return -EINVAL;
+        cadu_context_clear_error(ctx);
+        /* Encrypted or not, gc goes by the names of the files. */
+        cadu_store *inner = cadu_store_crypt_inner(store);
+        if (!store_is_dir(inner))
+                return cadu_context_fail(ctx, -EROFS, "gc %s: works on a directory store", inner->location);
+        cadu_gc_report *rep = calloc(1, sizeof(*rep));
+        if (!rep)
+                return -ENOMEM;
+        index_set l = { 0 };
+        cadu_gc g = { .set = CADU_CHUNK_SET_INIT, .root = inner->location, .dry_run = flags & CADU_GC_DRY_RUN };
+        int r = read_indexes(ctx, keep_indexes, &l, &g.set);
+        if (r < 0)
+                goto out;
+        g.paths = keep_indexes;
+        g.idx = l.idx;
+        g.n = l.n;
+        g.cutoff = grace_seconds ? (int64_t)time(NULL) - (int64_t)grace_seconds : INT64_MAX;
+        if ((r = cadu_gc_run(&g)) < 0) {
+                r = cadu_context_fail(ctx, r, "%s", g.error ? g.error : "gc");
+                goto out;
+        }
+        rep->stat[CADU_GC_DELETED_CHUNKS] = g.deleted_chunks;
+        rep->stat[CADU_GC_DELETED_BYTES] = g.deleted_bytes;
+        rep->stat[CADU_GC_KEPT_CHUNKS] = g.kept;
+        rep->stat[CADU_GC_KEPT_BYTES] = g.kept_bytes;
+        rep->stat[CADU_GC_YOUNG_CHUNKS] = g.young;
+        rep->stat[CADU_GC_DELETED_TEMP_FILES] = g.temp_deleted;
+        rep->stat[CADU_GC_REMOVED_DIRECTORIES] = g.dirs_removed;
+        rep->stat[CADU_GC_DELETED_PACK_FILES] = g.packs.files;
+        rep->stat[CADU_GC_DELETED_PACK_BYTES] = g.packs.bytes;
+        rep->stat[CADU_GC_MISSING] = g.missing;
+        *ret = rep;
+        rep = NULL;
+out:
+        cadu_gc_done(&g);
+        index_set_done(&l);
+        free(rep);
+        return r;
+}
+
+cadu_gc_report *cadu_gc_report_free(cadu_gc_report *rep) {
+        free(rep);
+        return NULL;
+}
+
+int cadu_gc_report_get(const cadu_gc_report *rep, cadu_gc_stat stat, uint64_t *ret) {
+        if (!rep || !ret || (unsigned)stat > CADU_GC_MISSING)
+                return -EINVAL;
+        *ret = rep->stat[stat];
+        return 0;
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libcadu-storeops - drives libcadu's store operations (include/cadu/cadu.h)
+ * through the shared library for tests/libcadu-storeops.sh. Built against
+ * the public header only.
+ *
+ *   libcadu-storeops verify [-K KEYFILE] STORE [INDEX...]
+ *       each problem as cadu verify-store prints it ("missing ID",
+ *       "corrupt ID: WHY", "stray PATH: WHY", "error ID: WHY") on stdout,
+ *       then on stderr "chunks N sound N missing N corrupt N stray N
+ *       errors N unreferenced N bytes N raw N" and the progress seen; with
+ *       -K the store is opened with that key (cadu_context_set_key_file)
+ *   libcadu-storeops gc [-n] STORE GRACE INDEX...
+ *       prints "deleted N bytes N kept N young N temp N dirs N packfiles N
+ *       missing N"
+ *   libcadu-storeops errors STORE
+ *       argument checks; prints "ok"
+ *
+ * Exit 0 when the call succeeded (verify: whatever it found), 1 when it
+ * failed (the library's last error on stderr).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cadu/cadu.h>
+
+typedef struct progress_seen {
+        unsigned starts, ends, backwards;
+        uint64_t last_done, last_total;
+} progress_seen;
+
+static void progress(void *userdata, const char *what, uint64_t done, uint64_t total) {
+        progress_seen *p = userdata;
+        if (strcmp(what, "verify-store") != 0)
+                p->backwards++;
+        if (done == 0)
+                p->starts++;
+        else if (done < p->last_done)
+                p->backwards++;
+        if (done == total)
+                p->ends++;
+        if (done > total)
+                p->backwards++;
+        p->last_done = done;
+        p->last_total = total;
+}
+
+static int fail(cadu_context *ctx, int r, const char *what) {
+        const char *msg = cadu_context_last_error(ctx);
+        fprintf(stderr, "libcadu-storeops: %s: %s (%s)\n", what, msg ? msg : "(no message)", strerror(-r));
+        return 1;
+}
+
+static int verify(cadu_context *ctx, const char *location, char **indexes) {
+        progress_seen seen = { 0 };
+        cadu_store *store = NULL;
+        cadu_verify_report *rep = NULL;
+        cadu_context_set_progress(ctx, progress, &seen);
+        int r = cadu_store_open_location(ctx, location, 0, &store);
+        if (r < 0)
+                return fail(ctx, r, "open");
+        r = cadu_store_verify(ctx, store, indexes[0] ? (const char *const *)indexes : NULL, 0, &rep);
+        if (r < 0) {
+                cadu_store_close(store);
+                return fail(ctx, r, "verify");
+        }
+        static const char *const kinds[] = { "missing", "corrupt", "stray", "error" };
+        size_t n = cadu_verify_report_problems(rep);
+        for (size_t i = 0; i < n; i++) {
+                cadu_problem kind;
+                const char *what, *why;
+                if (cadu_verify_report_problem(rep, i, &kind, &what, &why) < 0)
+                        return 1;
+                if (why)
+                        printf("%s %s: %s\n", kinds[kind], what, why);
+                else
+                        printf("%s %s\n", kinds[kind], what);
+        }
+        if (cadu_verify_report_problem(rep, n, NULL, NULL, NULL) != -ERANGE)
+                return 1;
+        static const char *const names[] = { "chunks", "sound", "missing", "corrupt", "stray",
+                                             "errors", "unreferenced", "bytes", "raw" };
+        for (int s = CADU_VERIFY_CHUNKS; s <= CADU_VERIFY_RAW_BYTES; s++) {
+                uint64_t v;
+                if (cadu_verify_report_get(rep, (cadu_verify_stat)s, &v) < 0)
+                        return 1;
+                fprintf(stderr, "%s%s %" PRIu64, s ? " " : "", names[s], v);
+        }
+        fprintf(stderr, "\nprogress starts %u ends %u backwards %u\n", seen.starts, seen.ends, seen.backwards);
+        cadu_verify_report_free(rep);
+        cadu_store_close(store);
+        return 0;
+}
+
+static int gc(cadu_context *ctx, int argc, char **argv) {
+        unsigned flags = 0;
+        if (argc > 0 && strcmp(argv[0], "-n") == 0) {
+                flags |= CADU_GC_DRY_RUN;
+                argc--;
+                argv++;
+        }
+        if (argc < 3)
+                return 2;
+        cadu_store *store = NULL;
+        cadu_gc_report *rep = NULL;
+        int r = cadu_store_open_location(ctx, argv[0], 0, &store);
+        if (r < 0)
+                return fail(ctx, r, "open");
+        r = cadu_store_gc(ctx, store, (const char *const *)argv + 2, strtoull(argv[1], NULL, 10), flags, &rep);
+        cadu_store_close(store);
+        if (r < 0)
+                return fail(ctx, r, "gc");
+        static const char *const names[] = { "deleted", "bytes", "kept", "kept-bytes", "young",
+                                             "temp", "dirs", "packfiles", "packbytes", "missing" };
+        for (int s = CADU_GC_DELETED_CHUNKS; s <= CADU_GC_MISSING; s++) {
+                uint64_t v;
+                if (cadu_gc_report_get(rep, (cadu_gc_stat)s, &v) < 0)
+                        return 1;
+                printf("%s%s %" PRIu64, s ? " " : "", names[s], v);
+        }
+        printf("\n");
+        cadu_gc_report_free(rep);
+        return 0;
+}
+
+#define CHECK(cond)                                                                   \
+        do {                                                                          \
+                if (!(cond)) {                                                        \
+                        fprintf(stderr, "libcadu-storeops: %d: %s\n", __LINE__, #cond); \
+                        return 1;                                                     \
+                }                                                                     \
+        } while (0)
+
+static int errors(cadu_context *ctx, const char *location) {
+        cadu_store *store = NULL;
+        cadu_verify_report *vr = NULL;
+        cadu_gc_report *gr = NULL;
+        const char *none[] = { NULL };
+        const char *missing[] = { "no-such.caibx", NULL };
+        uint64_t v;
+        CHECK(cadu_store_open_location(ctx, location, 0, &store) == 0);
+        CHECK(cadu_store_verify(NULL, store, NULL, 0, &vr) == -EINVAL);
+        CHECK(cadu_store_verify(ctx, NULL, NULL, 0, &vr) == -EINVAL);
+        CHECK(cadu_store_verify(ctx, store, NULL, 0, NULL) == -EINVAL);
+        CHECK(cadu_store_verify(ctx, store, NULL, 0x80, &vr) == -EINVAL);
+        CHECK(cadu_store_verify(ctx, store, none, 0, &vr) == -EINVAL);
+        CHECK(cadu_store_verify(ctx, store, missing, 0, &vr) == -ENOENT && !vr);
+        CHECK(cadu_context_last_error(ctx) && strstr(cadu_context_last_error(ctx), "no-such.caibx"));
+        /* gc without a kept index would empty the store. */
+        CHECK(cadu_store_gc(ctx, store, NULL, 0, 0, &gr) == -EINVAL);
+        CHECK(cadu_store_gc(ctx, store, none, 0, 0, &gr) == -EINVAL);
+        CHECK(cadu_store_gc(ctx, store, missing, 0, 0x80, &gr) == -EINVAL);
+        CHECK(cadu_store_gc(ctx, store, missing, 0, 0, &gr) == -ENOENT && !gr);
+        CHECK(cadu_verify_report_get(NULL, CADU_VERIFY_CHUNKS, &v) == -EINVAL);
+        CHECK(cadu_gc_report_get(NULL, CADU_GC_MISSING, &v) == -EINVAL);
+        CHECK(cadu_verify_report_problems(NULL) == 0);
+        CHECK(cadu_verify_report_free(NULL) == NULL);
+        CHECK(cadu_gc_report_free(NULL) == NULL);
+        /* An empty store is sound, and an unknown stat refused. */
+        CHECK(cadu_store_verify(ctx, store, NULL, 0, &vr) == 0);
+        CHECK(cadu_verify_report_problems(vr) == 0);
+        CHECK(cadu_verify_report_get(vr, (cadu_verify_stat)99, &v) == -EINVAL);
+        CHECK(cadu_verify_report_get(vr, CADU_VERIFY_CHUNKS, &v) == 0 && v == 0);
+        vr = cadu_verify_report_free(vr);
+        cadu_store_close(store);
+        printf("ok\n");
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        cadu_context *ctx = NULL;
+        int ret = 2;
+        if (argc < 3 || cadu_context_new(&ctx) < 0)
+                return 2;
+        if (strcmp(argv[1], "verify") == 0 && strcmp(argv[2], "-K") == 0 && argc > 4) {
+                int r = cadu_context_set_key_file(ctx, argv[3]);
+                ret = r < 0 ? fail(ctx, r, "key") : verify(ctx, argv[4], argv + 5);
+        } else if (strcmp(argv[1], "verify") == 0)
+                ret = verify(ctx, argv[2], argv + 3);
+        else if (strcmp(argv[1], "gc") == 0)
+                ret = gc(ctx, argc - 2, argv + 2);
+        else if (strcmp(argv[1], "errors") == 0)
+                ret = errors(ctx, argv[2]);
+        cadu_context_free(ctx);
+        return ret;
+}

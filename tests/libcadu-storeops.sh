@@ -1,0 +1,110 @@
+#!/bin/bash
+# libcadu's store operations through the shared library
+# (tests/libcadu-storeops.c): cadu_store_verify() reports exactly the
+# problems cadu verify-store prints (a flipped bit, a deleted chunk, a
+# stray file), with and without indexes; cadu_store_gc() deletes what the
+# command deletes (the same files are left), a dry run nothing; argument
+# errors return -errno; the library prints nothing itself.
+# make check may run this with sh: it needs bash (mapfile).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/storeops-lib.sh"
+API=$top_builddir/tests/libcadu-storeops
+[ -x "$API" ] || fail "no $API"
+cd "$T"
+released_store store .
+files() { (cd "$1" && find . | sort); }
+
+# A sound store: no problems, every chunk file checked, progress 0..total.
+"$API" verify store > out 2> stats || fail "verify failed: $(cat stats)"
+[ ! -s out ] || fail "sound store: problems: $(cat out)"
+n=$(store_chunks store | wc -l)
+grep -q "^chunks $n sound $n missing 0 corrupt 0 stray 0 errors 0 unreferenced 0 bytes [1-9][0-9]* raw [1-9]" stats ||
+        fail "sound store: $(cat stats) (want $n chunks)"
+grep -q "^progress starts 1 ends 1 backwards 0$" stats || fail "verify progress: $(cat stats)"
+"$API" verify store v1.caibx > out 2> stats || fail "verify with an index failed: $(cat stats)"
+[ ! -s out ] || fail "problems with an index: $(cat out)"
+n1=$(idx_ids v1.caibx | sort -u | wc -l)
+grep -q "^chunks $n1 sound $n1 .* unreferenced $((n - n1)) " stats || fail "with v1.caibx: $(cat stats)"
+
+# Damage: one bit flipped in a chunk file, one chunk deleted, a stray file.
+mapfile -t ids < <(idx_ids v2.caibx | sort -u)
+A=${ids[3]} C=${ids[11]}
+python3 - "$(chunk_file store "$A")" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0x10
+open(p, "wb").write(bytes(b))
+PY
+rm "$(chunk_file store "$C")"
+echo hello > store/README
+for args in "" "v1.caibx v2.caibx"; do
+        # shellcheck disable=SC2086
+        "$API" verify store $args > api.out 2> stats || fail "verify ($args) failed: $(cat stats)"
+        rc=0
+        # shellcheck disable=SC2086
+        "$CADU" -q verify-store store $args > cmd.out 2> /dev/null || rc=$?
+        [ "$rc" -eq 3 ] || fail "cadu verify-store ($args): exit $rc"
+        diff cmd.out api.out > d || fail "verify ($args): the command's problems (<) and the API's (>) differ: $(cat d)"
+        grep -q "^corrupt $A: " api.out || fail "the flipped bit in $A not reported ($args): $(cat api.out)"
+        grep -q "^stray README: " api.out || fail "stray README not reported ($args)"
+        grep -q " corrupt 1 stray 1 " stats || fail "counts ($args): $(cat stats)"
+done
+grep -q "^missing $C$" api.out || fail "deleted $C not reported missing: $(cat api.out)"
+grep -q " missing 1 corrupt 1 " stats || fail "counts with indexes: $(cat stats)"
+rm store/README "$(chunk_file store "$A")"
+"$CADU" -q make --store store v2.img v2.caibx         # stores A and C again
+"$CADU" -q verify-store store || fail "the store is not sound again"
+
+# gc: v1 kept, v2's own chunks go; a dry run deletes nothing.
+cp -a store store-cmd
+files store > before
+"$API" gc -n store 0 v1.caibx > dry.txt 2> err.txt || fail "gc dry run failed: $(cat err.txt)"
+[ ! -s err.txt ] || fail "the library printed: $(cat err.txt)"
+files store > after
+diff before after > /dev/null || fail "the dry run changed the store"
+"$CADU" --json gc -n --grace 0 store-cmd v1.caibx > dry.json
+want=$(json_get dry.json 'j["deleted_chunks"]')
+[ "$want" -gt 0 ] || fail "nothing for gc to delete: the test is void"
+grep -q "^deleted $want bytes [1-9][0-9]* kept $n1 " dry.txt || fail "dry run: $(cat dry.txt) (want $want deleted)"
+"$API" gc store 0 v1.caibx > gc.txt 2> err.txt || fail "gc failed: $(cat err.txt)"
+grep -q "^deleted $want .* missing 0$" gc.txt || fail "gc: $(cat gc.txt)"
+"$CADU" -q gc --grace 0 store-cmd v1.caibx
+files store > api.files
+files store-cmd > cmd.files
+diff cmd.files api.files > d || fail "gc: the command's store (<) and the API's (>) differ: $(head d)"
+[ "$(store_chunks store | wc -l)" -eq "$n1" ] || fail "gc left $(store_chunks store | wc -l) chunks, v1 has $n1"
+"$CADU" -q verify-store store v1.caibx || fail "v1 no longer sound after gc"
+# The grace period keeps young files.
+"$CADU" -q make --store store v2.img v2.caibx
+"$API" gc store 3600 v1.caibx > young.txt || fail "gc with grace failed"
+grep -q "^deleted 0 .* young $want " young.txt || fail "grace: $(cat young.txt)"
+
+# An encrypted store: with the key (cadu_context_set_key_file) a chunk file
+# swapped for another authenticates under neither name; without it, only the
+# structure is checked, as the command does.
+if have openssl; then
+        (umask 077; openssl rand -hex 32 > k)
+        "$CADU" -q make --encrypt-key k --store enc v1.img enc-v1.caibx
+        set -- $(find enc -name '*.cacnk' | sort | head -n 2)
+        cp "$2" "$1"
+        for key in "" k; do
+                "$API" verify ${key:+-K $key} enc enc-v1.caibx > api.out 2> stats || fail "verify enc ($key): $(cat stats)"
+                rc=0
+                "$CADU" -q verify-store ${key:+--key-file $key} enc enc-v1.caibx > cmd.out 2> /dev/null || rc=$?
+                diff cmd.out api.out > d || fail "encrypted ($key): the command's (<) and the API's (>) differ: $(cat d)"
+        done
+        grep -q "^corrupt $(basename "$1" .cacnk): does not authenticate" api.out ||
+                fail "with the key, the swapped chunk is not reported: $(cat api.out)"
+        "$API" verify enc enc-v1.caibx > api.out 2> stats
+        [ ! -s api.out ] || fail "without the key: $(cat api.out)"
+elif [ "${CI:-}" = true ]; then
+        fail "openssl missing"
+fi
+
+# Errors.
+mkdir empty
+"$API" errors empty > errs.txt 2> err.txt || fail "argument checks: $(cat err.txt)"
+[ "$(cat errs.txt)" = ok ] || fail "argument checks: $(cat errs.txt)"
+exit 0
