@@ -639,8 +639,10 @@ int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const ch
         cadu_context *ctx = m->ctx;
         cadu_context_clear_error(ctx);
         m->have_stats = m->have_deltas = m->have_packs = false;
-        if (!store->ops->put)
-                return cadu_context_fail(ctx, -EROFS, "store %s", store->location);
+        if (!store->ops->put) {
+                cadu_context_log(ctx, CADU_LOG_ERR, "store %s is read-only", store->location);
+                return -EROFS;
+        }
         cadu_store *inner;
         uint8_t id[CADU_DIGEST_SIZE] = { 0 }, name[CADU_CRYPT_NAME_SIZE];
         if ((cadu_store_crypt_map(store, id, &inner, name) == 1) != ctx->have_key)

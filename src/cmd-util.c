@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cadu-util.h"
+#include "cadu/cadu.h"
 #include "cmd.h"
 
 const char *cadu_strerror(int r) {
@@ -219,4 +220,62 @@ void cadu_extract_progress_out(void *ud, uint64_t done, uint64_t total) {
 void cadu_extract_progress_end(cadu_extract_progress *p) {
         seed_scan_end(p);
         cadu_progress_end(&p->prog);
+}
+
+int cadu_error_lib(const cadu_context *ctx, int r, const char *what) {
+        const char *msg = cadu_context_last_error(ctx);
+        if (msg) {
+                cadu_error("%s", msg);
+                return r == -EBADMSG || r == -EFBIG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+        }
+        return cadu_error_errno(r, "%s", what);
+}
+
+int cadu_cmd_set_key_file(cadu_context *ctx, const char *option, const char *path) {
+        int r = cadu_context_set_key_file(ctx, path);
+        if (r == 0)
+                return CADU_EXIT_OK;
+        /* "key file PATH: why" with the option's name. */
+        const char *msg = cadu_context_last_error(ctx);
+        size_t n = strlen("key file ") + strlen(path);
+        if (msg && strlen(msg) > n && !strncmp(msg, "key file ", 9))
+                cadu_error("%s %s%s", option, path, msg + n);
+        else
+                cadu_error_errno(r, "%s %s", option, path);
+        return r == -EPERM || r == -EINVAL || r == -ENOENT || r == -EACCES ? CADU_EXIT_USAGE : CADU_EXIT_FAILURE;
+}
+
+void cadu_cmd_log(void *userdata, int level, const char *message) {
+        (void)userdata;
+        if (level == CADU_LOG_WARNING)
+                fprintf(stderr, "cadu: warning: %s\n", message);
+}
+
+void cadu_cmd_progress_end(cadu_cmd_progress *p) {
+        if (!p->open)
+                return;
+        /* A seed's scan says how far it got (cadu_extract_progress_seed()). */
+        if (!strncmp(p->what, "scanning seed ", 14))
+                progress_show(&p->prog, p->prog.done, true);
+        cadu_progress_end(&p->prog);
+        p->open = false;
+}
+
+void cadu_cmd_progress_fn(void *userdata, const char *what, uint64_t done, uint64_t total) {
+        cadu_cmd_progress *p = userdata;
+        if (!p->open || strcmp(p->what, what) != 0) {
+                if (p->open)
+                        cadu_progress_end(&p->prog);
+                snprintf(p->what, sizeof(p->what), "%s", what);
+                const char *unit = NULL;
+                for (size_t i = 0; p->count_phases && p->count_phases[i]; i++)
+                        if (!strcmp(p->count_phases[i], what))
+                                unit = "chunks";
+                cadu_progress_begin_count(&p->prog, p->what, total, unit);
+                p->open = true;
+        }
+        p->prog.total = total;
+        cadu_progress_update(&p->prog, done);
+        if (done == total && done)
+                cadu_cmd_progress_end(p);
 }

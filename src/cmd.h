@@ -78,6 +78,33 @@ void cadu_extract_progress_out(void *ud, uint64_t done, uint64_t total);
 void cadu_extract_progress_seed(void *ud, const char *seed_path, uint64_t done, uint64_t total);
 void cadu_extract_progress_end(cadu_extract_progress *p);
 
+/* libcadu (cadu/cadu.h) on the command line. */
+struct cadu_context;
+/* Print the one line of a failed libcadu call (the context's last error,
+ * else "what: <strerror>") and return the exit code cadu_error_errno()
+ * gives r. */
+int cadu_error_lib(const struct cadu_context *ctx, int r, const char *what);
+/* cadu_context_set_key_file() with the messages and exit codes of
+ * cmd-crypt.h's cadu_cmd_load_key() (option names it: "--key-file"). */
+int cadu_cmd_set_key_file(struct cadu_context *ctx, const char *option, const char *path);
+/* The context's log callback of a command: warnings as "cadu: warning:
+ * ..." on stderr; errors are printed by the command where it gives up
+ * (cadu_error_lib()). */
+void cadu_cmd_log(void *userdata, int level, const char *message);
+/* The context's progress callback of a command (userdata: a
+ * cadu_cmd_progress): a progress line per phase ("make", "extract",
+ * "scanning seed PATH", ...; count_phases names those that count chunks),
+ * ended when it completes (a seed's scan with a last event at done =
+ * total, as cadu_extract_progress_seed()). */
+typedef struct cadu_cmd_progress {
+        cadu_progress prog;
+        char what[300];
+        bool open;
+        const char *const *count_phases;        /* NULL-terminated, or NULL */
+} cadu_cmd_progress;
+void cadu_cmd_progress_fn(void *userdata, const char *what, uint64_t done, uint64_t total);
+void cadu_cmd_progress_end(cadu_cmd_progress *p);
+
 /* casync's default store for an index: default.castr beside it (malloc'ed). */
 int cadu_default_store(const char *index_path, char **ret);
 
@@ -97,14 +124,6 @@ struct cadu_extract_plan;
 void cadu_print_extract_plan(const struct cadu_extract_plan *p);
 void cadu_print_extract_stats(const char *command, const struct cadu_extract_opts *o,
                               const struct cadu_extract_stats *st);
-
-/* The delta step of cadu make (src/cmd-make-deltas.c): runs it, prints its
- * summary (or a "deltas" JSON event) and returns an exit code, having
- * printed the error if any. */
-struct cadu_make_deltas_params;
-struct cadu_index;
-int cadu_make_deltas_step(const struct cadu_make_deltas_params *p, const struct cadu_index *idx,
-                          const uint8_t (*new_ids)[32], size_t n_new);
 
 /* Subcommands. */
 int cadu_cmd_make(int argc, char **argv);
