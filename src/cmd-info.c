@@ -26,6 +26,7 @@
 #include "store-packs.h"
 #include "storeopts.h"
 #include "storewalk.h"
+#include "survey.h"
 #include "cmd-storeops.h"
 
 static const char info_help[] =
@@ -54,65 +55,13 @@ static const char info_help[] =
         "      --json              the report as one JSON object on stdout\n"
         "  -h, --help              show this help\n\n";
 
-typedef struct size_dist {
-        uint64_t min, p10, p50, p90, p99, max;
-        double avg;
-} size_dist;
-
 typedef struct index_info {
         uint64_t bytes, chunks, distinct, distinct_bytes;
-        size_dist sizes;
+        cadu_size_dist sizes;
         bool planned;
         cadu_extract_stats st;
         uint64_t fetch_chunks, fetch_bytes, fetch_raw, fetch_absent, fetch_absent_bytes;
 } index_info;
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-        return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of n sorted values. */
-static uint64_t percentile(const uint64_t *v, size_t n, unsigned p) {
-        size_t rank = (n * p + 99) / 100;
-        return v[rank ? rank - 1 : 0];
-}
-
-static int describe_index(const cadu_index *idx, index_info *ii) {
-        cadu_chunk_set set = CADU_CHUNK_SET_INIT;
-        uint64_t *sizes = malloc((idx->n ? idx->n : 1) * sizeof(uint64_t));
-        int r = 0;
-        if (!sizes)
-                return -ENOMEM;
-        ii->bytes = cadu_index_size(idx);
-        ii->chunks = idx->n;
-        for (size_t i = 0; i < idx->n; i++) {
-                cadu_chunk_entry *e;
-                sizes[i] = cadu_index_chunk_size(idx, i);
-                if ((r = cadu_chunk_set_add(&set, idx->items[i].id, &e)) < 0)
-                        break;
-                if (r > 0) {
-                        ii->distinct++;
-                        ii->distinct_bytes += sizes[i];
-                }
-                r = 0;
-        }
-        if (r == 0 && idx->n) {
-                qsort(sizes, idx->n, sizeof(*sizes), cmp_u64);
-                ii->sizes = (size_dist){
-                        .min = sizes[0],
-                        .p10 = percentile(sizes, idx->n, 10),
-                        .p50 = percentile(sizes, idx->n, 50),
-                        .p90 = percentile(sizes, idx->n, 90),
-                        .p99 = percentile(sizes, idx->n, 99),
-                        .max = sizes[idx->n - 1],
-                        .avg = (double)ii->bytes / (double)idx->n,
-                };
-        }
-        free(sizes);
-        cadu_chunk_set_done(&set);
-        return r;
-}
 
 /* A store that has nothing and notes every chunk asked of it: given to a
  * dry-run extract, it learns exactly which chunks no seed provides. */
@@ -150,62 +99,23 @@ static const cadu_store_ops plan_ops = {
         .free = plan_free,
 };
 
-typedef struct survey {
-        cadu_store *store;
-        cadu_chunk_set *set;
-        int rootfd;                     /* directory store: its root */
-        const cadu_crypt_key *key;      /* an encrypted store: files by keyed names */
-        bool download;
-        cadu_buf *raw;                  /* per worker */
-        progress_ctx pc;
-        atomic_size_t failed;           /* entry index + 1 of the first failure */
-} survey;
+typedef struct info_progress {
+        cadu_progress prog;
+        bool begun;
+} info_progress;
 
-/* Is chunk i in the store, and how large is its file? */
-static int survey_one(void *ud, size_t i, unsigned w) {
-        survey *sv = ud;
-        cadu_chunk_entry *e = &sv->set->entries[i];
-        int r;
-        if (sv->rootfd >= 0) {
-                char path[CADU_CHUNK_PATH_MAX];
-                uint8_t name[CADU_CRYPT_NAME_SIZE];
-                struct stat st;
-                if (sv->key && (r = cadu_crypt_chunk_name(sv->key, e->id, name)) < 0)
-                        return r;
-                cadu_chunk_path(sv->key ? name : e->id, path);
-                /* A symlink or FIFO squatting the name is not the chunk. */
-                if (fstatat(sv->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        r = errno == ENOENT ? 0 : -errno;
-                else if (!S_ISREG(st.st_mode))
-                        r = 0;
-                else {
-                        e->raw_size = (uint64_t)st.st_size;
-                        r = 1;
-                }
-        } else if (sv->download) {
-                r = sv->store->ops->get(sv->store, e->id, cadu_chunk_max_raw(CADU_CHUNK_SIZE_MAX_LIMIT), &sv->raw[w]);
-                if (r == 0) {
-                        e->raw_size = sv->raw[w].len;
-                        r = 1;
-                } else if (r == -ENOENT)
-                        r = 0;
-        } else
-                r = sv->store->ops->has(sv->store, e->id);
-        if (r < 0) {
-                size_t zero = 0;
-                atomic_compare_exchange_strong(&sv->failed, &zero, i + 1);
-                return r;
+/* The survey's progress, in the bytes of the distinct chunks. */
+static void info_progress_fn(void *ud, uint64_t done, uint64_t total) {
+        info_progress *p = ud;
+        if (!p->begun) {
+                p->begun = true;
+                cadu_progress_begin(&p->prog, "info", total);
+                return;
         }
-        e->state = r ? CHUNK_PRESENT : CHUNK_MISSING;
-        sv->pc.done += e->size;
-        return 0;
+        cadu_progress_update(&p->prog, done);
 }
 
-static void survey_progress(void *ud) {
-        progress_show(&((survey *)ud)->pc);
-}
-
-static void json_dist(const size_dist *d) {
+static void json_dist(const cadu_size_dist *d) {
         printf("{\"min\":%llu,\"p10\":%llu,\"p50\":%llu,\"avg\":%.1f,\"p90\":%llu,\"p99\":%llu,\"max\":%llu}",
                (unsigned long long)d->min, (unsigned long long)d->p10, (unsigned long long)d->p50, d->avg,
                (unsigned long long)d->p90, (unsigned long long)d->p99, (unsigned long long)d->max);
@@ -213,28 +123,6 @@ static void json_dist(const size_dist *d) {
 
 static void json_count(const char *name, uint64_t chunks, uint64_t bytes) {
         printf("\"%s\":{\"chunks\":%llu,\"bytes\":%llu}", name, (unsigned long long)chunks, (unsigned long long)bytes);
-}
-
-/* The store's side of the survey: distinct chunks present (with their
- * stored sizes) and missing. */
-typedef struct store_tally {
-        uint64_t present, present_bytes, raw, missing, missing_bytes;
-} store_tally;
-
-static store_tally tally(const cadu_chunk_set *all) {
-        store_tally t = { 0 };
-        for (size_t i = 0; i < all->n; i++) {
-                const cadu_chunk_entry *e = &all->entries[i];
-                if (e->state == CHUNK_PRESENT) {
-                        t.present++;
-                        t.present_bytes += e->size;
-                        t.raw += e->raw_size;
-                } else {
-                        t.missing++;
-                        t.missing_bytes += e->size;
-                }
-        }
-        return t;
 }
 
 static void print_info_json(const index_list *l, const index_info *ii, const cadu_seed *seeds, size_t nseeds,
@@ -290,7 +178,7 @@ static void print_info_json(const index_list *l, const index_info *ii, const cad
                l->n, (unsigned long long)total_bytes, (unsigned long long)total_chunks, all->n,
                (unsigned long long)all_bytes, ratio(total_bytes, all_bytes));
         if (store) {
-                store_tally t = tally(all);
+                cadu_survey_tally t = cadu_survey_tally_of(all);
                 printf(",\"store\":{\"location\":");
                 cadu_json_string(stdout, store->location);
                 printf(",\"present_chunks\":%llu,\"present_bytes\":%llu,\"compressed_bytes\":",
@@ -358,7 +246,7 @@ static void print_info_text(const index_list *l, const index_info *ii, const cad
                        cadu_format_bytes(all_bytes, b), ratio(total_bytes, all_bytes));
         if (!store)
                 return;
-        store_tally t = tally(all);
+        cadu_survey_tally t = cadu_survey_tally_of(all);
         printf("store %s: %llu of %zu distinct chunks present", store->location, (unsigned long long)t.present, all->n);
         if (sizes_known)
                 printf(", %s (%llu bytes) compressed from %s (%.1f%%)", cadu_format_bytes(t.raw, a),
@@ -549,7 +437,6 @@ int cadu_cmd_info(int argc, char **argv) {
         cadu_chunk_set all = CADU_CHUNK_SET_INIT;
         index_info *ii = NULL;
         cadu_store *store = NULL;
-        survey sv = { .rootfd = -1 };
         int ret = read_indexes_key(paths, npaths, &l, false, key_path ? &key : NULL);
         if (ret)
                 goto out;
@@ -562,10 +449,16 @@ int cadu_cmd_info(int argc, char **argv) {
         }
         uint64_t total_bytes = 0, total_chunks = 0, all_bytes = 0;
         for (size_t i = 0; i < l.n; i++) {
-                if ((r = describe_index(l.idx[i], &ii[i])) < 0) {
+                cadu_index_desc d;
+                if ((r = cadu_index_describe(l.idx[i], &d)) < 0) {
                         ret = cadu_error_errno(r, "index %s", l.paths[i]);
                         goto out;
                 }
+                ii[i].bytes = d.bytes;
+                ii[i].chunks = d.chunks;
+                ii[i].distinct = d.distinct;
+                ii[i].distinct_bytes = d.distinct_bytes;
+                ii[i].sizes = d.sizes;
                 total_bytes += ii[i].bytes;
                 total_chunks += ii[i].chunks;
         }
@@ -582,39 +475,28 @@ int cadu_cmd_info(int argc, char **argv) {
                         ret = cadu_error_errno(r, "cannot open store %s", store_loc);
                         goto out;
                 }
-                unsigned nt = default_threads(threads, store);
-                sv.store = store;
-                sv.key = key_path ? &key : NULL;
-                sv.set = &all;
-                sv.download = download;
-                if (!strcmp(store->ops->kind, "dir")) {
-                        sv.rootfd = open(store_loc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if (sv.rootfd < 0) {
-                                ret = cadu_error_errno(-errno, "cannot open store %s", store_loc);
-                                goto out;
-                        }
-                }
-                sizes_known = sv.rootfd >= 0 || download;
-                sv.raw = calloc(nt, sizeof(cadu_buf));
-                if (!sv.raw) {
-                        ret = cadu_error_errno(-ENOMEM, "info");
+                info_progress ip = { .begun = false };
+                cadu_survey sv = { .store = store, .key = key_path ? &key : NULL, .set = &all, .download = download,
+                                   .threads = default_threads(threads, store),
+                                   .root = !strcmp(store->ops->kind, "dir") ? store_loc : NULL,
+                                   .progress = info_progress_fn, .userdata = &ip };
+                r = cadu_survey_run(&sv);
+                if (ip.begun)
+                        cadu_progress_end(&ip.prog);
+                if (r < 0 && sv.open_failed) {
+                        ret = cadu_error_errno(r, "cannot open store %s", store_loc);
                         goto out;
                 }
-                cadu_progress_begin(&sv.pc.prog, "info", all_bytes);
-                r = cadu_parallel_for(all.n, nt, survey_one, survey_progress, &sv);
-                cadu_progress_end(&sv.pc.prog);
-                for (unsigned k = 0; k < nt; k++)
-                        cadu_buf_free(&sv.raw[k]);
                 if (r < 0) {
                         char hex[HEX_SIZE], det[256];
-                        size_t f = atomic_load(&sv.failed);
                         const char *d = store_detail(store, det, sizeof(det));
-                        if (f)
-                                hexid(all.entries[f - 1].id, hex);
-                        cadu_error("store %s: chunk %s: %s", store_loc, f ? hex : "?", d ? d : cadu_strerror(r));
+                        if (sv.failed)
+                                hexid(all.entries[sv.failed - 1].id, hex);
+                        cadu_error("store %s: chunk %s: %s", store_loc, sv.failed ? hex : "?", d ? d : cadu_strerror(r));
                         ret = cadu_storeopts_exit_code(r);
                         goto out;
                 }
+                sizes_known = sv.sizes_known;
         }
 
         /* What an update to each index would fetch, given the seeds: a dry
@@ -704,9 +586,6 @@ out:
         for (size_t i = 0; ii && i < l.n; i++)
                 cadu_extract_stats_free(&ii[i].st);
         free(ii);
-        free(sv.raw);
-        if (sv.rootfd >= 0)
-                close(sv.rootfd);
         cadu_store_free(store);
         cadu_chunk_set_done(&all);
         index_list_done(&l);
