@@ -2,7 +2,7 @@
 /*
  * storeapi.c - libcadu's public store operations (include/cadu/cadu.h):
  * cadu_store_verify() over verify.c and store-packs.c, cadu_store_gc()
- * over gc.c.
+ * over gc.c, cadu_index_survey() over survey.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include "context.h"
 #include "gc.h"
 #include "store-packs.h"
+#include "survey.h"
 #include "verify.h"
 
 /* ---- the indexes given ---- */
@@ -357,6 +358,121 @@ cadu_gc_report *cadu_gc_report_free(cadu_gc_report *rep) {
 int cadu_gc_report_get(const cadu_gc_report *rep, cadu_gc_stat stat, uint64_t *ret) {
         if (!rep || !ret || (unsigned)stat > CADU_GC_MISSING)
                 return -EINVAL;
+        *ret = rep->stat[stat];
+        return 0;
+}
+
+/* ---- survey ---- */
+
+struct cadu_survey_report {
+        uint64_t stat[CADU_SURVEY_MISSING_BYTES + 1];
+        bool have_store, sizes_known;
+};
+
+static void survey_progress_fn(void *ud, uint64_t done, uint64_t total) {
+        cadu_context *ctx = ud;
+        ctx->progress(ctx->progress_userdata, "info", done, total);
+}
+
+int cadu_index_survey(cadu_context *ctx, const char *const *indexes, cadu_store *store, unsigned flags,
+                      cadu_survey_report **ret) {
+        if (!ctx || !indexes || !indexes[0] || !ret || (flags & ~CADU_SURVEY_DOWNLOAD))
+                return -EINVAL;
+        cadu_context_clear_error(ctx);
+        const cadu_crypt_key *key = ctx->have_key ? &ctx->key : NULL;
+        cadu_survey_report *rep = calloc(1, sizeof(*rep));
+        if (!rep)
+                return -ENOMEM;
+        cadu_chunk_set all = CADU_CHUNK_SET_INIT;
+        index_set l = { 0 };
+        size_t n = 0;
+        int r = 0;
+        while (indexes[n])
+                n++;
+        if (!(l.idx = calloc(n + 1, sizeof(*l.idx)))) {
+                r = -ENOMEM;
+                goto out;
+        }
+        /* Every index in full: an encrypted one opened with the key. */
+        for (size_t i = 0; i < n; i++, l.n++) {
+                _cleanup_free_ uint8_t *buf = NULL;
+                const char *why = NULL;
+                size_t len;
+                cadu_index_desc d;
+                if ((r = cadu_read_file(indexes[i], CADU_INDEX_FILE_MAX, &buf, &len)) < 0) {
+                        r = cadu_context_fail(ctx, r, "cannot read index %s", indexes[i]);
+                        goto out;
+                }
+                if (cadu_crypt_index_is(buf, len)) {
+                        if (!key) {
+                                r = cadu_context_fail(ctx, -ENOKEY, "index %s is encrypted", indexes[i]);
+                                goto out;
+                        }
+                        if ((r = open_sealed_index(ctx, key, indexes[i], &l.idx[i])) < 0)
+                                goto out;
+                } else if ((r = cadu_index_parse(buf, len, &l.idx[i], &why)) < 0) {
+                        r = cadu_context_fail(ctx, r, "index %s: %s", indexes[i], why ? why : "cannot parse it");
+                        goto out;
+                }
+                r = cadu_chunk_set_add_index(&all, l.idx[i], i < 64 ? UINT64_C(1) << i : 0);
+                if (r >= 0)
+                        r = cadu_index_describe(l.idx[i], &d);
+                if (r < 0) {
+                        r = cadu_context_fail(ctx, r, "index %s", indexes[i]);
+                        goto out;
+                }
+                rep->stat[CADU_SURVEY_BYTES] += d.bytes;
+                rep->stat[CADU_SURVEY_CHUNKS] += d.chunks;
+        }
+        rep->stat[CADU_SURVEY_DISTINCT_CHUNKS] = all.n;
+        for (size_t i = 0; i < all.n; i++)
+                rep->stat[CADU_SURVEY_DISTINCT_BYTES] += all.entries[i].size;
+        if (store) {
+                cadu_store *inner = cadu_store_crypt_inner(store);
+                cadu_survey sv = { .store = store, .key = cadu_store_crypt_key(store), .set = &all,
+                                   .download = flags & CADU_SURVEY_DOWNLOAD, .threads = store_threads(ctx, inner),
+                                   .root = store_is_dir(inner) ? inner->location : NULL,
+                                   .progress = ctx->progress ? survey_progress_fn : NULL, .userdata = ctx };
+                if ((r = cadu_survey_run(&sv)) < 0) {
+                        char hex[2 * CADU_DIGEST_SIZE + 1] = "?";
+                        if (sv.failed)
+                                cadu_hex_encode(all.entries[sv.failed - 1].id, CADU_DIGEST_SIZE, hex);
+                        r = sv.open_failed ? cadu_context_fail(ctx, r, "cannot open store %s", inner->location)
+                                           : cadu_context_fail(ctx, r, "store %s: chunk %s", store->location, hex);
+                        goto out;
+                }
+                cadu_survey_tally t = cadu_survey_tally_of(&all);
+                rep->have_store = true;
+                rep->sizes_known = sv.sizes_known;
+                rep->stat[CADU_SURVEY_PRESENT_CHUNKS] = t.present;
+                rep->stat[CADU_SURVEY_PRESENT_BYTES] = t.present_bytes;
+                rep->stat[CADU_SURVEY_STORED_BYTES] = t.raw;
+                rep->stat[CADU_SURVEY_MISSING_CHUNKS] = t.missing;
+                rep->stat[CADU_SURVEY_MISSING_BYTES] = t.missing_bytes;
+        }
+        *ret = rep;
+        rep = NULL;
+        r = 0;
+out:
+        index_set_done(&l);
+        cadu_chunk_set_done(&all);
+        cadu_chunk_codec_release();
+        free(rep);
+        return r;
+}
+
+cadu_survey_report *cadu_survey_report_free(cadu_survey_report *rep) {
+        free(rep);
+        return NULL;
+}
+
+int cadu_survey_report_get(const cadu_survey_report *rep, cadu_survey_stat stat, uint64_t *ret) {
+        if (!rep || !ret || (unsigned)stat > CADU_SURVEY_MISSING_BYTES)
+                return -EINVAL;
+        if (stat >= CADU_SURVEY_PRESENT_CHUNKS && !rep->have_store)
+                return -ENODATA;
+        if (stat == CADU_SURVEY_STORED_BYTES && !rep->sizes_known)
+                return -ENODATA;
         *ret = rep->stat[stat];
         return 0;
 }

@@ -13,6 +13,10 @@
  *   libcadu-storeops gc [-n] STORE GRACE INDEX...
  *       prints "deleted N bytes N kept N young N temp N dirs N packfiles N
  *       missing N"
+ *   libcadu-storeops survey STORE|- INDEX...
+ *       prints "bytes N chunks N distinct N distinct-bytes N present N
+ *       present-bytes N stored N missing N missing-bytes N" (- for no
+ *       store: those of the store "-"), and the progress seen on stderr
  *   libcadu-storeops errors STORE
  *       argument checks; prints "ok"
  *
@@ -34,7 +38,7 @@ typedef struct progress_seen {
 
 static void progress(void *userdata, const char *what, uint64_t done, uint64_t total) {
         progress_seen *p = userdata;
-        if (strcmp(what, "verify-store") != 0)
+        if (strcmp(what, "verify-store") != 0 && strcmp(what, "info") != 0)
                 p->backwards++;
         if (done == 0)
                 p->starts++;
@@ -126,6 +130,36 @@ static int gc(cadu_context *ctx, int argc, char **argv) {
         return 0;
 }
 
+static int survey(cadu_context *ctx, const char *location, char **indexes) {
+        progress_seen seen = { 0 };
+        cadu_store *store = NULL;
+        cadu_survey_report *rep = NULL;
+        cadu_context_set_progress(ctx, progress, &seen);
+        int r = strcmp(location, "-") ? cadu_store_open_location(ctx, location, 0, &store) : 0;
+        if (r < 0)
+                return fail(ctx, r, "open");
+        r = cadu_index_survey(ctx, (const char *const *)indexes, store, 0, &rep);
+        cadu_store_close(store);
+        if (r < 0)
+                return fail(ctx, r, "survey");
+        static const char *const names[] = { "bytes", "chunks", "distinct", "distinct-bytes", "present",
+                                             "present-bytes", "stored", "missing", "missing-bytes" };
+        for (int s = CADU_SURVEY_BYTES; s <= CADU_SURVEY_MISSING_BYTES; s++) {
+                uint64_t v;
+                r = cadu_survey_report_get(rep, (cadu_survey_stat)s, &v);
+                if (r == -ENODATA)
+                        printf("%s%s -", s ? " " : "", names[s]);
+                else if (r < 0)
+                        return 1;
+                else
+                        printf("%s%s %" PRIu64, s ? " " : "", names[s], v);
+        }
+        printf("\n");
+        fprintf(stderr, "progress starts %u ends %u backwards %u\n", seen.starts, seen.ends, seen.backwards);
+        cadu_survey_report_free(rep);
+        return 0;
+}
+
 #define CHECK(cond)                                                                   \
         do {                                                                          \
                 if (!(cond)) {                                                        \
@@ -159,6 +193,11 @@ static int errors(cadu_context *ctx, const char *location) {
         CHECK(cadu_verify_report_problems(NULL) == 0);
         CHECK(cadu_verify_report_free(NULL) == NULL);
         CHECK(cadu_gc_report_free(NULL) == NULL);
+        CHECK(cadu_index_survey(ctx, NULL, store, 0, (cadu_survey_report **)&gr) == -EINVAL);
+        CHECK(cadu_index_survey(ctx, none, store, 0, (cadu_survey_report **)&gr) == -EINVAL);
+        CHECK(cadu_index_survey(ctx, missing, store, 0, (cadu_survey_report **)&gr) == -ENOENT);
+        CHECK(cadu_survey_report_get(NULL, CADU_SURVEY_BYTES, &v) == -EINVAL);
+        CHECK(cadu_survey_report_free(NULL) == NULL);
         /* An empty store is sound, and an unknown stat refused. */
         CHECK(cadu_store_verify(ctx, store, NULL, 0, &vr) == 0);
         CHECK(cadu_verify_report_problems(vr) == 0);
@@ -182,6 +221,8 @@ int main(int argc, char **argv) {
                 ret = verify(ctx, argv[2], argv + 3);
         else if (strcmp(argv[1], "gc") == 0)
                 ret = gc(ctx, argc - 2, argv + 2);
+        else if (strcmp(argv[1], "survey") == 0 && argc > 3)
+                ret = survey(ctx, argv[2], argv + 3);
         else if (strcmp(argv[1], "errors") == 0)
                 ret = errors(ctx, argv[2]);
         cadu_context_free(ctx);

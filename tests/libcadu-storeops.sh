@@ -3,8 +3,9 @@
 # (tests/libcadu-storeops.c): cadu_store_verify() reports exactly the
 # problems cadu verify-store prints (a flipped bit, a deleted chunk, a
 # stray file), with and without indexes; cadu_store_gc() deletes what the
-# command deletes (the same files are left), a dry run nothing; argument
-# errors return -errno; the library prints nothing itself.
+# command deletes (the same files are left), a dry run nothing;
+# cadu_index_survey() counts what cadu info --json does; argument errors
+# return -errno; the library prints nothing itself.
 # make check may run this with sh: it needs bash (mapfile).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$top_srcdir/tests/lib.sh"
@@ -56,6 +57,24 @@ grep -q " missing 1 corrupt 1 " stats || fail "counts with indexes: $(cat stats)
 rm store/README "$(chunk_file store "$A")"
 "$CADU" -q make --store store v2.img v2.caibx         # stores A and C again
 "$CADU" -q verify-store store || fail "the store is not sound again"
+
+# The survey: the same counts as cadu info, with a chunk missing and without
+# a store.
+rm "$(chunk_file store "$C")"
+"$API" survey store v1.caibx v2.caibx > survey.txt 2> stats || fail "survey failed: $(cat stats)"
+grep -q "^progress starts 1 ends 1 backwards 0$" stats || fail "survey progress: $(cat stats)"
+"$CADU" --json info --store store v1.caibx v2.caibx > info.json
+want=$(json_get info.json '" ".join(str(x) for x in ["bytes", j["total"]["bytes"], "chunks", j["total"]["chunks"],
+        "distinct", j["total"]["distinct_chunks"], "distinct-bytes", j["total"]["distinct_bytes"],
+        "present", j["store"]["present_chunks"], "present-bytes", j["store"]["present_bytes"],
+        "stored", j["store"]["compressed_bytes"], "missing", j["store"]["missing_chunks"],
+        "missing-bytes", j["store"]["missing_bytes"]])')
+[ "$(cat survey.txt)" = "$want" ] || fail "survey: $(cat survey.txt), cadu info: $want"
+grep -q " missing 1 " survey.txt || fail "survey: the deleted chunk is not missing: $(cat survey.txt)"
+"$API" survey - v1.caibx > survey.txt || fail "survey without a store failed"
+grep -q "^bytes 2000000 chunks [1-9][0-9]* distinct $n1 .* present - present-bytes - stored - missing - missing-bytes -$" \
+        survey.txt || fail "survey without a store: $(cat survey.txt)"
+"$CADU" -q make --store store v2.img v2.caibx
 
 # gc: v1 kept, v2's own chunks go; a dry run deletes nothing.
 cp -a store store-cmd

@@ -309,8 +309,8 @@ typedef enum cadu_make_stat {
  * value did not run; -EINVAL for an unknown one. */
 int cadu_maker_get(const cadu_maker *m, cadu_make_stat stat, uint64_t *ret);
 
-/* ---- store operations: checking a store, and deleting what no release
- * needs (since LIBCADU_0.1) ----
+/* ---- store operations: checking a store, deleting what no release needs,
+ * and what a store holds of some indexes (since LIBCADU_0.1) ----
  *
  * On a store opened with cadu_store_open_location(). Indexes are given as a
  * NULL-terminated list of paths of local .caibx files, plain or encrypted
@@ -398,6 +398,38 @@ typedef enum cadu_gc_stat {
 } cadu_gc_stat;
 /* 0 and *ret, or -EINVAL for an unknown stat. */
 int cadu_gc_report_get(const cadu_gc_report *report, cadu_gc_stat stat, uint64_t *ret);
+
+typedef struct cadu_survey_report cadu_survey_report;
+
+/* Flags of cadu_index_survey(). */
+#define CADU_SURVEY_DOWNLOAD 1u         /* an http(s) store: download every chunk, for its stored size */
+
+/* What the indexes (non-empty) are made of together and, with store (may be
+ * NULL), which of their distinct chunks it holds: `cadu info --store`. An
+ * encrypted index is opened with the context's key (-ENOKEY without one).
+ * A directory store is looked up by file (sizes known), an http(s) one by
+ * HEAD (or a download with CADU_SURVEY_DOWNLOAD). Progress: "info", in
+ * the bytes of the distinct chunks. */
+int cadu_index_survey(cadu_context *ctx, const char *const *indexes, cadu_store *store, unsigned flags,
+                      cadu_survey_report **ret);
+cadu_survey_report *cadu_survey_report_free(cadu_survey_report *report);
+
+/* Counts of a survey report. */
+typedef enum cadu_survey_stat {
+        CADU_SURVEY_BYTES,              /* the images' bytes, all indexes together */
+        CADU_SURVEY_CHUNKS,
+        CADU_SURVEY_DISTINCT_CHUNKS,
+        CADU_SURVEY_DISTINCT_BYTES,
+        CADU_SURVEY_PRESENT_CHUNKS,     /* with a store: distinct chunks it holds */
+        CADU_SURVEY_PRESENT_BYTES,      /* their bytes */
+        CADU_SURVEY_STORED_BYTES,       /* their chunk files' bytes (when known) */
+        CADU_SURVEY_MISSING_CHUNKS,     /* distinct chunks the store lacks */
+        CADU_SURVEY_MISSING_BYTES,
+} cadu_survey_stat;
+/* 0 and *ret; -ENODATA for a store's count without a store (or stored
+ * bytes an http(s) store surveyed without a download cannot tell);
+ * -EINVAL for an unknown stat. */
+int cadu_survey_report_get(const cadu_survey_report *report, cadu_survey_stat stat, uint64_t *ret);
 
 #ifdef __cplusplus
 }
