@@ -26,6 +26,7 @@
 #include "store-packs.h"
 #include "storeopts.h"
 #include "storewalk.h"
+#include "mirror.h"
 #include "cmd-storeops.h"
 
 static const char mirror_help[] =
@@ -57,8 +58,6 @@ static const char mirror_help[] =
         "      --json              progress and statistics as JSON on stdout\n"
         "  -h, --help              show this help\n\n";
 
-enum { M_PRESENT = 1, M_COPIED, M_MISSING, M_CORRUPT, M_ERROR };
-
 typedef struct mirror_job {
         char *from;                     /* source store location */
         char *to;                       /* destination directory store */
@@ -84,77 +83,20 @@ static int job_add_release(mirror_job *j, cadu_index *idx, const uint8_t sha[CAD
         return 0;
 }
 
-typedef struct mirrorer {
-        cadu_store *src, *dst;
-        cadu_chunk_set *set;
-        int *errs;                      /* per entry, for M_ERROR */
-        cadu_buf *raw, *out;            /* per worker */
-        progress_ctx pc;
-        atomic_uint_fast64_t present, copied, copied_raw, repaired;
-        pthread_mutex_t lock;
-        int fatal;
-        size_t fatal_entry;
-} mirrorer;
+typedef struct mirror_progress {
+        cadu_progress prog;
+        bool begun;
+} mirror_progress;
 
-/* A chunk file of an encrypted store, by its keyed name (no key): copied
- * as it is when its structure is sound; the devices authenticate it. */
-static int get_sealed(cadu_store *s, const uint8_t name[CADU_CRYPT_NAME_SIZE], cadu_buf *raw) {
-        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
-        int r = s->ops->get(s, name, cadu_chunk_max_raw(CADU_CHUNK_SIZE_MAX_LIMIT) + CADU_CRYPT_CHUNK_OVERHEAD, raw);
-        if (r < 0)
-                return r;
-        return cadu_crypt_chunk_check(raw->data, raw->len, key_id);
-}
-
-static int mirror_one(void *ud, size_t i, unsigned w) {
-        mirrorer *m = ud;
-        cadu_chunk_entry *e = &m->set->entries[i];
-        cadu_buf *raw = &m->raw[w], *out = &m->out[w];
-        size_t max = (size_t)e->max_size;
-        /* No size bound: a keyed name from an encrypted index. */
-        bool sealed = max == 0;
-
-        /* Resume: a chunk already there and intact is kept. */
-        int r = sealed ? get_sealed(m->dst, e->id, raw)
-                       : cadu_store_get_chunk(m->dst, e->digest, e->id, (size_t)e->size, max, raw, out);
-        if (r == 0) {
-                e->state = M_PRESENT;
-                m->present++;
-                m->pc.done += e->size;
-                return 0;
+/* The copy's progress, in the bytes of the chunks. */
+static void mirror_progress_fn(void *ud, uint64_t done, uint64_t total) {
+        mirror_progress *p = ud;
+        if (!p->begun) {
+                p->begun = true;
+                cadu_progress_begin(&p->prog, "mirror", total);
+                return;
         }
-        if (r != -ENOENT && r != -EBADMSG && r != -EFBIG)
-                goto fatal;
-        if (r != -ENOENT)
-                m->repaired++;          /* a damaged copy: replaced below */
-        r = sealed ? get_sealed(m->src, e->id, raw)
-                   : cadu_store_get_chunk(m->src, e->digest, e->id, (size_t)e->size, max, raw, out);
-        if (r < 0) {
-                e->state = r == -ENOENT ? M_MISSING : (r == -EBADMSG || r == -EFBIG) ? M_CORRUPT : M_ERROR;
-                m->errs[i] = r;
-                m->pc.done += e->size;
-                return 0;
-        }
-        r = m->dst->ops->put(m->dst, e->id, raw->data, raw->len);
-        if (r < 0)
-                goto fatal;
-        e->state = M_COPIED;
-        m->copied++;
-        m->copied_raw += raw->len;
-        m->pc.done += e->size;
-        return 0;
-fatal:
-        pthread_mutex_lock(&m->lock);
-        if (!m->fatal) {
-                m->fatal = r;
-                m->fatal_entry = i;
-        }
-        pthread_mutex_unlock(&m->lock);
-        return r;
-}
-
-static void mirror_progress(void *ud) {
-        progress_show(&((mirrorer *)ud)->pc);
+        cadu_progress_update(&p->prog, done);
 }
 
 /* Copy a file atomically (streamed: deltas can be large). */
@@ -191,9 +133,9 @@ static int copy_file(const char *from, const char *to) {
 /* Copy the chunks of one job. Returns an exit code (printing the errors). */
 static int run_mirror_job(mirror_job *job, const cadu_chunk_set *except, const cadu_storeopts *so, unsigned threads,
                           uint64_t *ret_stats, cadu_packs_stats *ps) {
-        mirrorer m = { .lock = PTHREAD_MUTEX_INITIALIZER };
+        cadu_mirror m = { 0 };
+        mirror_progress mp = { .begun = false };
         int ret = CADU_EXIT_OK, r;
-        unsigned nt = 0;
         char hex[HEX_SIZE];
 
         /* Minus what the devices already have. */
@@ -218,37 +160,36 @@ static int run_mirror_job(mirror_job *job, const cadu_chunk_set *except, const c
                 ret = cadu_error_errno(r, "cannot create store %s", job->to);
                 goto out;
         }
-        nt = default_threads(threads, m.src);
+        m.threads = default_threads(threads, m.src);
         m.set = &need;
-        m.errs = calloc(need.n + 1, sizeof(int));
-        m.raw = calloc(nt, sizeof(cadu_buf));
-        m.out = calloc(nt, sizeof(cadu_buf));
-        if (!m.errs || !m.raw || !m.out) {
-                ret = cadu_error_errno(-ENOMEM, "mirror");
+        m.progress = mirror_progress_fn;
+        m.userdata = &mp;
+        r = cadu_mirror_run(&m);
+        if (mp.begun)
+                cadu_progress_end(&mp.prog);
+        if (r < 0 && !m.fatal) {
+                ret = cadu_error_errno(r, "mirror");
                 goto out;
         }
-        uint64_t total = 0;
-        for (size_t i = 0; i < need.n; i++)
-                total += need.entries[i].size;
-        cadu_progress_begin(&m.pc.prog, "mirror", total);
-        r = cadu_parallel_for(need.n, nt, mirror_one, mirror_progress, &m);
-        cadu_progress_end(&m.pc.prog);
         if (r < 0) {
                 hexid(need.entries[m.fatal_entry].id, hex);
-                ret = cadu_error_errno(m.fatal ? m.fatal : r, "mirror into %s: chunk %s", job->to, hex);
+                ret = cadu_error_errno(r, "mirror into %s: chunk %s", job->to, hex);
                 goto out;
         }
+        uint64_t total = m.total;
         size_t nmissing = 0, ncorrupt = 0, nerror = 0;
         int first_err = 0;
         for (size_t i = 0; i < need.n; i++) {
                 const cadu_chunk_entry *e = &need.entries[i];
-                if (e->state == M_PRESENT || e->state == M_COPIED)
+                if (e->state == CADU_MIRROR_PRESENT || e->state == CADU_MIRROR_COPIED)
                         continue;
                 hexid(e->id, hex);
-                const char *kind = e->state == M_MISSING ? "missing" : e->state == M_CORRUPT ? "corrupt" : "error";
-                nmissing += e->state == M_MISSING;
-                ncorrupt += e->state == M_CORRUPT;
-                if (e->state == M_ERROR) {
+                const char *kind = e->state == CADU_MIRROR_MISSING   ? "missing"
+                                   : e->state == CADU_MIRROR_CORRUPT ? "corrupt"
+                                                                     : "error";
+                nmissing += e->state == CADU_MIRROR_MISSING;
+                ncorrupt += e->state == CADU_MIRROR_CORRUPT;
+                if (e->state == CADU_MIRROR_ERROR) {
                         nerror++;
                         if (!first_err)
                                 first_err = m.errs[i];
@@ -257,7 +198,7 @@ static int run_mirror_job(mirror_job *job, const cadu_chunk_set *except, const c
                         printf("{\"event\":\"problem\",\"kind\":\"%s\",\"id\":\"%s\",\"reason\":", kind, hex);
                         cadu_json_string(stdout, cadu_strerror(m.errs[i]));
                         printf("}\n");
-                } else if (e->state == M_MISSING)
+                } else if (e->state == CADU_MIRROR_MISSING)
                         printf("missing %s\n", hex);
                 else
                         printf("%s %s: %s\n", kind, hex, cadu_strerror(m.errs[i]));
@@ -284,13 +225,7 @@ static int run_mirror_job(mirror_job *job, const cadu_chunk_set *except, const c
                                             : cadu_error_errno(r, "mirror: %s", msg ? msg : "packs");
         }
 out:
-        for (unsigned k = 0; k < nt && m.raw && m.out; k++) {
-                cadu_buf_free(&m.raw[k]);
-                cadu_buf_free(&m.out[k]);
-        }
-        free(m.raw);
-        free(m.out);
-        free(m.errs);
+        cadu_mirror_done(&m);
         cadu_store_free(m.src);
         cadu_store_free(m.dst);
         cadu_chunk_set_done(&need);
