@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cadu-boot.h"
+#include "cadu-manifest.h"
 #include "cadu-util.h"
 #include "slotstate.h"
 
@@ -498,4 +500,27 @@ const cadu_journal_record *cadu_journal_find(const cadu_journal *j, const char *
                 return rec;
         }
         return NULL;
+}
+
+/* ---- the rollback floor ---- */
+
+int cadu_min_version_get(const cadu_boot *b, const char **ret) {
+        const char *v = cadu_boot_get(b, CADU_MIN_VERSION_VAR);
+        *ret = NULL;
+        if (!v || !*v)
+                return 0;
+        if (!cadu_manifest_version_valid(v))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int cadu_min_version_raise(cadu_boot *b, const char *version) {
+        const char *floor;
+        int c = 1, r = cadu_min_version_get(b, &floor);
+        if (r < 0 || !version || !cadu_manifest_version_valid(version))
+                return r;
+        if (floor && (r = cadu_manifest_version_compare(version, floor, &c)) < 0)
+                return r;
+        return c > 0 ? cadu_boot_set(b, CADU_MIN_VERSION_VAR, version) : 0;
 }

@@ -123,4 +123,17 @@ const cadu_journal_record *cadu_journal_find(const cadu_journal *j, const char *
 /* NULL-safe; returns NULL. */
 cadu_journal *cadu_journal_free(cadu_journal *j);
 
+/* ---- the device's rollback floor ----
+ *
+ * doc/bootloader.md, "Rollback protection": the bootloader variable
+ * cadu_min_version, raised by mark-good to the committed version and never
+ * lowered by cadu. *ret is NULL when unset; -EBADMSG when it is not a
+ * version. */
+#define CADU_MIN_VERSION_VAR "cadu_min_version"
+struct cadu_boot;
+int cadu_min_version_get(const struct cadu_boot *b, const char **ret);
+/* Raise the floor to version when version is newer (in memory; the caller
+ * stores). NULL or an invalid version changes nothing. */
+int cadu_min_version_raise(struct cadu_boot *b, const char *version);
+
 #endif

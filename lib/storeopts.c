@@ -225,3 +225,21 @@ void cadu_storeopts_done(cadu_storeopts *o) {
         free(o->client_key);
         *o = (cadu_storeopts) CADU_STOREOPTS_INIT;
 }
+
+bool cadu_storeopts_network_error(int r) {
+        switch (-r) {
+        case ECONNREFUSED:
+        case EHOSTUNREACH:
+        case ETIMEDOUT:
+        case ECONNRESET:
+        case EPROTO:
+        case EREMOTEIO:
+        case ELOOP:
+        case EPROTONOSUPPORT:
+        case EACCES:
+        case ECANCELED:
+                return true;
+        default:
+                return false;
+        }
+}

@@ -27,6 +27,7 @@
 #define CADU_STOREOPTS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cadu-store.h"
@@ -116,9 +117,12 @@ extern const char cadu_storeopts_help[];
  * CADU_EXIT_USAGE. */
 int cadu_storeopts_parse(cadu_storeopts *o, const char *cmd, int opt, const char *arg);
 
-/* The exit code for an error from a store: CADU_EXIT_NETWORK for failures to
- * reach or be served by a network store, CADU_EXIT_VERIFY for -EBADMSG,
- * else CADU_EXIT_FAILURE. */
+/* Whether r (a negative errno from a store or a fetch) is a failure to reach
+ * or be served by a network store. */
+bool cadu_storeopts_network_error(int r);
+
+/* The exit code for an error from a store: CADU_EXIT_NETWORK for a network
+ * error (above), CADU_EXIT_VERIFY for -EBADMSG, else CADU_EXIT_FAILURE. */
 int cadu_storeopts_exit_code(int r);
 
 #endif

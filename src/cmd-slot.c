@@ -412,29 +412,6 @@ int cadu_cmd_status(int argc, char **argv) {
         return r;
 }
 
-/* ---- the rollback floor ---- */
-
-int cadu_min_version_get(const cadu_boot *b, const char **ret) {
-        const char *v = cadu_boot_get(b, CADU_MIN_VERSION_VAR);
-        *ret = NULL;
-        if (!v || !*v)
-                return 0;
-        if (!cadu_manifest_version_valid(v))
-                return -EBADMSG;
-        *ret = v;
-        return 0;
-}
-
-int cadu_min_version_raise(cadu_boot *b, const char *version) {
-        const char *floor;
-        int c = 1, r = cadu_min_version_get(b, &floor);
-        if (r < 0 || !version || !cadu_manifest_version_valid(version))
-                return r;
-        if (floor && (r = cadu_manifest_version_compare(version, floor, &c)) < 0)
-                return r;
-        return c > 0 ? cadu_boot_set(b, CADU_MIN_VERSION_VAR, version) : 0;
-}
-
 /* The version recorded for slot (of the first class that has one), or NULL. */
 static char *slot_version(const cadu_config *cfg, char slot) {
         for (size_t k = 0; k < cfg->n_classes; k++) {

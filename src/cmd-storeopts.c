@@ -56,21 +56,7 @@ int cadu_storeopts_parse(cadu_storeopts *o, const char *cmd, int opt, const char
 }
 
 int cadu_storeopts_exit_code(int r) {
-        switch (-r) {
-        case EBADMSG:
-                return CADU_EXIT_VERIFY;
-        case ECONNREFUSED:
-        case EHOSTUNREACH:
-        case ETIMEDOUT:
-        case ECONNRESET:
-        case EPROTO:
-        case EREMOTEIO:
-        case ELOOP:
-        case EPROTONOSUPPORT:
-        case EACCES:
-        case ECANCELED:
-                return CADU_EXIT_NETWORK;
-        default:
-                return CADU_EXIT_FAILURE;
-        }
+        return r == -EBADMSG ? CADU_EXIT_VERIFY
+               : cadu_storeopts_network_error(r) ? CADU_EXIT_NETWORK
+                                                 : CADU_EXIT_FAILURE;
 }

@@ -145,15 +145,4 @@ int cadu_cmd_hawkbit(int argc, char **argv);
 /* cadu run as `casync` (src/cmd-casync.c): casync's exit codes, 0 or 1. */
 int cadu_casync_main(int argc, char **argv);
 
-/* The device's rollback floor (doc/bootloader.md, "Rollback protection"):
- * the bootloader variable cadu_min_version, raised by mark-good to the
- * committed version and never lowered by cadu. *ret is NULL when unset;
- * -EBADMSG when it is not a version. */
-#define CADU_MIN_VERSION_VAR "cadu_min_version"
-struct cadu_boot;
-int cadu_min_version_get(const struct cadu_boot *b, const char **ret);
-/* Raise the floor to version when version is newer (in memory; the caller
- * stores). NULL or an invalid version changes nothing. */
-int cadu_min_version_raise(struct cadu_boot *b, const char *version);
-
 #endif

@@ -398,6 +398,104 @@ typedef enum cadu_gc_stat {
 } cadu_gc_stat;
 /* 0 and *ret, or -EINVAL for an unknown stat. */
 int cadu_gc_report_get(const cadu_gc_report *report, cadu_gc_stat stat, uint64_t *ret);
+/* ---- installation: a signed release into the slots not running ----
+ *
+ * What `cadu install` does, on the device the configuration describes
+ * (cadu.conf(5): slots, bootloader, trust, stores, state directory, hooks):
+ * the manifest's signature, then the manifest; policy (compatible, version,
+ * rollback floors, expiry); every index (and the rdiff delta or full image
+ * chosen) fetched and checked against its pins; only then the target slots
+ * leave the boot order, each image is written (chunks from the running slot,
+ * the cache and the stores; or its rdiff delta; or its compressed full
+ * image), read back and verified, and one bootloader store arranges a single
+ * trial boot of the new slots. Hooks run as cadu-install(1) describes. An
+ * interrupted install resumes when run again. */
+
+typedef struct cadu_installer cadu_installer;
+
+/* Read the device configuration (NULL: /etc/cadu.conf). -errno when it
+ * cannot be read or is not valid (the line saying why is logged). */
+int cadu_installer_new(cadu_context *ctx, const char *config_path, cadu_installer **ret);
+cadu_installer *cadu_installer_free(cadu_installer *in);
+
+/* The steps of an install as they happen: phase ("verify-manifest", "plan",
+ * "fetch", "resume", "patch", "patch-mismatch", "full", "full-failed",
+ * "write", "verify", "switch", "done"), the image it concerns or NULL, and
+ * a detail (a location, a device, a sentence) or NULL. cadu-install(1)
+ * lists them. Called from the thread that called cadu_installer_run(). */
+typedef void (*cadu_install_event_fn)(void *userdata, const char *phase, const char *image, const char *detail);
+void cadu_installer_set_event(cadu_installer *in, cadu_install_event_fn fn, void *userdata);
+
+/* Refuse, before anything is written, an install that would download more
+ * than bytes (-EDQUOT, CADU_INSTALL_FAILURE_REFUSED). 0 (the default): the
+ * configuration's max-download. */
+int cadu_installer_set_max_download(cadu_installer *in, uint64_t bytes);
+
+/* Flags of cadu_installer_run(). */
+#define CADU_INSTALL_ALLOW_DOWNGRADE 1u /* accept a version not newer than the installed one */
+#define CADU_INSTALL_IF_NEWER 2u        /* not newer than the installed one: succeed, install nothing */
+#define CADU_INSTALL_DRY_RUN 4u         /* verify the release and plan the download; change nothing */
+
+/* Install the release whose manifest is at manifest (a path or an http(s)
+ * URL; its signature is manifest.sig). Network settings: the context's
+ * store options, else the configuration's [store] section. Progress goes
+ * to the context's callback ("install NAME" while an image's chunks are
+ * written, "scanning seed PATH" before). 0, or a negative errno with the one
+ * line that explains it logged; cadu_installer_failure() then says which
+ * kind of failure it was. May be run again (a new run forgets the last). */
+int cadu_installer_run(cadu_installer *in, const char *manifest, unsigned flags);
+
+/* What a successful run did. */
+typedef enum cadu_install_result {
+        CADU_INSTALL_NONE,              /* not run, or failed */
+        CADU_INSTALL_INSTALLED,         /* written and verified; a trial boot of the target slot is armed */
+        CADU_INSTALL_ALREADY_PENDING,   /* this release is installed and its trial boot pending */
+        CADU_INSTALL_NOT_NEWER,         /* CADU_INSTALL_IF_NEWER and not newer: nothing done */
+        CADU_INSTALL_PLANNED,           /* CADU_INSTALL_DRY_RUN: verified and planned, nothing written */
+} cadu_install_result;
+cadu_install_result cadu_installer_result(const cadu_installer *in);
+
+/* Which kind of failure the last run had; the values are the exit codes
+ * of `cadu install` (cadu(1)). */
+typedef enum cadu_install_failure {
+        CADU_INSTALL_FAILURE_NONE = 0,
+        CADU_INSTALL_FAILURE_OTHER = 1,         /* I/O, a missing file, a hook that failed, ... */
+        CADU_INSTALL_FAILURE_CONFIG = 2,        /* the configuration: a key file, the recipient's key */
+        CADU_INSTALL_FAILURE_VERIFY = 3,        /* a signature or digest, or a corrupt bootloader environment */
+        CADU_INSTALL_FAILURE_REFUSED = 4,       /* policy: compatible, downgrade, rollback floor, key, budget */
+        CADU_INSTALL_FAILURE_NETWORK = 5,       /* a network store or server could not deliver */
+} cadu_install_failure;
+cadu_install_failure cadu_installer_failure(const cadu_installer *in);
+
+/* Of the last run, from the verified manifest on (NULL or 0 before): the
+ * release's version, the signer's name, the running slot and the target
+ * slot ('A' or 'B'), the bytes downloaded (for CADU_INSTALL_DRY_RUN: that
+ * the download would take). Strings are valid until the next run or free. */
+const char *cadu_installer_version(const cadu_installer *in);
+const char *cadu_installer_signer(const cadu_installer *in);
+char cadu_installer_booted_slot(const cadu_installer *in);
+char cadu_installer_target_slot(const cadu_installer *in);
+uint64_t cadu_installer_downloaded(const cadu_installer *in);
+
+/* Where an image was written from. */
+typedef enum cadu_install_from {
+        CADU_INSTALL_FROM_CHUNKS,       /* chunks: running slot, cache, stores, packs */
+        CADU_INSTALL_FROM_RDIFF_DELTA,  /* its rdiff delta applied to the running slot */
+        CADU_INSTALL_FROM_FULL_IMAGE,   /* its compressed full image */
+} cadu_install_from;
+
+/* The images of the last run's manifest, in its order. For image i: its
+ * name, the device it was written to, where from, and the bytes it
+ * downloaded (planned for a dry run). -ERANGE for i out of range, -ENODATA
+ * before the images were planned. Any pointer may be NULL. */
+size_t cadu_installer_image_count(const cadu_installer *in);
+int cadu_installer_get_image(const cadu_installer *in, size_t i, const char **ret_name, const char **ret_device,
+                             cadu_install_from *ret_from, uint64_t *ret_downloaded);
+/* An image written from chunks: how many chunks and bytes came from source
+ * (CADU_SOURCE_SEEDS: the running slot). -ENODATA when the image was not
+ * written from chunks in the last run. */
+int cadu_installer_get_image_source(const cadu_installer *in, size_t i, cadu_source source, uint64_t *ret_chunks,
+                                    uint64_t *ret_bytes);
 
 typedef struct cadu_survey_report cadu_survey_report;
 
