@@ -1,0 +1,105 @@
+#!/bin/sh
+# libcadu's installer through the shared library and the public header only
+# (tests/libcadu-install.c), on the simulated device of boot-lib.sh: a real,
+# redundant, file-backed U-Boot environment (libubootenv; read back with
+# fw_printenv) and file-backed A/B slots. A manifest changed after signing
+# is refused with -EBADMSG (a verification failure) and nothing is written;
+# a download limit below the plan is refused with -EDQUOT; a dry run plans
+# without writing; the install writes slot B byte-identical, arms the trial
+# boot, and says where each image came from; run again, it has nothing to
+# do. The library prints nothing itself.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/manifest-lib.sh"
+. "$top_srcdir/tests/boot-lib.sh"
+. "$top_srcdir/tests/install-lib.sh"
+API=$top_builddir/tests/libcadu-install
+[ -x "$API" ] || fail "no $API"
+make_pki
+dev_setup uboot
+device_release "$T/v1" 1.0.0
+device_release "$T/v2" 2.0.0
+factory "$T/v1"
+cd "$T"
+
+# api OUT ARGS...: run the program; its stderr must stay empty.
+api() {
+        local out=$1
+        shift
+        rc=0
+        "$API" "$CONF" "$@" > "$out" 2> err.txt || rc=$?
+        [ ! -s err.txt ] || fail "the library printed: $(cat err.txt)"
+}
+
+# nothing_written: the slots and the environment are as before.
+before=$(slots_digest)
+gen=$(env_generation)
+nothing_written() {
+        [ "$(slots_digest)" = "$before" ] || fail "$1: slots written"
+        [ "$(env_generation)" = "$gen" ] || fail "$1: environment stored"
+}
+
+# A manifest byte changed after signing.
+cp -r "$T/v2" "$T/v2bad"
+sed -i 's/^version = 2.0.0/version = 2.0.1/' "$T/v2bad/update.manifest"
+api bad.txt "$T/v2bad/update.manifest"
+[ "$rc" -eq 1 ] || fail "tampered manifest: exit $rc: $(cat bad.txt)"
+grep -q "^failed -74 kind 3 last-error manifest $T/v2bad/update.manifest: signature does not match the manifest" bad.txt ||
+        fail "tampered manifest: not -EBADMSG, a verification failure: $(cat bad.txt)"
+grep -q "^log 3 manifest $T/v2bad/update.manifest: signature does not match" bad.txt ||
+        fail "tampered manifest: no error logged: $(cat bad.txt)"
+grep -q "^event verify-manifest - $T/v2bad/update.manifest$" bad.txt || fail "no verify-manifest event: $(cat bad.txt)"
+nothing_written "tampered manifest"
+
+# A download limit below what the install needs.
+api limit.txt "$T/v2/update.manifest" max=1000
+[ "$rc" -eq 1 ] || fail "download limit: exit $rc: $(cat limit.txt)"
+grep -q "^failed -122 kind 4 last-error .*: the download needs .* bytes, more than the limit of 1000 bytes$" limit.txt ||
+        fail "download limit: not -EDQUOT, a refusal: $(cat limit.txt)"
+nothing_written "download limit"
+
+# A dry run: planned, from chunks, nothing written.
+api plan.txt "$T/v2/update.manifest" dry-run
+[ "$rc" -eq 0 ] || fail "dry run: exit $rc: $(cat plan.txt)"
+grep -q "^result planned$" plan.txt || fail "dry run: $(cat plan.txt)"
+grep -q "^event done - dry run: nothing written$" plan.txt || fail "dry run: no done event: $(cat plan.txt)"
+grep -q "^image rootfs device $D/b.img from chunks downloaded [1-9]" plan.txt || fail "dry run: rootfs plan: $(cat plan.txt)"
+planned=$(sed -n 's/^version .* downloaded \([0-9]*\)$/\1/p' plan.txt)
+[ "${planned:-0}" -gt 0 ] || fail "dry run: no bytes planned: $(cat plan.txt)"
+nothing_written "dry run"
+
+# The install.
+api install.txt "$T/v2/update.manifest"
+[ "$rc" -eq 0 ] || fail "install: exit $rc: $(cat install.txt)"
+grep -q "^result installed$" install.txt || fail "install: $(cat install.txt)"
+grep -q "^version 2.0.0 signer release-signer booted A target B downloaded [1-9]" install.txt ||
+        fail "install: version, signer, slots: $(cat install.txt)"
+slot_has b "$T/v2" || fail "slot B does not hold v2"
+slot_has a "$T/v1" || fail "slot A was touched"
+expect_env BOOT_ORDER "B A"
+expect_env BOOT_B_LEFT 1
+# The phases, in order.
+sed -n 's/^event \([a-z-]*\) \([a-z-]*\) .*/\1 \2/p' install.txt | tr '\n' ',' > phases
+[ "$(cat phases)" = "verify-manifest -,write rootfs,verify rootfs,write kernel,verify kernel,switch -," ] ||
+        fail "install: phases: $(cat phases)"
+# Where each image came from: chunks, mostly the running slot's.
+size=$(stat -c %s "$T/v2/rootfs.img")
+grep -q "^image rootfs device $D/b.img from chunks downloaded [1-9]" install.txt || fail "install: rootfs: $(cat install.txt)"
+grep -q "^image kernel device $D/kb.img from chunks downloaded " install.txt || fail "install: kernel: $(cat install.txt)"
+seeds=$(sed -n 's/^source rootfs seeds [0-9]* \([0-9]*\)$/\1/p' install.txt)
+stores=$(sed -n 's/^source rootfs stores [0-9]* \([0-9]*\)$/\1/p' install.txt)
+[ "${seeds:-0}" -gt "${stores:-0}" ] && [ "${stores:-0}" -gt 0 ] ||
+        fail "install: rootfs not mostly from the running slot (seeds $seeds, stores $stores)"
+sum=$(awk '$1 == "source" && $2 == "rootfs" && $3 != "missing" { s += $5 } END { print s }' install.txt)
+[ "$sum" -eq "$size" ] || fail "install: rootfs sources add up to $sum bytes, not $size"
+grep -q "^progress install rootfs starts 1 ends 1 backwards 0 total $size$" install.txt ||
+        fail "install: progress of rootfs: $(grep ^progress install.txt)"
+! grep -q "^log " install.txt || fail "install: logged: $(grep ^log install.txt)"
+
+# Again: installed, its trial pending: nothing to do, nothing written.
+before=$(slots_digest)
+gen=$(env_generation)
+api again.txt "$T/v2/update.manifest"
+[ "$rc" -eq 0 ] || fail "again: exit $rc: $(cat again.txt)"
+grep -q "^result already-pending$" again.txt || fail "again: $(cat again.txt)"
+nothing_written "again"
+exit 0
