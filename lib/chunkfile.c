@@ -146,12 +146,15 @@ int cadu_chunk_fd(int fd, const cadu_chunkfile_params *p, uint64_t *ret_size, ca
                 .p = p,
         };
         /* Enough slots to keep the workers busy while the reader refills,
-         * within ~32 MiB of chunk buffers. */
+         * within ~32 MiB of chunk buffers (with low_memory, one being
+         * filled while one is hashed per thread). */
         pl.nslots = CADU_MAX((size_t)4 * threads, (size_t)8);
         pl.nslots = CADU_MIN(pl.nslots, CADU_MAX((size_t)2 * threads, (size_t)((32u << 20) / p->max)));
+        if (p->low_memory)
+                pl.nslots = (size_t)2 * threads;
         pl.nslots = CADU_MAX(pl.nslots, (size_t)2);
 
-        const size_t bufsz = 1 << 20;
+        const size_t bufsz = p->low_memory ? (size_t)256 << 10 : (size_t)1 << 20;
         uint8_t *buf = cadu_malloc_io(bufsz);
         /* A sparse file's holes are not read: their bytes come from zeros
          * (found with SEEK_DATA/SEEK_HOLE), and a chunk lying wholly in

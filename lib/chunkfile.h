@@ -5,7 +5,8 @@
  * The calling thread reads and runs the chunker; worker threads hash each
  * chunk (and run an optional per-chunk callback, e.g. compress and store);
  * a second callback receives the chunks in file order. Memory is bounded by
- * a ring of slots of the maximum chunk size. The holes of a sparse regular
+ * a ring of slots of the maximum chunk size (up to ~32 MiB, or two per
+ * thread with params.low_memory) and a read buffer. The holes of a sparse regular
  * file are not read (SEEK_DATA/SEEK_HOLE): they are zeros, and a chunk that
  * lies wholly in holes is handed over as a shared zero buffer.
  */
@@ -33,6 +34,10 @@ typedef struct cadu_chunkfile_params {
         cadu_digest_type digest;
         unsigned threads;               /* 0: number of CPUs */
         bool fingerprints;              /* also compute each chunk's XXH3-128 */
+        /* Two chunk buffers per thread and a 256 KiB read buffer (instead of
+         * up to ~32 MiB of them and 1 MiB): for a light per-chunk work
+         * (hashing a seed), which does not need a deep queue. */
+        bool low_memory;
         /* In a worker thread, after hashing; may set c->user. scratch is a
          * per-thread buffer it may use. Returns 0 or -errno (stops all). */
         int (*work)(void *ud, cadu_chunk_info *c, void *scratch);
