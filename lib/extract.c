@@ -314,6 +314,21 @@ static int count_download(extractor *x, uint64_t bytes) {
         return 0;
 }
 
+/* Give the pages of b beyond its first keep bytes back to the system (the
+ * bytes there are not needed any more): a worker's buffers stay as large as
+ * the largest chunk it met, but hold in memory about an average chunk. */
+static void trim(cadu_buf *b, size_t keep) {
+        static long page;
+        if (!page)
+                page = sysconf(_SC_PAGESIZE);
+        if (page <= 0 || b->alloc <= keep)
+                return;
+        uintptr_t a = ((uintptr_t)b->data + keep + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+        uintptr_t e = ((uintptr_t)b->data + b->alloc) & ~((uintptr_t)page - 1);
+        if (e > a)
+                (void)madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 /* Produce target chunk i. Returns 0 or a negative errno (error already set). */
 static int produce(worker_ctx *w, size_t i, bool repeat) {
         extractor *x = w->x;
@@ -393,6 +408,13 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                         continue;
                 if (s > 0 && x->defer)
                         return defer(x, i, n, repeat);
+                /* A worker waiting on the network holds no chunk pages: the
+                 * store fills raw as the bytes arrive, buf is decoded into
+                 * after (with eight transfers, 1 MiB less on average). */
+                if (strcmp(st->ops->kind, "dir") != 0) {
+                        trim(&w->raw, 0);
+                        trim(&w->buf, 0);
+                }
                 for (int attempt = 0; attempt < (s == 0 ? 1 : 2); attempt++) {
                         /* Decoded into buf (free by now): a worker waiting
                          * on the network holds two chunk buffers, not three. */
@@ -442,21 +464,6 @@ static int produce(worker_ctx *w, size_t i, bool repeat) {
                           (unsigned long long)off, len, detail[0] ? ": " : "", detail);
         }
         return last;
-}
-
-/* Give the pages of b beyond its first keep bytes back to the system (the
- * bytes there are not needed any more): a worker's buffers stay as large as
- * the largest chunk it met, but hold in memory about an average chunk. */
-static void trim(cadu_buf *b, size_t keep) {
-        static long page;
-        if (!page)
-                page = sysconf(_SC_PAGESIZE);
-        if (page <= 0 || b->alloc <= keep)
-                return;
-        uintptr_t a = ((uintptr_t)b->data + keep + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-        uintptr_t e = ((uintptr_t)b->data + b->alloc) & ~((uintptr_t)page - 1);
-        if (e > a)
-                (void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
 static void *run_worker(void *arg) {
@@ -509,8 +516,10 @@ static void merge(cadu_source_stats *a, const cadu_source_stats *b) {
 
 static int plan(extractor *x) {
         const cadu_index *idx = x->idx;
+        /* At most three quarters full (linear probing stays short), at
+         * least one entry empty: 32 to 64 bytes per chunk of the index. */
         size_t cap = 16;
-        while (cap < 2 * idx->n + 2)
+        while (cap - cap / 4 < idx->n + 1)
                 cap *= 2;
         x->table = malloc(cap * sizeof(need));
         x->order = malloc((idx->n ? idx->n : 1) * sizeof(size_t));
@@ -664,6 +673,7 @@ static int load_seed(extractor *x, uint32_t k) {
                 .digest = t->digest,
                 .threads = x->o->threads,
                 .fingerprints = true,
+                .low_memory = true,
                 .ordered = scan_chunk,
                 .progress = x->o->seed_progress ? scan_progress : NULL,
                 .userdata = &ss,
