@@ -47,8 +47,9 @@ size_t cadu_chunk_max_raw(size_t max_size);
  * result would exceed max_size and -EBADMSG on corrupt data. *out is replaced. */
 int cadu_chunk_decode(const void *raw, size_t len, size_t max_size, cadu_buf *out);
 
-/* The codec keeps one zstd context of each kind per thread; a thread that
- * used it calls this before it exits (and the main thread before exit). */
+/* The codec keeps one compression context per thread and a few
+ * decompression contexts shared by all threads; a thread that used it calls
+ * this before it exits (and the main thread before exit). */
 void cadu_chunk_codec_release(void);
 
 /* ---- stores ---- */

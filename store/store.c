@@ -2,6 +2,7 @@
 /* Store-independent parts: buffers, chunk paths, the zstd codec, verified
  * chunk reads, opening by location, and chains. */
 #include <errno.h>
+#include <pthread.h>
 
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -46,16 +47,44 @@ void cadu_chunk_path(const uint8_t id[CADU_DIGEST_SIZE], char *out) {
         memcpy(out + 69, CADU_CHUNK_SUFFIX, sizeof(CADU_CHUNK_SUFFIX));
 }
 
-/* One compression and one decompression context per thread, reused, and
- * released by cadu_chunk_codec_release() or at thread exit. */
+/* One compression context per thread, reused, and released by
+ * cadu_chunk_codec_release() or at thread exit. Decompression contexts are
+ * shared: a decode takes one and puts it back, so that there are as many
+ * as decodes ran at once (about one per CPU), not one per thread (eight
+ * network workers mostly wait for their transfer). At most DCTX_KEEP idle
+ * ones are kept, until cadu_chunk_codec_release(). */
 static __thread ZSTD_CCtx *tls_cctx;
-static __thread ZSTD_DCtx *tls_dctx;
+#define DCTX_KEEP 16
+static pthread_mutex_t dctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static ZSTD_DCtx *dctx_idle[DCTX_KEEP];
+static size_t ndctx_idle;
+
+static ZSTD_DCtx *dctx_take(void) {
+        ZSTD_DCtx *d = NULL;
+        pthread_mutex_lock(&dctx_lock);
+        if (ndctx_idle)
+                d = dctx_idle[--ndctx_idle];
+        pthread_mutex_unlock(&dctx_lock);
+        return d ? d : ZSTD_createDCtx();
+}
+
+static void dctx_put(ZSTD_DCtx *d) {
+        pthread_mutex_lock(&dctx_lock);
+        if (ndctx_idle < DCTX_KEEP) {
+                dctx_idle[ndctx_idle++] = d;
+                d = NULL;
+        }
+        pthread_mutex_unlock(&dctx_lock);
+        ZSTD_freeDCtx(d);
+}
 
 void cadu_chunk_codec_release(void) {
         ZSTD_freeCCtx(tls_cctx);
-        ZSTD_freeDCtx(tls_dctx);
         tls_cctx = NULL;
-        tls_dctx = NULL;
+        pthread_mutex_lock(&dctx_lock);
+        while (ndctx_idle)
+                ZSTD_freeDCtx(dctx_idle[--ndctx_idle]);
+        pthread_mutex_unlock(&dctx_lock);
 }
 
 int cadu_chunk_compress(int level, const void *data, size_t len, cadu_buf *out) {
@@ -89,15 +118,17 @@ int cadu_chunk_decode(const void *raw, size_t len, size_t max_size, cadu_buf *ou
                         return -EFBIG;
                 return cadu_buf_append(out, raw, len);
         }
-        if (!tls_dctx && !(tls_dctx = ZSTD_createDCtx()))
-                return -ENOMEM;
         /* One-shot decode into a buffer of the cap plus one byte: a frame
          * that would produce more fails with dstSize_tooSmall, whatever its
          * header claims (casync writes no content size anyway). */
         int r = cadu_buf_reserve(out, max_size + 1);
         if (r < 0)
                 return r;
-        size_t k = ZSTD_decompressDCtx(tls_dctx, out->data, max_size + 1, raw, len);
+        ZSTD_DCtx *d = dctx_take();
+        if (!d)
+                return -ENOMEM;
+        size_t k = ZSTD_decompressDCtx(d, out->data, max_size + 1, raw, len);
+        dctx_put(d);
         if (ZSTD_isError(k))
                 return ZSTD_getErrorCode(k) == ZSTD_error_dstSize_tooSmall ? -EFBIG : -EBADMSG;
         if (k > max_size)
