@@ -177,6 +177,7 @@ int cadu_extraction_new(cadu_context *ctx, const char *index, cadu_extraction **
         const char *why = NULL;
         int r = cadu_fetch(index, &ctx->storeopts.opts, CADU_INDEX_FILE_MAX, &b, &err);
         if (r < 0) {
+                cadu_buf_free(&b);      /* what came before the failure */
                 cadu_extraction_free(x);
                 if (err)
                         cadu_context_log(ctx, CADU_LOG_ERR, "cannot read index %s: %s", index, err);

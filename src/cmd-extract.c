@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cadu extract: rebuild an image from an index, seeds, a cache and stores. */
+/*
+ * cadu extract: rebuild an image from an index, seeds, a cache and stores,
+ * through libcadu's public API (cadu_extraction); this file parses the
+ * options and prints.
+ */
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
-#include "cadu-index.h"
-#include "cadu-store.h"
+#include "cadu-util.h"
+#include "cadu/cadu.h"
 #include "cmd.h"
-#include "cmd-crypt.h"
-#include "extract.h"
-#include "storeopts.h"
+#include "storeopts.h"          /* the store options' command-line table and exit codes */
 
 static const char extract_help[] =
         "Usage: cadu extract [OPTIONS] INDEX OUT\n\n"
@@ -39,116 +44,120 @@ static const char extract_help[] =
         "  -h, --help              show this help\n\n"
         "Network store options:\n";
 
-static void print_source_json(const char *name, const char *location, const cadu_source_stats *s,
-                              cadu_store *store, bool *first) {
-        cadu_store_http_stats hs;
-        printf("%s{\"source\":\"%s\",\"location\":", *first ? "" : ",", name);
-        cadu_json_string(stdout, location);
-        printf(",\"chunks\":%llu,\"bytes\":%llu,\"raw_bytes\":%llu,\"rejected\":%llu",
-               (unsigned long long)s->chunks, (unsigned long long)s->bytes, (unsigned long long)s->raw_bytes,
-               (unsigned long long)s->rejected);
-        if (store && cadu_store_http_get_stats(store, &hs) == 0)
-                printf(",\"requests\":%llu,\"retries\":%llu,\"connections\":%llu,\"bytes_received\":%llu"
-                       ",\"range_requests\":%llu,\"range_bytes\":%llu",
-                       (unsigned long long)hs.requests, (unsigned long long)hs.retries,
-                       (unsigned long long)hs.connections, (unsigned long long)hs.bytes_received,
-                       (unsigned long long)hs.range_requests, (unsigned long long)hs.range_bytes);
-        putchar('}');
-        *first = false;
-}
-
-static void print_source(const char *name, const char *location, const cadu_source_stats *s, cadu_store *store) {
-        char a[32], b[32];
-        cadu_store_http_stats hs;
-        if (!s->chunks && !s->rejected)
-                return;
-        fprintf(stderr, "  %-9s %-40s %8llu chunks %12s", name, location ? location : "",
-                (unsigned long long)s->chunks, cadu_format_bytes(s->bytes, a));
-        if (s->raw_bytes)
-                fprintf(stderr, " (%s transferred)", cadu_format_bytes(s->raw_bytes, b));
-        if (s->rejected)
-                fprintf(stderr, ", %llu rejected", (unsigned long long)s->rejected);
-        if (store && cadu_store_http_get_stats(store, &hs) == 0) {
-                fprintf(stderr, ", %llu requests (%llu retries) on %llu connections", (unsigned long long)hs.requests,
-                        (unsigned long long)hs.retries, (unsigned long long)hs.connections);
-                if (hs.range_requests)
-                        fprintf(stderr, ", %llu of them for ranges", (unsigned long long)hs.range_requests);
+/* FILE[:INDEX], as --seed takes it: the part after the last ':' is the
+ * seed's index when such a regular file exists. */
+static void parse_seed(char *arg, const char **path, const char **index_path) {
+        char *colon = strrchr(arg, ':');
+        struct stat st;
+        *path = arg;
+        *index_path = NULL;
+        if (colon && colon[1] && stat(colon + 1, &st) == 0 && S_ISREG(st.st_mode)) {
+                *colon = 0;
+                *index_path = colon + 1;
         }
-        fputc('\n', stderr);
 }
 
-void cadu_print_extract_plan(const cadu_extract_plan *p) {
-        if (cadu_json) {
-                printf("{\"pack_index\":%s,\"index_bytes\":%llu,\"pack_chunks\":%llu,\"pack_bytes\":%llu,"
-                       "\"delta_chunks\":%llu,\"delta_bytes\":%llu,\"range_requests\":%llu,\"file_chunks\":%llu,"
-                       "\"file_bytes\":%llu,\"files_bound\":%s,\"total_bytes\":%llu,\"requests\":%llu}",
-                       p->pack_index ? "true" : "false", (unsigned long long)p->index_bytes,
-                       (unsigned long long)p->pack_chunks, (unsigned long long)p->pack_bytes,
-                       (unsigned long long)p->delta_chunks, (unsigned long long)p->delta_bytes,
-                       (unsigned long long)p->range_requests, (unsigned long long)p->file_chunks,
-                       (unsigned long long)p->file_bytes, p->files_bound ? "true" : "false",
-                       (unsigned long long)p->total_bytes, (unsigned long long)p->requests);
-                return;
+/* The exit code of a failed extraction step. */
+static int exit_code(int r) {
+        switch (-r) {
+        case EFBIG: return CADU_EXIT_VERIFY;
+        case EDQUOT: return CADU_EXIT_REFUSED;
+        default: return cadu_storeopts_exit_code(r);
         }
-        char a[32], b[32], c[32], d[32], e[32];
-        fprintf(stderr, "  download: %s%s in %llu requests", p->files_bound ? "at most " : "",
-                cadu_format_bytes(p->total_bytes, a), (unsigned long long)p->requests);
-        if (p->pack_index)
-                fprintf(stderr, ": pack index %s, %llu chunks as %s and %llu deltas as %s in %llu range requests, ",
-                        cadu_format_bytes(p->index_bytes, b), (unsigned long long)p->pack_chunks,
-                        cadu_format_bytes(p->pack_bytes, c), (unsigned long long)p->delta_chunks,
-                        cadu_format_bytes(p->delta_bytes, d), (unsigned long long)p->range_requests);
-        else
-                fputs(": ", stderr);
-        fprintf(stderr, "%llu per-chunk files (%s%s)\n", (unsigned long long)p->file_chunks,
-                p->files_bound ? "at most " : "", cadu_format_bytes(p->file_bytes, e));
 }
 
-void cadu_print_extract_stats(const char *command, const cadu_extract_opts *o, const cadu_extract_stats *st) {
-        if (cadu_json) {
-                bool first = true;
-                printf("{\"event\":\"done\",\"command\":\"%s\",\"bytes\":%llu,\"chunks\":%llu,\"bytes_written\":%llu,"
-                       "\"bytes_copied\":%llu,\"bytes_cloned\":%llu,\"seconds\":%.3f,\"sources\":[",
-                       command, (unsigned long long)st->total_bytes, (unsigned long long)st->total_chunks,
-                       (unsigned long long)st->bytes_written, (unsigned long long)st->bytes_copied,
-                       (unsigned long long)st->bytes_cloned, st->seconds);
-                print_source_json("in-place", o->out_path ? o->out_path : "", &st->in_place, NULL, &first);
-                print_source_json("zero", "", &st->zero, NULL, &first);
-                print_source_json("duplicate", "", &st->duplicate, NULL, &first);
-                for (size_t k = 0; k < o->nseeds; k++)
-                        print_source_json("seed", o->seeds[k].path, &st->seeds[k], NULL, &first);
-                if (o->cache)
-                        print_source_json("cache", o->cache->location, &st->cache, NULL, &first);
-                for (size_t k = 0; k < o->nstores; k++)
-                        print_source_json("store", o->stores[k]->location, &st->stores[k], o->stores[k], &first);
-                print_source_json("pack", "", &st->packed, NULL, &first);
-                print_source_json("delta", "", &st->deltas, NULL, &first);
-                printf("],\"downloaded\":%llu,\"plan\":", (unsigned long long)st->downloaded);
-                cadu_print_extract_plan(&st->plan);
-                printf("}\n");
+static void fill_source(cadu_cmd_source *c, const cadu_extraction *x, cadu_source source, size_t i,
+                        const char *json_name, const char *text_name, const char *location, cadu_store *store) {
+        *c = (cadu_cmd_source){ .json_name = json_name, .text_name = text_name, .location = location };
+        cadu_extraction_get_source_detail(x, source, i, &c->chunks, &c->bytes, &c->raw_bytes, &c->rejected);
+        if (store && cadu_store_get(store, CADU_STORE_STAT_REQUESTS, &c->requests) == 0) {
+                c->http = true;
+                cadu_store_get(store, CADU_STORE_STAT_RETRIES, &c->retries);
+                cadu_store_get(store, CADU_STORE_STAT_CONNECTIONS, &c->connections);
+                cadu_store_get(store, CADU_STORE_STAT_BYTES_RECEIVED, &c->bytes_received);
+                cadu_store_get(store, CADU_STORE_STAT_RANGE_REQUESTS, &c->range_requests);
+                cadu_store_get(store, CADU_STORE_STAT_RANGE_BYTES, &c->range_bytes);
+        }
+}
+
+static uint64_t stat_of(const cadu_extraction *x, cadu_extract_stat which) {
+        uint64_t v = 0;
+        cadu_extraction_get(x, which, &v);
+        return v;
+}
+
+static void print_report(const cadu_extraction *x, const char *out, const char *const *seed_paths, size_t nseeds,
+                         const char *cache_dir, cadu_store *cache, const char *const *store_locs, cadu_store **stores,
+                         size_t nstores) {
+        _cleanup_free_ cadu_cmd_source *src = calloc(nseeds + nstores + 6, sizeof(*src));
+        size_t n = 0;
+        if (!src) {
+                cadu_error_errno(-ENOMEM, "extract");
                 return;
         }
-        if (cadu_quiet)
-                return;
-        char a[32];
-        fprintf(stderr, "%s: %s in %llu chunks, %.2f s\n", o->out_path ? o->out_path : "plan",
-                cadu_format_bytes(st->total_bytes, a), (unsigned long long)st->total_chunks, st->seconds);
-        print_source("in place", o->out_path, &st->in_place, NULL);
-        print_source("zeros", NULL, &st->zero, NULL);
-        print_source("repeats", NULL, &st->duplicate, NULL);
-        for (size_t k = 0; k < o->nseeds; k++)
-                print_source("seed", o->seeds[k].path, &st->seeds[k], NULL);
-        if (o->cache)
-                print_source("cache", o->cache->location, &st->cache, NULL);
-        for (size_t k = 0; k < o->nstores; k++)
-                print_source("store", o->stores[k]->location, &st->stores[k], o->stores[k]);
-        print_source("packs", NULL, &st->packed, NULL);
-        print_source("deltas", NULL, &st->deltas, NULL);
-        if (st->plan.requests)
-                cadu_print_extract_plan(&st->plan);
+        fill_source(&src[n++], x, CADU_SOURCE_IN_PLACE, 0, "in-place", "in place", out, NULL);
+        fill_source(&src[n++], x, CADU_SOURCE_ZERO, 0, "zero", "zeros", NULL, NULL);
+        fill_source(&src[n++], x, CADU_SOURCE_DUPLICATE, 0, "duplicate", "repeats", NULL, NULL);
+        for (size_t k = 0; k < nseeds; k++)
+                fill_source(&src[n++], x, CADU_SOURCE_SEEDS, k, "seed", "seed", seed_paths[k], NULL);
+        if (cache)
+                fill_source(&src[n++], x, CADU_SOURCE_CACHE, 0, "cache", "cache", cache_dir, NULL);
+        for (size_t k = 0; k < nstores; k++)
+                fill_source(&src[n++], x, CADU_SOURCE_STORES, k, "store", "store", store_locs[k], stores[k]);
+        fill_source(&src[n++], x, CADU_SOURCE_PACKS, 0, "pack", "packs", NULL, NULL);
+        fill_source(&src[n++], x, CADU_SOURCE_DELTAS, 0, "delta", "deltas", NULL, NULL);
+        cadu_cmd_extract_report r = {
+                .command = "extract",
+                .out_path = out,
+                .total_bytes = cadu_extraction_image_size(x),
+                .total_chunks = cadu_extraction_chunk_count(x),
+                .bytes_written = stat_of(x, CADU_EXTRACT_STAT_BYTES_WRITTEN),
+                .bytes_copied = stat_of(x, CADU_EXTRACT_STAT_BYTES_COPIED),
+                .bytes_cloned = stat_of(x, CADU_EXTRACT_STAT_BYTES_CLONED),
+                .downloaded = cadu_extraction_downloaded(x),
+                .seconds = (double)stat_of(x, CADU_EXTRACT_STAT_NSEC) / 1e9,
+                .sources = src,
+                .nsources = n,
+                .plan = {
+                        .pack_index = stat_of(x, CADU_EXTRACT_STAT_PLAN_PACK_INDEX),
+                        .index_bytes = stat_of(x, CADU_EXTRACT_STAT_PLAN_INDEX_BYTES),
+                        .pack_chunks = stat_of(x, CADU_EXTRACT_STAT_PLAN_PACK_CHUNKS),
+                        .pack_bytes = stat_of(x, CADU_EXTRACT_STAT_PLAN_PACK_BYTES),
+                        .delta_chunks = stat_of(x, CADU_EXTRACT_STAT_PLAN_DELTA_CHUNKS),
+                        .delta_bytes = stat_of(x, CADU_EXTRACT_STAT_PLAN_DELTA_BYTES),
+                        .range_requests = stat_of(x, CADU_EXTRACT_STAT_PLAN_RANGE_REQUESTS),
+                        .file_chunks = stat_of(x, CADU_EXTRACT_STAT_PLAN_FILE_CHUNKS),
+                        .file_bytes = stat_of(x, CADU_EXTRACT_STAT_PLAN_FILE_BYTES),
+                        .files_bound = stat_of(x, CADU_EXTRACT_STAT_PLAN_FILES_BOUND),
+                        .total_bytes = stat_of(x, CADU_EXTRACT_STAT_PLAN_TOTAL_BYTES),
+                        .requests = stat_of(x, CADU_EXTRACT_STAT_PLAN_REQUESTS),
+                },
+        };
+        cadu_print_extract_report(&r);
 }
 
-int cadu_cmd_extract(int argc, char **argv) {
+/* The index could not be read or opened: its one line and exit code. */
+static int index_error(cadu_context *ctx, int r, const char *index_path) {
+        const char *msg = cadu_context_last_error(ctx);
+        if (!msg)
+                return cadu_error_errno(r, "cannot read index %s", index_path);
+        switch (-r) {
+        case ENOKEY:
+                cadu_error("%s (--key-file)", msg);
+                return CADU_EXIT_USAGE;
+        case EKEYREJECTED:
+                cadu_error("%s", msg);
+                return CADU_EXIT_REFUSED;
+        case EINVAL:            /* a plain index given a key */
+                cadu_error("%s", msg);
+                return CADU_EXIT_USAGE;
+        default:
+                cadu_error("%s", msg);
+                return cadu_storeopts_exit_code(r);
+        }
+}
+
+static int extract(cadu_context *ctx, int argc, char **argv) {
         static const struct option options[] = {
                 { "store", required_argument, NULL, 's' },
                 { "seed", required_argument, NULL, 'S' },
@@ -161,22 +170,24 @@ int cadu_cmd_extract(int argc, char **argv) {
                 CADU_STOREOPTS_LONG_OPTIONS,
                 {}
         };
-        _cleanup_(cadu_storeopts_done) cadu_storeopts so = CADU_STOREOPTS_INIT;
         _cleanup_free_ const char **store_locs = calloc((size_t)argc, sizeof(char *));
-        _cleanup_free_ cadu_seed *seeds = calloc((size_t)argc, sizeof(cadu_seed));
+        _cleanup_free_ const char **seed_paths = calloc((size_t)argc, sizeof(char *));
+        _cleanup_free_ const char **seed_indexes = calloc((size_t)argc, sizeof(char *));
         size_t nstores = 0, nseeds = 0;
         const char *cache_dir = NULL, *key_path = NULL;
-        _cleanup_(cadu_crypt_key_clear) cadu_crypt_key key = { 0 };
-        bool in_place = false, encrypted = false;
+        bool in_place = false;
         uint64_t threads = 0, max_download = 0;
         int c, r;
 
-        if (!store_locs || !seeds)
+        if (!store_locs || !seed_paths || !seed_indexes)
                 return cadu_error_errno(-ENOMEM, "extract");
         while ((c = getopt_long(argc, argv, "s:S:C:ij:K:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's': store_locs[nstores++] = optarg; break;
-                case 'S': cadu_seed_parse(optarg, &seeds[nseeds++]); break;
+                case 'S':
+                        parse_seed(optarg, &seed_paths[nseeds], &seed_indexes[nseeds]);
+                        nseeds++;
+                        break;
                 case 'C': cache_dir = optarg; break;
                 case 'i': in_place = true; break;
                 case 'K': key_path = optarg; break;
@@ -189,7 +200,7 @@ int cadu_cmd_extract(int argc, char **argv) {
                                 return cadu_usage_error("extract", "invalid --threads '%s' (1..256)", optarg);
                         break;
                 case CADU_STOREOPT_FIRST ... CADU_STOREOPT_LAST:
-                        if ((r = cadu_storeopts_parse(&so, "extract", c, optarg)) != 0)
+                        if ((r = cadu_cmd_storeopt(ctx, "extract", c, optarg)) != 0)
                                 return r;
                         break;
                 case 'h':
@@ -203,104 +214,82 @@ int cadu_cmd_extract(int argc, char **argv) {
         if (argc - optind != 2)
                 return cadu_usage_error("extract", "expected INDEX and OUT");
         const char *index_path = argv[optind], *out = argv[optind + 1];
+        bool url = !strncmp(index_path, "http://", 7) || !strncmp(index_path, "https://", 8);
 
         _cleanup_free_ char *default_store = NULL;
-        if (nstores == 0 && !cadu_location_is_url(index_path)) {
+        if (nstores == 0 && !url) {
                 if (cadu_default_store(index_path, &default_store) < 0)
                         return cadu_error_errno(-ENOMEM, "extract");
                 store_locs[nstores++] = default_store;
         }
 
-        if (key_path && (r = cadu_cmd_load_key("--key-file", key_path, &key)) != 0)
+        if (key_path && (r = cadu_cmd_set_key_file(ctx, "--key-file", key_path)) != 0)
                 return r;
-        cadu_index *idx = NULL;
-        const char *why = NULL;
-        cadu_buf ibuf = CADU_BUF_INIT;
-        _cleanup_free_ char *fetch_err = NULL;
-        uint8_t index_sha[CADU_DIGEST_SIZE];
-        r = cadu_fetch(index_path, &so.opts, CADU_INDEX_FILE_MAX, &ibuf, &fetch_err);
-        /* The index file as published names its pack index: for an
-         * encrypted one, the sha256 of its ciphertext (doc/encryption.md). */
-        if (r == 0)
-                r = cadu_digest(CADU_DIGEST_SHA256, ibuf.data, ibuf.len, index_sha);
-        if (r == 0 && (c = cadu_cmd_open_index(index_path, key_path ? &key : NULL, &ibuf, &encrypted)) != 0) {
-                cadu_buf_free(&ibuf);
-                return c;
-        }
-        if (r == 0)
-                r = cadu_index_parse(ibuf.data, ibuf.len, &idx, &why);
-        cadu_buf_free(&ibuf);
-        if (r < 0) {
-                if (why) {
-                        cadu_error("index %s: %s", index_path, why);
-                        return CADU_EXIT_VERIFY;
-                }
-                if (fetch_err)
-                        cadu_error("cannot read index %s: %s", index_path, fetch_err);
-                else
-                        cadu_error_errno(r, "cannot read index %s", index_path);
-                return cadu_storeopts_exit_code(r);
-        }
+        cadu_extraction *x = NULL;
+        if ((r = cadu_extraction_new(ctx, index_path, &x)) < 0)
+                return index_error(ctx, r, index_path);
 
         int ret = CADU_EXIT_OK;
-        _cleanup_free_ char *msg = NULL;
         cadu_store *cache = NULL, **stores = calloc(nstores + 1, sizeof(cadu_store *));
         if (!stores) {
                 ret = cadu_error_errno(-ENOMEM, "extract");
                 goto out;
         }
+        /* The stores under the key (of an encrypted index); the cache as
+         * it is: it holds plain chunk files. */
         for (size_t i = 0; i < nstores; i++) {
-                r = cadu_store_open(store_locs[i], &so.opts, false, &stores[i]);
-                if (r == 0 && encrypted)
-                        r = cadu_cmd_wrap_store(&stores[i], &key);
+                r = cadu_store_open_location(ctx, store_locs[i], 0, &stores[i]);
+                if (r == 0)
+                        r = cadu_extraction_add_store(x, stores[i]);
                 if (r < 0) {
-                        cadu_error_errno(r, "cannot open store %s", store_locs[i]);
+                        cadu_error_lib(ctx, r, "cannot open store");
                         ret = cadu_storeopts_exit_code(r);
                         goto out;
                 }
         }
-        if (cache_dir && (r = cadu_store_open_dir(cache_dir, true, &cache)) < 0) {
+        if (key_path)
+                cadu_context_set_key_file(ctx, NULL);
+        if (cache_dir && ((r = cadu_store_open_location(ctx, cache_dir, CADU_STORE_CREATE, &cache)) < 0 ||
+                          (r = cadu_extraction_set_cache(x, cache)) < 0)) {
                 ret = cadu_error_errno(r, "cannot open cache %s", cache_dir);
                 goto out;
         }
-
-        cadu_extract_progress prog;
-        cadu_extract_opts o = {
-                .index = idx,
-                .seeds = seeds,
-                .nseeds = nseeds,
-                .cache = cache,
-                .stores = stores,
-                .nstores = nstores,
-                .out_path = out,
-                .in_place = in_place,
-                .threads = (unsigned)threads,
-                .index_sha = index_sha,
-                .max_download = max_download,
-                .progress = cadu_extract_progress_out,
-                .seed_progress = cadu_extract_progress_seed,
-                .userdata = &prog,
-        };
-        cadu_extract_stats st;
-        cadu_extract_progress_begin(&prog, "extract", cadu_index_size(idx));
-        r = cadu_extract(&o, &st, &msg);
-        cadu_extract_progress_end(&prog);
-        if (r == -EDQUOT)
-                cadu_error("extracting %s: %s", index_path, msg ? msg : "over the download limit");
-        else if (r < 0)
-                cadu_error_errno(r, "extracting %s: %s", index_path, msg ? msg : "failed");
-        if (r < 0) {
-                ret = r == -EFBIG ? CADU_EXIT_VERIFY : r == -EDQUOT ? CADU_EXIT_REFUSED : cadu_storeopts_exit_code(r);
+        for (size_t i = 0; i < nseeds; i++)
+                if ((r = cadu_extraction_add_seed(x, seed_paths[i], seed_indexes[i])) < 0) {
+                        ret = cadu_error_errno(r, "extract");
+                        goto out;
+                }
+        if ((r = cadu_context_set_threads(ctx, (unsigned)threads)) < 0 ||
+            (r = cadu_extraction_set_max_download(x, max_download)) < 0) {
+                ret = cadu_error_errno(r, "extract");
+                goto out;
         }
-        else
-                cadu_print_extract_stats("extract", &o, &st);
-        cadu_extract_stats_free(&st);
+
+        cadu_cmd_progress prog = { .open = false };
+        cadu_context_set_progress(ctx, cadu_cmd_progress_fn, &prog);
+        r = cadu_extraction_run(x, out, in_place ? CADU_EXTRACT_IN_PLACE : 0);
+        cadu_cmd_progress_end(&prog);
+        if (r < 0) {
+                cadu_error_lib(ctx, r, "extracting");
+                ret = exit_code(r);
+        } else
+                print_report(x, out, seed_paths, nseeds, cache_dir, cache, store_locs, stores, nstores);
 out:
+        cadu_extraction_free(x);
         for (size_t i = 0; stores && i < nstores; i++)
-                cadu_store_free(stores[i]);
+                cadu_store_close(stores[i]);
         free(stores);
-        cadu_store_free(cache);
-        cadu_index_free(idx);
-        cadu_chunk_codec_release();
+        cadu_store_close(cache);
+        return ret;
+}
+
+int cadu_cmd_extract(int argc, char **argv) {
+        cadu_context *ctx = NULL;
+        int r = cadu_context_new(&ctx);
+        if (r < 0)
+                return cadu_error_errno(r, "extract");
+        cadu_context_set_log(ctx, cadu_cmd_log, NULL);
+        int ret = extract(ctx, argc, argv);
+        cadu_context_free(ctx);
         return ret;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "cadu-util.h"
+#include "cadu/cadu.h"
 #include "cmd.h"
 #include "storeopts.h"
 
@@ -49,6 +50,21 @@ int cadu_storeopts_parse(cadu_storeopts *o, const char *cmd, int opt, const char
                 /* a file option: say why the file cannot be used */
                 return cadu_usage_error(cmd, "invalid --%s '%s': %s", name, arg ? arg : "",
                                         cadu_strerror(r));
+        if (r < 0)
+                return cadu_usage_error(cmd, "invalid --%s '%s': need %s", name, arg ? arg : "",
+                                        cadu_storeopts_expected(opt));
+        return 0;
+}
+
+int cadu_cmd_storeopt(cadu_context *ctx, const char *cmd, int opt, const char *arg) {
+        const char *name = cadu_storeopts_name(opt);
+        if (!name)
+                return cadu_usage_error(cmd, "unknown option");
+        int r = cadu_context_set_store_option(ctx, name, arg);
+        if (r == -ENOMEM)
+                return cadu_error_errno(r, "--%s", name);
+        if (r < 0 && r != -EINVAL && r != -ERANGE)
+                return cadu_usage_error(cmd, "invalid --%s '%s': %s", name, arg ? arg : "", cadu_strerror(r));
         if (r < 0)
                 return cadu_usage_error(cmd, "invalid --%s '%s': need %s", name, arg ? arg : "",
                                         cadu_storeopts_expected(opt));

@@ -87,6 +87,11 @@ int cadu_error_lib(const struct cadu_context *ctx, int r, const char *what);
 /* cadu_context_set_key_file() with the messages and exit codes of
  * cmd-crypt.h's cadu_cmd_load_key() (option names it: "--key-file"). */
 int cadu_cmd_set_key_file(struct cadu_context *ctx, const char *option, const char *path);
+/* A store option of the command line (storeopts.h's CADU_STOREOPT_FIRST ..
+ * LAST) set on the context with the messages of cadu_storeopts_parse():
+ * 0, or prints one usage error for command cmd and returns CADU_EXIT_USAGE
+ * (src/cmd-storeopts.c). */
+int cadu_cmd_storeopt(struct cadu_context *ctx, const char *cmd, int opt, const char *arg);
 /* The context's log callback of a command: warnings as "cadu: warning:
  * ..." on stderr; errors are printed by the command where it gives up
  * (cadu_error_lib()). */
@@ -116,11 +121,37 @@ const char *cadu_format_bytes(uint64_t n, char *buf);
 void cadu_json_string(FILE *f, const char *s);
 
 /* The statistics of an extraction (text on stderr, or a JSON "done" event),
- * shared by extract and install. */
+ * shared by extract, install and info (src/cmd-extract-stats.c): filled
+ * from libcadu's public API (extract) or from lib/extract.h's structs
+ * (cadu_print_extract_stats(), cadu_print_extract_plan()). */
+typedef struct cadu_cmd_source {
+        const char *json_name, *text_name;      /* "seed", "seed" */
+        const char *location;                   /* or NULL */
+        uint64_t chunks, bytes, raw_bytes, rejected;
+        bool http;                              /* an HTTP(S) store: */
+        uint64_t requests, retries, connections, bytes_received, range_requests, range_bytes;
+} cadu_cmd_source;
+typedef struct cadu_cmd_plan {
+        bool pack_index;
+        uint64_t index_bytes, pack_chunks, pack_bytes, delta_chunks, delta_bytes, range_requests;
+        uint64_t file_chunks, file_bytes;
+        bool files_bound;
+        uint64_t total_bytes, requests;
+} cadu_cmd_plan;
+typedef struct cadu_cmd_extract_report {
+        const char *command, *out_path;         /* out_path NULL: a plan */
+        uint64_t total_bytes, total_chunks, bytes_written, bytes_copied, bytes_cloned, downloaded;
+        double seconds;
+        const cadu_cmd_source *sources;         /* in the order printed */
+        size_t nsources;
+        cadu_cmd_plan plan;
+} cadu_cmd_extract_report;
+/* The download plan: JSON object (no newline) or text lines on stderr. */
+void cadu_print_plan(const cadu_cmd_plan *p);
+void cadu_print_extract_report(const cadu_cmd_extract_report *r);
 struct cadu_extract_opts;
 struct cadu_extract_stats;
 struct cadu_extract_plan;
-/* The download plan: JSON object (no newline) or text lines on stderr. */
 void cadu_print_extract_plan(const struct cadu_extract_plan *p);
 void cadu_print_extract_stats(const char *command, const struct cadu_extract_opts *o,
                               const struct cadu_extract_stats *st);
