@@ -2,7 +2,8 @@
 /*
  * storeapi.c - libcadu's public store operations (include/cadu/cadu.h):
  * cadu_store_verify() over verify.c and store-packs.c, cadu_store_gc()
- * over gc.c, cadu_index_survey() over survey.c.
+ * over gc.c, cadu_index_survey() over survey.c, cadu_store_mirror() over
+ * mirror.c and store-packs.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "cadu-util.h"
 #include "context.h"
 #include "gc.h"
+#include "mirror.h"
 #include "store-packs.h"
 #include "survey.h"
 #include "verify.h"
@@ -473,6 +475,125 @@ int cadu_survey_report_get(const cadu_survey_report *rep, cadu_survey_stat stat,
                 return -ENODATA;
         if (stat == CADU_SURVEY_STORED_BYTES && !rep->sizes_known)
                 return -ENODATA;
+        *ret = rep->stat[stat];
+        return 0;
+}
+
+/* ---- mirror ---- */
+
+struct cadu_mirror_report {
+        uint64_t stat[CADU_MIRROR_STAT_DELTAS + 1];
+};
+
+static void mirror_progress_fn(void *ud, uint64_t done, uint64_t total) {
+        cadu_context *ctx = ud;
+        ctx->progress(ctx->progress_userdata, "mirror", done, total);
+}
+
+int cadu_store_mirror(cadu_context *ctx, cadu_store *src, cadu_store *dst, const char *const *indexes,
+                      const char *const *except_indexes, unsigned flags, cadu_mirror_report **ret) {
+        if (!ctx || !src || !dst || !indexes || !indexes[0] || !ret || flags)
+                return -EINVAL;
+        cadu_context_clear_error(ctx);
+        /* Chunk files are copied as they are: encrypted ones by name. */
+        src = cadu_store_crypt_inner(src);
+        dst = cadu_store_crypt_inner(dst);
+        if (!store_is_dir(dst))
+                return cadu_context_fail(ctx, -EROFS, "mirror into %s: not a directory store", dst->location);
+        cadu_mirror_report *rep = calloc(1, sizeof(*rep));
+        if (!rep)
+                return -ENOMEM;
+        cadu_chunk_set all = CADU_CHUNK_SET_INIT, except = CADU_CHUNK_SET_INIT, need = CADU_CHUNK_SET_INIT;
+        index_set l = { 0 }, ex = { 0 };
+        cadu_mirror m = { .src = src, .dst = dst, .set = &need, .threads = store_threads(ctx, src),
+                          .progress = ctx->progress ? mirror_progress_fn : NULL, .userdata = ctx };
+        int r = read_indexes(ctx, indexes, &l, &all);
+        if (r == 0 && except_indexes)
+                r = read_indexes(ctx, except_indexes, &ex, &except);
+        if (r < 0)
+                goto out;
+        /* Minus what the devices already have. */
+        for (size_t i = 0; i < all.n; i++) {
+                cadu_chunk_entry *e;
+                if (cadu_chunk_set_find(&except, all.entries[i].id))
+                        continue;
+                if ((r = cadu_chunk_set_add(&need, all.entries[i].id, &e)) < 0) {
+                        r = cadu_context_fail(ctx, r, "mirror");
+                        goto out;
+                }
+                *e = all.entries[i];
+        }
+        if ((r = cadu_mirror_run(&m)) < 0) {
+                char hex[2 * CADU_DIGEST_SIZE + 1];
+                if (m.fatal)
+                        cadu_hex_encode(need.entries[m.fatal_entry].id, CADU_DIGEST_SIZE, hex);
+                r = m.fatal ? cadu_context_fail(ctx, r, "mirror into %s: chunk %s", dst->location, hex)
+                            : cadu_context_fail(ctx, r, "mirror");
+                goto out;
+        }
+        uint64_t problems = 0;
+        for (size_t i = 0; i < need.n; i++) {
+                const cadu_chunk_entry *e = &need.entries[i];
+                char hex[2 * CADU_DIGEST_SIZE + 1];
+                if (e->state == CADU_MIRROR_PRESENT || e->state == CADU_MIRROR_COPIED)
+                        continue;
+                problems++;
+                cadu_hex_encode(e->id, CADU_DIGEST_SIZE, hex);
+                if (e->state == CADU_MIRROR_MISSING) {
+                        rep->stat[CADU_MIRROR_STAT_MISSING]++;
+                        cadu_context_log(ctx, CADU_LOG_WARNING, "missing %s", hex);
+                        continue;
+                }
+                rep->stat[e->state == CADU_MIRROR_CORRUPT ? CADU_MIRROR_STAT_CORRUPT : CADU_MIRROR_STAT_ERRORS]++;
+                cadu_context_log(ctx, CADU_LOG_WARNING, "%s %s: %s", e->state == CADU_MIRROR_CORRUPT ? "corrupt" : "error",
+                                 hex, cadu_errstr(m.errs[i]));
+        }
+        rep->stat[CADU_MIRROR_STAT_CHUNKS] = need.n;
+        rep->stat[CADU_MIRROR_STAT_BYTES] = m.total;
+        rep->stat[CADU_MIRROR_STAT_PRESENT] = atomic_load(&m.present);
+        rep->stat[CADU_MIRROR_STAT_COPIED] = atomic_load(&m.copied);
+        rep->stat[CADU_MIRROR_STAT_COPIED_BYTES] = atomic_load(&m.copied_raw);
+        rep->stat[CADU_MIRROR_STAT_REPAIRED] = atomic_load(&m.repaired);
+        /* The releases' packs, pack indexes and delta files, once every
+         * chunk is there; an encrypted release by the sha256 of its index. */
+        cadu_packs_stats ps = { 0 };
+        for (size_t i = 0; !problems && i < l.n; i++) {
+                uint8_t sha[CADU_DIGEST_SIZE];
+                _cleanup_free_ char *msg = NULL;
+                if ((r = cadu_sha256_file(indexes[i], sha, NULL)) < 0) {
+                        r = cadu_context_fail(ctx, r, "index %s", indexes[i]);
+                        goto out;
+                }
+                if ((r = cadu_packs_mirror(src, dst->location, l.idx[i], sha, &ps, &msg)) < 0) {
+                        r = cadu_context_fail(ctx, r, "mirror: %s", msg ? msg : "packs");
+                        goto out;
+                }
+        }
+        rep->stat[CADU_MIRROR_STAT_PACKS] = ps.packs;
+        rep->stat[CADU_MIRROR_STAT_DELTAS] = ps.deltas;
+        *ret = rep;
+        rep = NULL;
+        r = 0;
+out:
+        cadu_mirror_done(&m);
+        index_set_done(&l);
+        index_set_done(&ex);
+        cadu_chunk_set_done(&all);
+        cadu_chunk_set_done(&except);
+        cadu_chunk_set_done(&need);
+        cadu_chunk_codec_release();
+        free(rep);
+        return r;
+}
+
+cadu_mirror_report *cadu_mirror_report_free(cadu_mirror_report *rep) {
+        free(rep);
+        return NULL;
+}
+
+int cadu_mirror_report_get(const cadu_mirror_report *rep, cadu_mirror_stat stat, uint64_t *ret) {
+        if (!rep || !ret || (unsigned)stat > CADU_MIRROR_STAT_DELTAS)
+                return -EINVAL;
         *ret = rep->stat[stat];
         return 0;
 }

@@ -17,6 +17,10 @@
  *       prints "bytes N chunks N distinct N distinct-bytes N present N
  *       present-bytes N stored N missing N missing-bytes N" (- for no
  *       store: those of the store "-"), and the progress seen on stderr
+ *   libcadu-storeops mirror SRC DST [-x EXCEPT] INDEX...
+ *       prints "chunks N bytes N present N copied N copied-bytes N
+ *       repaired N missing N corrupt N errors N packs N deltas N", and the
+ *       warnings logged on stderr
  *   libcadu-storeops errors STORE
  *       argument checks; prints "ok"
  *
@@ -160,6 +164,48 @@ static int survey(cadu_context *ctx, const char *location, char **indexes) {
         return 0;
 }
 
+static void log_warning(void *userdata, int level, const char *message) {
+        (void)userdata;
+        if (level == CADU_LOG_WARNING)
+                fprintf(stderr, "%s\n", message);
+}
+
+static int mirror(cadu_context *ctx, int argc, char **argv) {
+        const char *except[2] = { NULL, NULL };
+        cadu_store *src = NULL, *dst = NULL;
+        cadu_mirror_report *rep = NULL;
+        if (argc < 3)
+                return 2;
+        if (argc > 4 && strcmp(argv[2], "-x") == 0) {
+                except[0] = argv[3];
+                argv[3] = argv[1];
+                argv[2] = argv[0];
+                argv += 2;
+                argc -= 2;
+        }
+        cadu_context_set_log(ctx, log_warning, NULL);
+        int r = cadu_store_open_location(ctx, argv[0], 0, &src);
+        if (r == 0)
+                r = cadu_store_open_location(ctx, argv[1], CADU_STORE_CREATE, &dst);
+        if (r == 0)
+                r = cadu_store_mirror(ctx, src, dst, (const char *const *)argv + 2, except[0] ? except : NULL, 0, &rep);
+        cadu_store_close(src);
+        cadu_store_close(dst);
+        if (r < 0)
+                return fail(ctx, r, "mirror");
+        static const char *const names[] = { "chunks", "bytes", "present", "copied", "copied-bytes", "repaired",
+                                             "missing", "corrupt", "errors", "packs", "deltas" };
+        for (int s = CADU_MIRROR_STAT_CHUNKS; s <= CADU_MIRROR_STAT_DELTAS; s++) {
+                uint64_t v;
+                if (cadu_mirror_report_get(rep, (cadu_mirror_stat)s, &v) < 0)
+                        return 1;
+                printf("%s%s %" PRIu64, s ? " " : "", names[s], v);
+        }
+        printf("\n");
+        cadu_mirror_report_free(rep);
+        return 0;
+}
+
 #define CHECK(cond)                                                                   \
         do {                                                                          \
                 if (!(cond)) {                                                        \
@@ -198,6 +244,11 @@ static int errors(cadu_context *ctx, const char *location) {
         CHECK(cadu_index_survey(ctx, missing, store, 0, (cadu_survey_report **)&gr) == -ENOENT);
         CHECK(cadu_survey_report_get(NULL, CADU_SURVEY_BYTES, &v) == -EINVAL);
         CHECK(cadu_survey_report_free(NULL) == NULL);
+        CHECK(cadu_store_mirror(ctx, store, store, NULL, NULL, 0, (cadu_mirror_report **)&gr) == -EINVAL);
+        CHECK(cadu_store_mirror(ctx, store, store, missing, NULL, 1, (cadu_mirror_report **)&gr) == -EINVAL);
+        CHECK(cadu_store_mirror(ctx, store, store, missing, NULL, 0, (cadu_mirror_report **)&gr) == -ENOENT);
+        CHECK(cadu_mirror_report_get(NULL, CADU_MIRROR_STAT_CHUNKS, &v) == -EINVAL);
+        CHECK(cadu_mirror_report_free(NULL) == NULL);
         /* An empty store is sound, and an unknown stat refused. */
         CHECK(cadu_store_verify(ctx, store, NULL, 0, &vr) == 0);
         CHECK(cadu_verify_report_problems(vr) == 0);
@@ -223,6 +274,8 @@ int main(int argc, char **argv) {
                 ret = gc(ctx, argc - 2, argv + 2);
         else if (strcmp(argv[1], "survey") == 0 && argc > 3)
                 ret = survey(ctx, argv[2], argv + 3);
+        else if (strcmp(argv[1], "mirror") == 0)
+                ret = mirror(ctx, argc - 2, argv + 2);
         else if (strcmp(argv[1], "errors") == 0)
                 ret = errors(ctx, argv[2]);
         cadu_context_free(ctx);

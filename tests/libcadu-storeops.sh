@@ -4,7 +4,9 @@
 # problems cadu verify-store prints (a flipped bit, a deleted chunk, a
 # stray file), with and without indexes; cadu_store_gc() deletes what the
 # command deletes (the same files are left), a dry run nothing;
-# cadu_index_survey() counts what cadu info --json does; argument errors
+# cadu_index_survey() counts what cadu info --json does;
+# cadu_store_mirror() copies what cadu mirror copies, byte for byte, and
+# reports a chunk the source lacks; argument errors
 # return -errno; the library prints nothing itself.
 # make check may run this with sh: it needs bash (mapfile).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -75,6 +77,27 @@ grep -q " missing 1 " survey.txt || fail "survey: the deleted chunk is not missi
 grep -q "^bytes 2000000 chunks [1-9][0-9]* distinct $n1 .* present - present-bytes - stored - missing - missing-bytes -$" \
         survey.txt || fail "survey without a store: $(cat survey.txt)"
 "$CADU" -q make --store store v2.img v2.caibx
+
+# mirror: v2 less v1's chunks, the same files as cadu mirror's, then all of
+# v2 (the chunks already there kept).
+"$API" mirror store mir -x v1.caibx v2.caibx > mir.txt 2> err.txt || fail "mirror failed: $(cat err.txt)"
+[ ! -s err.txt ] || fail "mirror logged: $(cat err.txt)"
+"$CADU" -q mirror --from store --to mir-cmd -x v1.caibx v2.caibx
+diff -r mir-cmd mir > d || fail "mirror: cadu mirror's copy (<) and the API's (>) differ: $(head d)"
+m=$(store_chunks mir | wc -l)
+[ "$m" -gt 0 ] && [ "$m" -lt "$(idx_ids v2.caibx | sort -u | wc -l)" ] || fail "mirror -x: $m chunks"
+grep -q "^chunks $m bytes [1-9][0-9]* present 0 copied $m copied-bytes [1-9][0-9]* repaired 0 missing 0 corrupt 0 errors 0 " \
+        mir.txt || fail "mirror: $(cat mir.txt)"
+"$API" mirror store mir v2.caibx > mir.txt || fail "second mirror failed"
+n2=$(idx_ids v2.caibx | sort -u | wc -l)
+grep -q "^chunks $n2 .* present $m copied $((n2 - m)) " mir.txt || fail "second mirror: $(cat mir.txt)"
+"$CADU" -q verify-store mir v2.caibx || fail "the mirror is not sound"
+mapfile -t v2ids < <(idx_ids v2.caibx | sort -u)
+rm "$(chunk_file store "${v2ids[5]}")"
+"$API" mirror store mir2 v2.caibx > mir.txt 2> err.txt || fail "mirror with a chunk missing failed: $(cat err.txt)"
+grep -q " missing 1 " mir.txt || fail "a missing chunk not counted: $(cat mir.txt)"
+[ "$(cat err.txt)" = "missing ${v2ids[5]}" ] || fail "a missing chunk not logged: $(cat err.txt)"
+cp "$(chunk_file mir "${v2ids[5]}")" "$(chunk_file store "${v2ids[5]}")"
 
 # gc: v1 kept, v2's own chunks go; a dry run deletes nothing.
 cp -a store store-cmd

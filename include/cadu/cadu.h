@@ -310,7 +310,8 @@ typedef enum cadu_make_stat {
 int cadu_maker_get(const cadu_maker *m, cadu_make_stat stat, uint64_t *ret);
 
 /* ---- store operations: checking a store, deleting what no release needs,
- * and what a store holds of some indexes (since LIBCADU_0.1) ----
+ * what a store holds of some indexes, and copying them (since
+ * LIBCADU_0.1) ----
  *
  * On a store opened with cadu_store_open_location(). Indexes are given as a
  * NULL-terminated list of paths of local .caibx files, plain or encrypted
@@ -528,6 +529,40 @@ typedef enum cadu_survey_stat {
  * bytes an http(s) store surveyed without a download cannot tell);
  * -EINVAL for an unknown stat. */
 int cadu_survey_report_get(const cadu_survey_report *report, cadu_survey_stat stat, uint64_t *ret);
+
+typedef struct cadu_mirror_report cadu_mirror_report;
+
+/* Copy into the directory store dst exactly the chunks indexes (non-empty)
+ * need from src, less those of except_indexes (may be NULL: what the
+ * devices already have), then the releases' packs, pack indexes and delta
+ * files: `cadu mirror --from SRC --to DST`. Every chunk is decompressed and
+ * checked against its id on the way (one of an encrypted index: its
+ * structure; stores opened with a key are copied as ciphertext all the
+ * same) and stored as it was compressed; chunks dst holds intact are kept,
+ * damaged ones replaced. Returns 0 when the copy ran: a chunk src lacks or
+ * has corrupt is counted (and logged at CADU_LOG_WARNING, "missing ID" or
+ * "corrupt ID: why"), and then the packs are not copied. -EROFS when dst
+ * is not a directory store. Progress: "mirror", in the chunks' bytes. */
+int cadu_store_mirror(cadu_context *ctx, cadu_store *src, cadu_store *dst, const char *const *indexes,
+                      const char *const *except_indexes, unsigned flags, cadu_mirror_report **ret);
+cadu_mirror_report *cadu_mirror_report_free(cadu_mirror_report *report);
+
+/* Counts of a mirror report. */
+typedef enum cadu_mirror_stat {
+        CADU_MIRROR_STAT_CHUNKS,        /* distinct chunks to have in dst */
+        CADU_MIRROR_STAT_BYTES,         /* their bytes */
+        CADU_MIRROR_STAT_PRESENT,       /* already in dst intact */
+        CADU_MIRROR_STAT_COPIED,
+        CADU_MIRROR_STAT_COPIED_BYTES,  /* as stored (compressed) */
+        CADU_MIRROR_STAT_REPAIRED,      /* damaged in dst, copied again */
+        CADU_MIRROR_STAT_MISSING,       /* not in src */
+        CADU_MIRROR_STAT_CORRUPT,       /* corrupt in src */
+        CADU_MIRROR_STAT_ERRORS,        /* could not be read from src */
+        CADU_MIRROR_STAT_PACKS,         /* packs copied */
+        CADU_MIRROR_STAT_DELTAS,        /* delta files copied */
+} cadu_mirror_stat;
+/* 0 and *ret, or -EINVAL for an unknown stat. */
+int cadu_mirror_report_get(const cadu_mirror_report *report, cadu_mirror_stat stat, uint64_t *ret);
 
 #ifdef __cplusplus
 }
