@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-storeops.c - what cadu info, verify-store, gc and mirror share:
- * reading the indexes they are given, threads, progress, error details.
+ * reading the indexes they are given, threads, error details.
  */
 #include <errno.h>
-#include <stdatomic.h>
 
 #include "cadu-crypt.h"
 #include "cadu-index.h"
@@ -158,8 +157,4 @@ const char *store_detail(cadu_store *s, char *buf, size_t size) {
         if (s && cadu_store_http_last_error(s, buf, size) == 0 && buf[0])
                 return buf;
         return NULL;
-}
-
-void progress_show(progress_ctx *p) {
-        cadu_progress_update(&p->prog, atomic_load(&p->done));
 }

@@ -10,7 +10,6 @@
 #ifndef CADU_CMD_STOREOPS_H
 #define CADU_CMD_STOREOPS_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,11 +46,5 @@ int parse_threads(const char *cmd, const char *arg, unsigned *ret);
 unsigned default_threads(unsigned threads, const cadu_store *s);
 /* What a failed request to store s was about, for an error message. */
 const char *store_detail(cadu_store *s, char *buf, size_t size);
-
-typedef struct progress_ctx {
-        cadu_progress prog;
-        atomic_uint_fast64_t done;
-} progress_ctx;
-void progress_show(progress_ctx *p);
 
 #endif
