@@ -102,6 +102,14 @@ static const char make_help[] =
         "      --json                  statistics as JSON on stdout\n"
         "  -h, --help                  show this help\n";
 
+/* Progress: the delta step's phases are not shown with --quiet (the make
+ * phase is, as JSON events with --json). */
+static void make_progress(void *userdata, const char *what, uint64_t done, uint64_t total) {
+        if (cadu_quiet && (!strcmp(what, "sketches") || !strcmp(what, "deltas")))
+                return;
+        cadu_cmd_progress_fn(userdata, what, done, total);
+}
+
 static bool same_file(const char *a, const char *b) {
         struct stat sa, sb;
         return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
@@ -245,8 +253,7 @@ static int make(cadu_context *ctx, cadu_maker *m, int argc, char **argv) {
 
         static const char *const count_phases[] = { "sketches", "deltas", NULL };
         cadu_cmd_progress prog = { .count_phases = count_phases };
-        if (!cadu_quiet || cadu_json)
-                cadu_context_set_progress(ctx, cadu_cmd_progress_fn, &prog);
+        cadu_context_set_progress(ctx, make_progress, &prog);
         uint64_t start = cadu_now_ns();
         r = cadu_maker_run(m, image, store, index_path);
         cadu_cmd_progress_end(&prog);

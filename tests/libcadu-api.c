@@ -15,7 +15,8 @@
  *       a make with the later steps; prints the steps' statistics
  *   libcadu-api extract INDEX STORE OUTPUT [key=FILE] [seed=FILE]
  *       an extraction; prints every source in detail ("source NAME I CHUNKS
- *       BYTES RAW REJECTED") and the plan; on failure prints "errno N" (N
+ *       BYTES RAW REJECTED"), each source's sum ("sum NAME CHUNKS BYTES"), the
+ *       bytes downloaded and the plan; on failure prints "errno N" (N
  *       positive) and exits 4
  *   libcadu-api errors STORE
  *       argument checks of every function; prints "ok"
@@ -208,7 +209,11 @@ static int cmd_extract(cadu_context *ctx, int argc, char **argv) {
                                 if (v[0] || v[3])
                                         printf("source %s %zu %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
                                                sources[i].name, k, v[0], v[1], v[2], v[3]);
+                        CHECK(cadu_extraction_get_source(x, sources[i].source, &v[0], &v[1]), 0);
+                        if (v[0])
+                                printf("sum %s %" PRIu64 " %" PRIu64 "\n", sources[i].name, v[0], v[1]);
                 }
+                printf("downloaded %" PRIu64 "\n", cadu_extraction_downloaded(x));
                 uint64_t w, total, requests;
                 CHECK(cadu_extraction_get_source_detail(x, CADU_SOURCE_SEEDS, seed ? 1 : 0, NULL, NULL, NULL, NULL),
                       -ERANGE);

@@ -106,19 +106,31 @@ mkdir api-p cmd-p
         fail "no fingerprints or compact index against the base: $(cd api-p && find . -name '*.fp' -o -name '*.caibz')"
 diff -r api-p cmd-p > d || fail "the API's plain release differs from cadu make's: $(head d)"
 
-# Per-source detail and the plan: what cadu extract --json reports.
+# Per-source detail and the plan: consistent with the sums of
+# cadu_extraction_get_source() and the bytes downloaded (per-chunk files of
+# the one store, compressed), and what cadu extract --json reports.
 "$API" extract v2.caibx st out4.img seed=v1.img > det.txt 2> err.txt || fail "extract with a seed: $(cat err.txt)"
 cmp out4.img v2.img || fail "the seeded extraction differs"
 "$CADU" -q --json extract --store st --seed v1.img v2.caibx out5.img | tail -n 1 > det.json
 python3 - det.txt det.json <<'PY' || fail "detail differs from cadu extract --json: $(cat det.txt det.json)"
 import json, sys
-api = {}
+api, sums = {}, {}
 for line in open(sys.argv[1]):
     w = line.split()
     if w[0] == "source":
         api[(w[1], int(w[2]))] = tuple(map(int, w[3:]))
+    elif w[0] == "sum":
+        sums[w[1]] = (int(w[2]), int(w[3]))
+    elif w[0] == "downloaded":
+        downloaded = int(w[1])
     else:
         written, plan, requests = int(w[1]), int(w[3]), int(w[5])
+for name, (chunks, nbytes) in sums.items():
+    mine = [v for (n, _), v in api.items() if n == name]
+    assert (sum(v[0] for v in mine), sum(v[1] for v in mine)) == (chunks, nbytes), (name, mine, sums)
+store = api[("stores", 0)]
+assert 0 < store[2] == downloaded != store[1], (store, downloaded)
+assert api[("seeds", 0)][2] == 0, api
 d = json.loads(open(sys.argv[2]).read())
 names = {"seed": "seeds", "store": "stores", "zero": "zero", "duplicate": "duplicate", "in-place": "in-place",
          "pack": "packs", "delta": "deltas", "cache": "cache"}
