@@ -144,3 +144,12 @@ int cadu_context_fail(cadu_context *ctx, int r, const char *fmt, ...) {
         free(what);
         return r;
 }
+
+const char *cadu_context_strerror(int r) {
+        switch (-r) {
+        case EBADMSG: return "corrupt, or does not match its digest";
+        case EFBIG: return "larger than allowed";
+        case ENOENT: return "not found";
+        default: return cadu_errstr(r);
+        }
+}

@@ -29,5 +29,10 @@ void cadu_context_log(cadu_context *ctx, int level, const char *fmt, ...) __attr
 int cadu_context_fail(cadu_context *ctx, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Forget the last error (at the start of every public call that can fail). */
 void cadu_context_clear_error(cadu_context *ctx);
+/* What r (a negative errno) means, in the words of the command's messages
+ * (cadu_strerror(): "corrupt, or does not match its digest" for -EBADMSG,
+ * "not found" for -ENOENT, ...), for engine messages that must read the
+ * same through the library. */
+const char *cadu_context_strerror(int r);
 
 #endif

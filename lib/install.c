@@ -127,15 +127,6 @@ static void event(installer *in, const char *phase, const char *image, const cha
                 in->event(in->event_userdata, phase, image, detail);
 }
 
-/* As the command words errors (cadu_strerror()). */
-static const char *strerr(int r) {
-        switch (-r) {
-        case EBADMSG: return "corrupt, or does not match its digest";
-        case EFBIG: return "larger than allowed";
-        case ENOENT: return "not found";
-        default: return cadu_errstr(r);
-        }
-}
 
 __attribute__((format(printf, 5, 0)))
 static int vfail(installer *in, cadu_install_failure kind, int r, const char *suffix, const char *fmt, va_list ap) {
@@ -168,7 +159,7 @@ static int fail_errno(installer *in, int r, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         r = vfail(in, r == -EBADMSG || r == -EFBIG ? CADU_INSTALL_FAILURE_VERIFY : CADU_INSTALL_FAILURE_OTHER, r,
-                  strerr(r), fmt, ap);
+                  cadu_context_strerror(r), fmt, ap);
         va_end(ap);
         return r;
 }
@@ -243,7 +234,7 @@ static int boot_failure(installer *in, int r, const char *what) {
         cadu_install_failure kind = r == -EBADMSG ? CADU_INSTALL_FAILURE_VERIFY : CADU_INSTALL_FAILURE_OTHER;
         if (d && *d)
                 return fail(in, kind, r, "%s: %s", what, d);
-        return fail(in, kind, r, "%s: %s", what, strerr(r));
+        return fail(in, kind, r, "%s: %s", what, cadu_context_strerror(r));
 }
 
 /* Read the image back from the slot, chunk by chunk: its sha256 (which
@@ -296,7 +287,7 @@ static int unwrap_key(installer *in, const cadu_manifest_image *img) {
         if (r < 0) {
                 cadu_buf_free(&env);
                 return fail(in, fetch_kind(r), r, "key envelope %s: %s", loc ? loc : in->m->key_envelope,
-                            err ? err : strerr(r));
+                            err ? err : cadu_context_strerror(r));
         }
         r = cadu_manifest_check_data(env.data, env.len, in->m->key_envelope_size, in->m->key_envelope_sha256, &err);
         if (r == 0) {
@@ -311,7 +302,7 @@ static int unwrap_key(installer *in, const cadu_manifest_image *img) {
                             r == -ENOKEY   ? CADU_INSTALL_FAILURE_REFUSED
                             : r == -EINVAL ? CADU_INSTALL_FAILURE_CONFIG
                                            : CADU_INSTALL_FAILURE_VERIFY,
-                            r, "key envelope %s: %s", loc, err ? err : strerr(r));
+                            r, "key envelope %s: %s", loc, err ? err : cadu_context_strerror(r));
         r = cadu_crypt_key_parse(text, len, secret);
         OPENSSL_cleanse(text, len);
         if (r == 0)
@@ -488,7 +479,7 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
                             (unsigned long long)max);
         if (r < 0)
                 return fail(in, fetch_kind(r), r, "index %s: %s", index_loc ? index_loc : img->index,
-                            err ? err : strerr(r));
+                            err ? err : cadu_context_strerror(r));
         free(err);
         err = NULL;
         /* An encrypted index's pack index is named by its ciphertext. */
@@ -502,7 +493,7 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
                 err = strdup("the index does not describe an image of the manifest's size");
         }
         if (r < 0)
-                return fail(in, CADU_INSTALL_FAILURE_VERIFY, r, "index %s: %s", index_loc, err ? err : strerr(r));
+                return fail(in, CADU_INSTALL_FAILURE_VERIFY, r, "index %s: %s", index_loc, err ? err : cadu_context_strerror(r));
         /* A full image is read through a store rooted at the manifest's
          * directory: its name must be a store path. */
         if (img->full && cadu_store_relpath_valid(img->full) &&
@@ -539,7 +530,7 @@ static int prepare_image(installer *in, const cadu_manifest_image *img, prepared
         err = NULL;
         r = cadu_manifest_check_file(delta, img->delta_size, img->delta_sha256, &err);
         if (r < 0)
-                return fail(in, CADU_INSTALL_FAILURE_VERIFY, r, "delta %s: %s", delta, err ? err : strerr(r));
+                return fail(in, CADU_INSTALL_FAILURE_VERIFY, r, "delta %s: %s", delta, err ? err : cadu_context_strerror(r));
         p->delta = delta;
         delta = NULL;
         p->delta_sealed = img->encrypted;
@@ -574,7 +565,7 @@ static int open_sealed_delta(installer *in, const cadu_manifest_image *img, prep
                             r, "delta %s: %s", p->delta,
                             r == -EKEYREJECTED ? "sealed under another store key"
                             : r == -EBADMSG    ? "not a sealed delta of this image, or damaged (authentication failed)"
-                                               : strerr(r));
+                                               : cadu_context_strerror(r));
         }
         if (p->delta_tmp)
                 unlink(p->delta);
@@ -752,7 +743,7 @@ static int install_full(installer *in, const cadu_manifest_image *img, const pre
                          : r == -EBADMSG        ? "damaged, forged or not this image's (refused)"
                          : r == -EFBIG          ? "decompresses to more than the image size"
                          : r == -EKEYREJECTED   ? "sealed under another store key"
-                                                : strerr(r));
+                                                : cadu_context_strerror(r));
                 event(in, "full-failed", img->name, msg);
                 return 0;
         }
@@ -856,13 +847,13 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, prepare
                 ret = fail(in, CADU_INSTALL_FAILURE_REFUSED, r, "writing %s to slot %c (%s): %s", img->name,
                            in->target, dst_dev, msg);
         else if (r < 0 && plan)
-                ret = fail(in, fetch_kind(r), r, "planning %s: %s: %s", img->name, msg ? msg : "failed", strerr(r));
+                ret = fail(in, fetch_kind(r), r, "planning %s: %s: %s", img->name, msg ? msg : "failed", cadu_context_strerror(r));
         else if (plan)
                 ;
         else if (r < 0)
                 ret = fail(in, r == -EBADMSG || r == -EFBIG ? CADU_INSTALL_FAILURE_VERIFY : fetch_kind(r), r,
                            "writing %s to slot %c (%s): %s: %s", img->name, in->target, dst_dev,
-                           msg ? msg : "failed", strerr(r));
+                           msg ? msg : "failed", cadu_context_strerror(r));
         else {
                 const cadu_source_stats *by[N_SOURCES] = {
                         [CADU_SOURCE_IN_PLACE] = &est.in_place, [CADU_SOURCE_ZERO] = &est.zero,
@@ -999,7 +990,7 @@ static int choose_sources(installer *in) {
                         int r = cadu_manifest_check_file(pp->full, img->full_size, img->full_sha256, &err);
                         if (r < 0)
                                 return fail(in, CADU_INSTALL_FAILURE_VERIFY, r, "full image %s: %s", pp->full,
-                                            err ? err : strerr(r));
+                                            err ? err : cadu_context_strerror(r));
                 }
         }
         return 0;
@@ -1033,13 +1024,13 @@ static int fetch_deltas(installer *in) {
                 if (r < 0)
                         return fail(in, r == -EFBIG ? CADU_INSTALL_FAILURE_VERIFY : fetch_kind(r), r, "delta %s: %s",
                                     pp->delta_url,
-                                    r == -EFBIG ? "larger than the manifest pins" : err ? err : strerr(r));
+                                    r == -EFBIG ? "larger than the manifest pins" : err ? err : cadu_context_strerror(r));
                 free(err);
                 err = NULL;
                 if ((r = cadu_manifest_check_file(path, img->delta_size, img->delta_sha256, &err)) < 0) {
                         unlink(path);
                         return fail(in, CADU_INSTALL_FAILURE_VERIFY, r, "delta %s: %s", pp->delta_url,
-                                    err ? err : strerr(r));
+                                    err ? err : cadu_context_strerror(r));
                 }
                 pp->delta = path;
                 path = NULL;
@@ -1280,7 +1271,7 @@ static int run(installer *in) {
                         return why ? fail(in, CADU_INSTALL_FAILURE_CONFIG, r, "key-file %s: %s", cf->key_file, why)
                                    : fail(in, r == -ENOENT || r == -EACCES ? CADU_INSTALL_FAILURE_CONFIG
                                                                            : CADU_INSTALL_FAILURE_OTHER,
-                                          r, "key-file %s: %s", cf->key_file, strerr(r));
+                                          r, "key-file %s: %s", cf->key_file, cadu_context_strerror(r));
                 in->has_key = true;
         }
         if ((r = cadu_state_lock(cf->state_dir, &in->lock_fd)) < 0)
@@ -1308,14 +1299,14 @@ static int run(installer *in) {
                 return fail_errno(in, -ENOMEM, "install");
         }
         if ((r = cadu_fetch(in->location, &in->so, CADU_MANIFEST_MAX_SIZE, &mbuf, &err)) < 0) {
-                ret = fail(in, fetch_kind(r), r, "manifest %s: %s", in->location, err ? err : strerr(r));
+                ret = fail(in, fetch_kind(r), r, "manifest %s: %s", in->location, err ? err : cadu_context_strerror(r));
                 goto out;
         }
         free(err);
         err = NULL;
         if ((r = cadu_fetch(sig_loc, &in->so, CADU_MANIFEST_MAX_SIGNATURE_SIZE, &sbuf, &err)) < 0) {
                 ret = fail(in, r == -ENOENT ? CADU_INSTALL_FAILURE_VERIFY : fetch_kind(r), r, "signature %s: %s",
-                           sig_loc, r == -ENOENT ? "missing: the manifest is not signed" : err ? err : strerr(r));
+                           sig_loc, r == -ENOENT ? "missing: the manifest is not signed" : err ? err : cadu_context_strerror(r));
                 goto out;
         }
         cadu_trust trust = {
@@ -1328,7 +1319,7 @@ static int run(installer *in) {
         err = NULL;
         r = cadu_manifest_parse_verified(mbuf.data, mbuf.len, sbuf.data, sbuf.len, &trust, &in->m, &in->signer, &err);
         if (r < 0) {
-                ret = fail(in, CADU_INSTALL_FAILURE_VERIFY, r, "manifest %s: %s", in->location, err ? err : strerr(r));
+                ret = fail(in, CADU_INSTALL_FAILURE_VERIFY, r, "manifest %s: %s", in->location, err ? err : cadu_context_strerror(r));
                 goto out;
         }
         uint8_t msha[CADU_DIGEST_SIZE];
@@ -1362,7 +1353,7 @@ static int run(installer *in) {
         cadu_slot_info_clear(&cur);
         if (r < 0) {
                 ret = fail(in, CADU_INSTALL_FAILURE_REFUSED, r, "refusing %s: %s", in->location,
-                           err ? err : strerr(r));
+                           err ? err : cadu_context_strerror(r));
                 goto out;
         }
         /* The rollback floor in the bootloader environment, which survives a
@@ -1408,7 +1399,7 @@ static int run(installer *in) {
         free(classes);
         if (r < 0) {
                 ret = fail(in, r == -EPERM ? CADU_INSTALL_FAILURE_REFUSED : CADU_INSTALL_FAILURE_OTHER, r,
-                           "refusing %s: %s", in->location, err ? err : strerr(r));
+                           "refusing %s: %s", in->location, err ? err : cadu_context_strerror(r));
                 goto out;
         }
         for (size_t i = 0; i < in->m->n_images; i++) {
