@@ -23,153 +23,52 @@
 #include "cadu-util.h"
 #include "cmd.h"
 #include "config.h"
+#include "slots.h"
 #include "slotstate.h"
 
-typedef struct slotcmd {
-        cadu_config *cfg;
-        cadu_boot *boot;
-        cadu_boot_state bs;
-        char booted;                    /* 0 when unknown */
-        const char *booted_from;        /* "cmdline" or "variable" */
-        int booted_r;                   /* why booted is unknown */
-        int lock_fd;
-        /* per slot (0 = A, 1 = B), summarised over the classes */
-        cadu_slot_state state[2];
-} slotcmd;
+/* The device's slots, read through libcadu (lib/slots.c); the commands
+ * print from its fields (lib/slots.h). */
+typedef cadu_slots slotcmd;
+
+static void on_log(void *userdata, int level, const char *message) {
+        (void)userdata;
+        if (level == CADU_LOG_ERR)
+                cadu_error("%s", message);
+}
+
+/* The exit code of a failure the library has logged. */
+static int exit_code(int r) {
+        return r == -EBADMSG || r == -EFBIG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+}
 
 static void slotcmd_done(slotcmd *c) {
-        cadu_boot_free(c->boot);
-        cadu_config_free(c->cfg);
-        if (c->lock_fd >= 0)
-                close(c->lock_fd);
-}
-
-/* A slot is good only when every class of it is good; bad when any is. */
-static cadu_slot_state summarise(cadu_slot_state acc, cadu_slot_state s, bool first) {
-        if (first)
-                return s;
-        if (acc == CADU_SLOT_BAD || s == CADU_SLOT_BAD)
-                return CADU_SLOT_BAD;
-        if (acc == CADU_SLOT_UNKNOWN || s == CADU_SLOT_UNKNOWN)
-                return CADU_SLOT_UNKNOWN;
-        if (acc == CADU_SLOT_TRIAL || s == CADU_SLOT_TRIAL)
-                return CADU_SLOT_TRIAL;
-        return CADU_SLOT_GOOD;
-}
-
-static const char *bootloader_name(const cadu_config *cfg) {
-        return cfg->bootloader == CADU_BOOT_UBOOT ? "U-Boot environment"
-               : cfg->bootloader == CADU_BOOT_EBG ? "EFI Boot Guard environments"
-                                                  : "bootloader file";
-}
-
-static const char *bootloader_path(const cadu_config *cfg) {
-        return cfg->bootloader == CADU_BOOT_UBOOT ? cfg->fw_env_config
-               : cfg->bootloader == CADU_BOOT_EBG ? "on the configuration partitions"
-                                                  : cfg->bootloader_file;
-}
-
-/* One error line for a failure of the boot library. */
-static int boot_error(slotcmd *c, int r, const char *what) {
-        const char *d = cadu_boot_detail(c->boot);
-        int code = r == -EBADMSG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
-        if (d && *d)
-                fprintf(stderr, "cadu: %s: %s\n", what, d);
-        else
-                return cadu_error_errno(r, "%s: %s %s", what, bootloader_name(c->cfg), bootloader_path(c->cfg));
-        return code;
+        if (!c)
+                return;
+        cadu_context *ctx = c->ctx;
+        cadu_slots_free(c);
+        cadu_context_free(ctx);
 }
 
 /* Read the configuration, take the lock (when changing things), load the
  * environment and the slot states, find the booted slot. Returns 0 or an
  * exit code after reporting the error. */
-static int slotcmd_open(slotcmd *c, const char *config_path, bool lock) {
-        _cleanup_free_ char *err = NULL;
-        int r = cadu_config_load(config_path, &c->cfg, &err);
-        if (r < 0) {
-                if (err)
-                        fprintf(stderr, "cadu: %s\n", err);
-                else
-                        cadu_error_errno(r, "reading %s", config_path ? config_path : CADU_CONFIG_DEFAULT_PATH);
+static int slotcmd_open(slotcmd **ret, const char *config_path, bool lock) {
+        cadu_context *ctx = NULL;
+        slotcmd *c = NULL;
+        int r = cadu_context_new(&ctx);
+        if (r < 0)
+                return cadu_error_errno(r, "slots");
+        cadu_context_set_log(ctx, on_log, NULL);
+        if (cadu_slots_new(ctx, config_path, &c) < 0) {
+                cadu_context_free(ctx);
                 return CADU_EXIT_USAGE;
         }
-        if (lock) {
-                r = cadu_state_lock(c->cfg->state_dir, &c->lock_fd);
-                if (r == -EBUSY)
-                        return cadu_error("state directory %s is locked: another cadu (an install?) is running",
-                                          c->cfg->state_dir);
-                if (r < 0)
-                        return cadu_error_errno(r, "locking state directory %s", c->cfg->state_dir);
+        if ((r = cadu_slots_load(c, lock ? CADU_SLOTS_LOCK : 0)) < 0) {
+                slotcmd_done(c);
+                return exit_code(r);
         }
-        cadu_boot_options bo = cadu_config_boot_options(c->cfg);
-        r = cadu_boot_new(&bo, &c->boot);
-        if (r < 0)
-                return cadu_error_errno(r, "bootloader");
-        r = cadu_boot_load(c->boot);
-        if (r < 0)
-                return boot_error(c, r, "reading the bootloader environment");
-        r = cadu_boot_state_get(c->boot, &c->bs);
-        if (r < 0)
-                return boot_error(c, r, "bootloader environment");
-        r = cadu_boot_booted_slot(c->cfg->cmdline, c->boot, c->cfg->slot_variable, &c->booted, &c->booted_from);
-        if (r == -EBADMSG)
-                return boot_error(c, r, "finding the booted slot");
-        if (r < 0) {
-                c->booted = 0;
-                c->booted_r = r;
-        }
-        for (int s = 0; s < 2; s++)
-                for (size_t k = 0; k < c->cfg->n_classes; k++) {
-                        cadu_slot_info info;
-                        r = cadu_slot_info_read(c->cfg->state_dir, c->cfg->classes[k].name, s ? 'B' : 'A', &info);
-                        if (r < 0)
-                                return cadu_error_errno(r, "reading the state of slot %s.%c in %s",
-                                                        c->cfg->classes[k].name, s ? 'B' : 'A', c->cfg->state_dir);
-                        c->state[s] = summarise(c->state[s], info.state, k == 0);
-                        cadu_slot_info_clear(&info);
-                }
+        *ret = c;
         return 0;
-}
-
-static int need_booted(slotcmd *c) {
-        if (c->booted)
-                return 0;
-        if (c->booted_r == -ENOENT)
-                return cadu_error("cannot tell which slot is running: %s names no cadu.slot= or rauc.slot=%s",
-                                  c->cfg->cmdline,
-                                  c->cfg->slot_variable ? " and the slot variable is unset" : "");
-        return cadu_error_errno(c->booted_r, "finding the booted slot from %s", c->cfg->cmdline);
-}
-
-/* Set the state of every class of slot in the state directory. */
-static int set_slot_state(slotcmd *c, char slot, cadu_slot_state s) {
-        for (size_t k = 0; k < c->cfg->n_classes; k++) {
-                int r = cadu_slot_info_set_state(c->cfg->state_dir, c->cfg->classes[k].name, slot, s);
-                if (r < 0)
-                        return cadu_error_errno(r, "recording slot %s.%c as %s in %s", c->cfg->classes[k].name,
-                                                slot, cadu_slot_state_name(s), c->cfg->state_dir);
-        }
-        c->state[cadu_boot_slot_index(slot)] = s;
-        return 0;
-}
-
-static int store(slotcmd *c) {
-        int r = cadu_boot_store(c->boot);
-        if (r < 0)
-                return boot_error(c, r, "writing the bootloader environment (nothing switched)");
-        return 0;
-}
-
-/* A trial of the other slot is set up and not yet booted. */
-static bool trial_pending(const slotcmd *c, char other) {
-        return cadu_boot_state_rank(&c->bs, other) == 0 && c->bs.left[cadu_boot_slot_index(other)] > 0 &&
-               c->state[cadu_boot_slot_index(other)] == CADU_SLOT_TRIAL;
-}
-
-/* A trial of slot was set up and its attempts are used up without it being committed. */
-static bool trial_failed(const slotcmd *c, char slot) {
-        return c->booted && c->booted != slot && c->state[cadu_boot_slot_index(slot)] == CADU_SLOT_TRIAL &&
-               c->bs.left[cadu_boot_slot_index(slot)] == 0;
 }
 
 static void print_result(const char *action, char slot, char next) {
@@ -222,7 +121,7 @@ static int parse_options(int argc, char **argv, const char *help, bool allow_for
 /* The start of status, mark-good and rollback: options (no argument), the
  * configuration, the lock when changing things, and the booted slot when
  * it must be known. Returns -1 to go on, else an exit code (c released). */
-static int slotcmd_start(int argc, char **argv, const char *help, bool change, slotcmd *c) {
+static int slotcmd_start(int argc, char **argv, const char *help, bool change, slotcmd **c) {
         const char *config = NULL;
         bool force = false;
         int r = parse_options(argc, argv, help, false, &config, &force);
@@ -231,11 +130,11 @@ static int slotcmd_start(int argc, char **argv, const char *help, bool change, s
         if (optind < argc)
                 return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
         r = slotcmd_open(c, config, change);
-        if (r == 0 && change)
-                r = need_booted(c);
-        if (r != 0) {
-                slotcmd_done(c);
+        if (r != 0)
                 return r;
+        if (change && (r = cadu_slots_need_booted(*c)) < 0) {
+                slotcmd_done(*c);
+                return exit_code(r);
         }
         return -1;
 }
@@ -282,7 +181,7 @@ static int status_json(slotcmd *c, char next, char pending, char failed, const c
         json_opt_string("compatible", cfg->compatible, true);
         json_opt_string("bootloader", cfg->bootloader == CADU_BOOT_UBOOT ? "uboot"
                                       : cfg->bootloader == CADU_BOOT_EBG ? "efibootguard" : "file", true);
-        json_opt_string("environment", bootloader_path(cfg), true);
+        json_opt_string("environment", cadu_slots_bootloader_path(cfg), true);
         json_opt_slot("booted", c->booted, true);
         json_opt_string("booted_from", c->booted ? c->booted_from : NULL, true);
         fputs("\"boot_order\":[", stdout);
@@ -338,7 +237,7 @@ static int status_json(slotcmd *c, char next, char pending, char failed, const c
 static int status_text(slotcmd *c, char next, char pending, char failed, const cadu_journal *j) {
         const cadu_config *cfg = c->cfg;
         printf("compatible:  %s\n", cfg->compatible);
-        printf("bootloader:  %s %s\n", bootloader_name(cfg), bootloader_path(cfg));
+        printf("bootloader:  %s %s\n", cadu_slots_bootloader_name(cfg), cadu_slots_bootloader_path(cfg));
         if (c->booted)
                 printf("booted:      %c (from the %s)\n", c->booted,
                        !strcmp(c->booted_from, "cmdline") ? "kernel command line" : "bootloader variable");
@@ -386,45 +285,23 @@ static int status_text(slotcmd *c, char next, char pending, char failed, const c
 }
 
 int cadu_cmd_status(int argc, char **argv) {
-        slotcmd c = { .lock_fd = -1 };
+        slotcmd *c = NULL;
         int r = slotcmd_start(argc, argv, status_help, false, &c);
         if (r >= 0)
                 return r;
-        char next = cadu_boot_state_next(&c.bs);
-        char pending = 0, failed = 0;
-        for (int s = 0; s < 2; s++) {
-                char slot = s ? 'B' : 'A';
-                if (slot != c.booted && trial_pending(&c, slot))
-                        pending = slot;
-                if (trial_failed(&c, slot))
-                        failed = slot;
-        }
+        char next = cadu_slots_next_boot(c);
+        char pending = cadu_slots_pending_trial(c), failed = cadu_slots_failed_trial(c);
         cadu_journal *j = NULL;
-        int jr = cadu_journal_read(c.cfg->state_dir, &j);
+        int jr = cadu_journal_read(c->cfg->state_dir, &j);
         if (jr < 0 && jr != -ENOENT) {
-                r = cadu_error_errno(jr, "reading the install journal in %s", c.cfg->state_dir);
-                slotcmd_done(&c);
+                r = cadu_error_errno(jr, "reading the install journal in %s", c->cfg->state_dir);
+                slotcmd_done(c);
                 return r;
         }
-        r = cadu_json ? status_json(&c, next, pending, failed, j) : status_text(&c, next, pending, failed, j);
+        r = cadu_json ? status_json(c, next, pending, failed, j) : status_text(c, next, pending, failed, j);
         cadu_journal_free(j);
-        slotcmd_done(&c);
+        slotcmd_done(c);
         return r;
-}
-
-/* The version recorded for slot (of the first class that has one), or NULL. */
-static char *slot_version(const cadu_config *cfg, char slot) {
-        for (size_t k = 0; k < cfg->n_classes; k++) {
-                cadu_slot_info info;
-                if (cadu_slot_info_read(cfg->state_dir, cfg->classes[k].name, slot, &info) < 0)
-                        continue;
-                char *v = info.version;
-                info.version = NULL;
-                cadu_slot_info_clear(&info);
-                if (v)
-                        return v;
-        }
-        return NULL;
 }
 
 /* ---- mark-good ---- */
@@ -444,44 +321,23 @@ static const char mark_good_help[] =
         "  -h, --help          show this help\n";
 
 int cadu_cmd_mark_good(int argc, char **argv) {
-        slotcmd c = { .lock_fd = -1 };
+        slotcmd *c = NULL;
         int r = slotcmd_start(argc, argv, mark_good_help, true, &c);
         if (r >= 0)
                 return r;
-        char booted = c.booted, other = cadu_boot_other(booted);
-        bool keep_trial = trial_pending(&c, other);
-        bool failed = trial_failed(&c, other);
-        r = keep_trial ? cadu_boot_reset_attempts(c.boot, booted) : cadu_boot_mark_good(c.boot, booted);
-        if (r < 0)
-                r = boot_error(&c, r, "bootloader environment");
-        /* The committed version becomes the device's rollback floor, kept in
-         * the environment so that it survives a wiped state directory. */
-        if (r == 0) {
-                _cleanup_free_ char *version = slot_version(c.cfg, booted);
-                if ((r = cadu_min_version_raise(c.boot, version)) == -EBADMSG)
-                        r = cadu_error("bootloader environment: %s='%.64s' is not a version", CADU_MIN_VERSION_VAR,
-                                       cadu_boot_get(c.boot, CADU_MIN_VERSION_VAR)),
-                        r = CADU_EXIT_VERIFY;
-                else if (r < 0)
-                        r = boot_error(&c, r, "bootloader environment");
-        }
-        if (r == 0)
-                r = store(&c);
-        /* The environment first: a slot recorded good must not be left with
-         * the attempt count of its trial. */
-        if (r == 0)
-                r = set_slot_state(&c, booted, CADU_SLOT_GOOD);
-        if (r == 0 && failed)
-                r = set_slot_state(&c, other, CADU_SLOT_BAD);
-        if (r == 0) {
-                cadu_boot_state_get(c.boot, &c.bs);
-                print_result("marked good", booted, cadu_boot_state_next(&c.bs));
+        char booted = cadu_slots_booted(c), other = cadu_boot_other(booted);
+        bool keep_trial = cadu_slots_pending_trial(c) == other;
+        bool failed = cadu_slots_failed_trial(c) == other;
+        if ((r = cadu_slots_mark_good(c)) < 0)
+                r = exit_code(r);
+        else {
+                print_result("marked good", booted, cadu_slots_next_boot(c));
                 if (keep_trial && !cadu_quiet && !cadu_json)
                         printf("the trial boot of slot %c stays set up\n", other);
                 if (failed && !cadu_quiet && !cadu_json)
                         printf("the failed trial of slot %c is recorded as bad\n", other);
         }
-        slotcmd_done(&c);
+        slotcmd_done(c);
         return r;
 }
 
@@ -519,37 +375,38 @@ int cadu_cmd_mark_bad(int argc, char **argv) {
                 if (optind + 1 < argc)
                         return cadu_usage_error(argv[0], "unexpected argument '%s'", argv[optind + 1]);
         }
-        slotcmd c = { .lock_fd = -1 };
+        slotcmd *c = NULL;
         r = slotcmd_open(&c, config, true);
-        if (r == 0 && !slot) {
-                r = need_booted(&c);
-                slot = c.booted;
-        }
-        if (r != 0) {
-                slotcmd_done(&c);
+        if (r != 0)
                 return r;
+        if (!slot) {
+                if ((r = cadu_slots_need_booted(c)) < 0) {
+                        slotcmd_done(c);
+                        return exit_code(r);
+                }
+                slot = c->booted;
         }
         char other = cadu_boot_other(slot);
-        if ((slot == c.booted || !c.booted) && !force && c.state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
+        if ((slot == c->booted || !c->booted) && !force && c->state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
                 cadu_error("refusing to mark slot %c bad: %s, and slot %c does not hold a good image "
                                "(state %s); use --force to do it anyway",
-                               slot, c.booted ? "it is running" : "the running slot is unknown", other,
-                               cadu_slot_state_name(c.state[cadu_boot_slot_index(other)]));
-                slotcmd_done(&c);
+                               slot, c->booted ? "it is running" : "the running slot is unknown", other,
+                               cadu_slot_state_name(c->state[cadu_boot_slot_index(other)]));
+                slotcmd_done(c);
                 return CADU_EXIT_REFUSED;
         }
         /* The state first: "bad" only ever restricts what is offered later. */
-        r = set_slot_state(&c, slot, CADU_SLOT_BAD);
+        r = cadu_slots_set_state(c, slot, CADU_SLOT_BAD);
         if (r == 0) {
-                r = cadu_boot_mark_bad(c.boot, slot);
-                r = r < 0 ? boot_error(&c, r, "bootloader environment") : store(&c);
+                r = cadu_boot_mark_bad(c->boot, slot);
+                r = r < 0 ? cadu_slots_boot_error(c, r, "bootloader environment") : cadu_slots_store(c);
         }
         if (r == 0) {
-                cadu_boot_state_get(c.boot, &c.bs);
-                print_result("marked bad", slot, cadu_boot_state_next(&c.bs));
+                cadu_boot_state_get(c->boot, &c->bs);
+                print_result("marked bad", slot, cadu_boot_state_next(&c->bs));
         }
-        slotcmd_done(&c);
-        return r;
+        slotcmd_done(c);
+        return r < 0 ? exit_code(r) : 0;
 }
 
 /* ---- rollback ---- */
@@ -566,23 +423,23 @@ static const char rollback_help[] =
         "  -h, --help          show this help\n";
 
 int cadu_cmd_rollback(int argc, char **argv) {
-        slotcmd c = { .lock_fd = -1 };
+        slotcmd *c = NULL;
         int r = slotcmd_start(argc, argv, rollback_help, true, &c);
         if (r >= 0)
                 return r;
-        char other = cadu_boot_other(c.booted);
-        if (c.state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
+        char other = cadu_boot_other(c->booted);
+        if (c->state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
                 cadu_error("refusing to roll back to slot %c: it does not hold a good image (state %s)", other,
-                           cadu_slot_state_name(c.state[cadu_boot_slot_index(other)]));
-                slotcmd_done(&c);
+                           cadu_slot_state_name(c->state[cadu_boot_slot_index(other)]));
+                slotcmd_done(c);
                 return CADU_EXIT_REFUSED;
         }
-        r = cadu_boot_rollback(c.boot, c.booted);
-        r = r < 0 ? boot_error(&c, r, "bootloader environment") : store(&c);
+        r = cadu_boot_rollback(c->boot, c->booted);
+        r = r < 0 ? cadu_slots_boot_error(c, r, "bootloader environment") : cadu_slots_store(c);
         if (r == 0) {
-                cadu_boot_state_get(c.boot, &c.bs);
-                print_result("set to boot next", other, cadu_boot_state_next(&c.bs));
+                cadu_boot_state_get(c->boot, &c->bs);
+                print_result("set to boot next", other, cadu_boot_state_next(&c->bs));
         }
-        slotcmd_done(&c);
-        return r;
+        slotcmd_done(c);
+        return r < 0 ? exit_code(r) : 0;
 }

@@ -16,6 +16,13 @@
  *   source NAME SOURCE CHUNKS BYTES      (images written from chunks)
  *
  * or "failed ERRNO kind KIND last-error MESSAGE" and exit status 1.
+ *
+ *   libcadu-install CONFIG status|mark-good|mark-good-unlocked
+ *
+ * reads the slots (cadu_slots_*()), commits the running slot for
+ * mark-good, and prints "booted X next X pending X failed X" and, for each
+ * slot, "slot X STATUS ATTEMPTS" ("-" for none); or "failed ERRNO
+ * last-error MESSAGE" and exit status 1.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -85,6 +92,47 @@ static const char *const source_names[] = {
         [CADU_SOURCE_PACKS] = "packs",       [CADU_SOURCE_DELTAS] = "deltas", [CADU_SOURCE_MISSING] = "missing",
 };
 
+static const char *const status_names[] = {
+        [CADU_SLOT_STATUS_UNKNOWN] = "unknown",
+        [CADU_SLOT_STATUS_GOOD] = "good",
+        [CADU_SLOT_STATUS_BAD] = "bad",
+        [CADU_SLOT_STATUS_TRIAL] = "trial",
+};
+
+static char slot_or_dash(char slot) {
+        return slot ? slot : '-';
+}
+
+static int slots(cadu_context *ctx, const char *config, const char *what) {
+        cadu_slots *s = NULL;
+        bool mark_good = !strncmp(what, "mark-good", 9);
+        int r = cadu_slots_new(ctx, config, &s);
+        if (r == 0 && cadu_slots_get(s, 'A', NULL, NULL) != -ENODATA)
+                printf("slots readable before load\n");
+        if (r == 0)
+                r = cadu_slots_load(s, mark_good && strcmp(what, "mark-good-unlocked") ? CADU_SLOTS_LOCK : 0);
+        if (r == 0 && mark_good)
+                r = cadu_slots_mark_good(s);
+        if (r < 0) {
+                printf("failed %d last-error %s\n", r, cadu_context_last_error(ctx));
+                cadu_slots_free(s);
+                return 1;
+        }
+        printf("booted %c next %c pending %c failed %c\n", slot_or_dash(cadu_slots_booted(s)),
+               slot_or_dash(cadu_slots_next_boot(s)), slot_or_dash(cadu_slots_pending_trial(s)),
+               slot_or_dash(cadu_slots_failed_trial(s)));
+        for (char slot = 'A'; slot <= 'B'; slot++) {
+                cadu_slot_status st;
+                unsigned left;
+                if (cadu_slots_get(s, slot, &st, &left) == 0)
+                        printf("slot %c %s %u\n", slot, status_names[st], left);
+        }
+        if (cadu_slots_get(s, 'C', NULL, NULL) != -EINVAL)
+                printf("slot C accepted\n");
+        cadu_slots_free(s);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         cadu_context *ctx = NULL;
         cadu_installer *in = NULL;
@@ -103,6 +151,12 @@ int main(int argc, char **argv) {
                 printf("failed %d kind - last-error %s\n", r, cadu_context_last_error(ctx));
                 cadu_context_free(ctx);
                 return 1;
+        }
+        if (!strcmp(argv[2], "status") || !strncmp(argv[2], "mark-good", 9)) {
+                cadu_installer_free(in);
+                r = slots(ctx, argv[1], argv[2]);
+                cadu_context_free(ctx);
+                return r;
         }
         cadu_installer_set_event(in, on_event, NULL);
         for (int i = 3; i < argc; i++) {

@@ -95,6 +95,13 @@ grep -q "^progress install rootfs starts 1 ends 1 backwards 0 total $size$" inst
         fail "install: progress of rootfs: $(grep ^progress install.txt)"
 ! grep -q "^log " install.txt || fail "install: logged: $(grep ^log install.txt)"
 
+# The slots as the library reads them: A runs, B's trial is pending.
+api st1.txt status
+[ "$rc" -eq 0 ] || fail "status: exit $rc: $(cat st1.txt)"
+[ "$(cat st1.txt)" = "booted A next B pending B failed -
+slot A unknown 2
+slot B trial 1" ] || fail "status after the install: $(cat st1.txt)"
+
 # Again: installed, its trial pending: nothing to do, nothing written.
 before=$(slots_digest)
 gen=$(env_generation)
@@ -102,4 +109,24 @@ api again.txt "$T/v2/update.manifest"
 [ "$rc" -eq 0 ] || fail "again: exit $rc: $(cat again.txt)"
 grep -q "^result already-pending$" again.txt || fail "again: $(cat again.txt)"
 nothing_written "again"
+
+# The trial boot of B, then the commit through the library: without the
+# lock refused, with it B is good with its attempts reset, in the
+# environment (fw_printenv) and in `cadu status`; 2.0.0 is the floor.
+[ "$(sim)" = B ] || fail "the trial boot did not boot B"
+api st2.txt status
+grep -q "^booted B next A pending - failed -$" st2.txt && grep -q "^slot B trial 0$" st2.txt ||
+        fail "status on trial: $(cat st2.txt)"
+api mg0.txt mark-good-unlocked
+[ "$rc" -eq 1 ] && grep -q "^failed -1 " mg0.txt || fail "mark-good without the lock: exit $rc: $(cat mg0.txt)"
+expect_env BOOT_B_LEFT 0
+api mg.txt mark-good
+[ "$rc" -eq 0 ] || fail "mark-good: exit $rc: $(cat mg.txt)"
+[ "$(cat mg.txt)" = "booted B next B pending - failed -
+slot A unknown 2
+slot B good 3" ] || fail "mark-good: $(cat mg.txt)"
+expect_env BOOT_ORDER "B A"
+expect_env BOOT_B_LEFT 3
+expect_env cadu_min_version 2.0.0
+[ "$(json_get 's["slots"][1]["state"]')" = good ] || fail "cadu status: B is not good"
 exit 0

@@ -564,6 +564,56 @@ typedef enum cadu_mirror_stat {
 /* 0 and *ret, or -EINVAL for an unknown stat. */
 int cadu_mirror_report_get(const cadu_mirror_report *report, cadu_mirror_stat stat, uint64_t *ret);
 
+/* ---- slots: the A/B slots and the bootloader, and committing a good boot ----
+ *
+ * What `cadu status` shows and `cadu mark-good` does, on the device the
+ * configuration describes. */
+
+typedef struct cadu_slots cadu_slots;
+
+/* Read the device configuration (NULL: /etc/cadu.conf). */
+int cadu_slots_new(cadu_context *ctx, const char *config_path, cadu_slots **ret);
+cadu_slots *cadu_slots_free(cadu_slots *s);
+
+/* Flags of cadu_slots_load(). */
+#define CADU_SLOTS_LOCK 1u      /* hold the state directory's lock until freed: needed to change anything */
+
+/* Read the bootloader environment and the state directory and find the
+ * running slot (from the kernel command line, or the bootloader variable
+ * the configuration names). Once per handle. -EBADMSG for an environment
+ * that is corrupt or holds invalid variables; -EBUSY when locking and
+ * another cadu (an install) holds the lock. */
+int cadu_slots_load(cadu_slots *s, unsigned flags);
+
+/* 'A' or 'B', or 0: the running slot (0: unknown), the slot the next boot
+ * starts, the other slot when a trial boot of it is set up and not yet
+ * booted, and the other slot when its trial used up its attempts without
+ * being committed. */
+char cadu_slots_booted(const cadu_slots *s);
+char cadu_slots_next_boot(const cadu_slots *s);
+char cadu_slots_pending_trial(const cadu_slots *s);
+char cadu_slots_failed_trial(const cadu_slots *s);
+
+typedef enum cadu_slot_status {
+        CADU_SLOT_STATUS_UNKNOWN,       /* never installed by cadu, or being rewritten */
+        CADU_SLOT_STATUS_GOOD,          /* a verified image that booted and was committed */
+        CADU_SLOT_STATUS_BAD,           /* marked bad, or its trial boot failed */
+        CADU_SLOT_STATUS_TRIAL,         /* a verified image set up for (or in) a trial boot */
+} cadu_slot_status;
+
+/* Slot 'A' or 'B': its state over all its images (good only when every one
+ * is) and the boot attempts the bootloader has left for it. -ENODATA before
+ * cadu_slots_load(). */
+int cadu_slots_get(const cadu_slots *s, char slot, cadu_slot_status *ret_status, unsigned *ret_attempts_left);
+
+/* Commit the running slot after a good boot (`cadu mark-good`): first in
+ * the boot order with its attempts reset (only the attempts, when a trial
+ * of the other slot is pending), recorded good, its version the device's
+ * rollback floor; a failed trial of the other slot is recorded bad. One
+ * store of the environment. Needs CADU_SLOTS_LOCK (-EPERM without) and a
+ * known running slot (-ENOENT). The getters show the result afterwards. */
+int cadu_slots_mark_good(cadu_slots *s);
+
 #ifdef __cplusplus
 }
 #endif
