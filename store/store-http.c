@@ -98,6 +98,7 @@ typedef struct http_slot {
         char *url;
         bool too_big, oom;
         bool paused;                    /* held back by the rate limit */
+        bool held;                      /* paused: its range call has RANGE_READY_MAX for the caller */
         bool stalled;                   /* cut off by the low-speed timeout */
         uint64_t progress_ns;           /* when the last byte arrived */
         uint64_t window_ns;             /* start of the current speed window */
@@ -365,6 +366,11 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata) {
         long code = 0;
 
         (void) curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (req->job && code == 206 && atomic_load(&req->job->call->ready) >= RANGE_READY_MAX &&
+            !atomic_load(&req->job->call->cancel)) {
+                s->held = true;         /* resumed by held_resume() */
+                return CURL_WRITEFUNC_PAUSE;
+        }
         if (!rate_admit(s, n))
                 return CURL_WRITEFUNC_PAUSE;
         s->progress_ns = cadu_now_ns();
@@ -599,6 +605,7 @@ static void finish_transfer(http_store *h, http_slot *s, CURLcode rc) {
         (void) curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &t_total);
         curl_multi_remove_handle(h->multi, s->easy);
         s->req = NULL;
+        s->held = false;
         if (s->paused) {
                 s->paused = false;
                 h->n_paused--;
@@ -790,6 +797,24 @@ static long take_ready_locked(http_store *h, http_request **ready, size_t n, siz
         return next <= now ? 0 : (long) ((next - now) / 1000000ULL) + 1;
 }
 
+/* Resume range transfers held back while their caller had ranges to
+ * take, once it took them (or gave up). */
+static void held_resume(http_store *h) {
+        for (size_t i = 0; i < h->max_transfers; i++) {
+                http_slot *s = &h->slots[i];
+                if (!s->held)
+                        continue;
+                range_call *c = s->req->job->call;
+                if (atomic_load(&c->ready) >= RANGE_READY_MAX && !atomic_load(&c->cancel))
+                        continue;
+                s->held = false;
+                /* Time spent waiting for the caller is not a stall. */
+                s->progress_ns = s->window_ns = cadu_now_ns();
+                s->window_bytes = 0;
+                (void) curl_easy_pause(s->easy, CURLPAUSE_CONT);
+        }
+}
+
 static void *worker(void *userdata) {
         http_store *h = userdata;
         http_request *ready[MAX_MAX_TRANSFERS];
@@ -837,6 +862,7 @@ static void *worker(void *userdata) {
                 }
 
                 (void) rate_resume(h);
+                held_resume(h);
 
                 int running = 0;
                 curl_multi_perform(h->multi, &running);
@@ -864,7 +890,7 @@ static void *worker(void *userdata) {
                 uint64_t now = cadu_now_ns();
                 for (size_t i = 0; i < h->max_transfers; i++) {
                         http_slot *s = &h->slots[i];
-                        if (!s->req || s->paused)
+                        if (!s->req || s->paused || s->held)
                                 continue;
                         if (now - s->progress_ns > h->stall_ns)
                                 s->stalled = true;
@@ -1036,6 +1062,7 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
         }
         call.lock = &h->lock;
         atomic_init(&call.cancel, false);
+        atomic_init(&call.ready, 0);
         window = range_window(h->max_transfers);
 
         pthread_mutex_lock(&h->lock);
@@ -1114,6 +1141,9 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                                 int c = cb(ud, j->first + k, j->buf + j->boff[k], len);
                                 range_job_release(j, k);
                                 pthread_mutex_lock(&h->lock);
+                                if (atomic_fetch_sub(&call.ready, len) >= RANGE_READY_MAX &&
+                                    atomic_load(&call.ready) < RANGE_READY_MAX)
+                                        (void) curl_multi_wakeup(h->multi);     /* held transfers may go on */
                                 if (c != 0) {
                                         ret = c;
                                         atomic_store(&call.cancel, true);
@@ -1140,6 +1170,9 @@ static int http_get_ranges(cadu_store *s, const char *relpath, const cadu_range 
                                 atomic_store(&call.cancel, true);
                                 (void) curl_multi_wakeup(h->multi);
                         }
+                        for (size_t k = 0; k < j->last - j->first; k++)
+                                if (j->done[k] && !j->delivered[k])
+                                        atomic_fetch_sub(&call.ready, (size_t) r[j->first + k].len);
                         range_job_free(j);
                         rs->busy = false;
                         inflight--;

@@ -278,6 +278,7 @@ int range_job_headers_end(range_job *j, long code) {
 static void mark_done(range_job *j, size_t i) {
         pthread_mutex_lock(j->call->lock);
         j->done[i - j->first] = true;
+        atomic_fetch_add(&j->call->ready, (size_t)j->call->r[i].len);
         pthread_cond_broadcast(&j->call->cond);
         pthread_mutex_unlock(j->call->lock);
 }

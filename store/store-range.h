@@ -36,6 +36,10 @@
  * request is received whole before its buffer is let go). One request
  * always may go, however large its one range. */
 #define RANGE_BUFFER_TOTAL ((size_t)2 << 20)
+/* Bytes of complete ranges the caller has not taken yet: at this much, the
+ * call's transfers pause until it has (a caller slower than the link keeps
+ * in memory about this and the ranges still arriving, not RANGE_BUFFER_TOTAL). */
+#define RANGE_READY_MAX ((size_t)256 << 10)
 
 /* What a server showed of its support for Range. */
 typedef enum range_support {
@@ -80,6 +84,7 @@ typedef struct range_call {
         pthread_cond_t cond;            /* a range done or a job finished */
         uint64_t total;                 /* under lock: complete length named by the answers */
         atomic_bool cancel;             /* the caller gave up: abort its transfers */
+        atomic_size_t ready;            /* changed under lock: bytes of ranges done, not handed over */
 } range_call;
 
 typedef struct range_job {
