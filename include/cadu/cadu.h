@@ -399,6 +399,73 @@ typedef enum cadu_gc_stat {
 } cadu_gc_stat;
 /* 0 and *ret, or -EINVAL for an unknown stat. */
 int cadu_gc_report_get(const cadu_gc_report *report, cadu_gc_stat stat, uint64_t *ret);
+
+typedef struct cadu_survey_report cadu_survey_report;
+
+/* Flags of cadu_index_survey(). */
+#define CADU_SURVEY_DOWNLOAD 1u         /* an http(s) store: download every chunk, for its stored size */
+
+/* What the indexes (non-empty) are made of together and, with store (may be
+ * NULL), which of their distinct chunks it holds: `cadu info --store`. An
+ * encrypted index is opened with the context's key (-ENOKEY without one).
+ * A directory store is looked up by file (sizes known), an http(s) one by
+ * HEAD (or a download with CADU_SURVEY_DOWNLOAD). Progress: "info", in
+ * the bytes of the distinct chunks. */
+int cadu_index_survey(cadu_context *ctx, const char *const *indexes, cadu_store *store, unsigned flags,
+                      cadu_survey_report **ret);
+cadu_survey_report *cadu_survey_report_free(cadu_survey_report *report);
+
+/* Counts of a survey report. */
+typedef enum cadu_survey_stat {
+        CADU_SURVEY_BYTES,              /* the images' bytes, all indexes together */
+        CADU_SURVEY_CHUNKS,
+        CADU_SURVEY_DISTINCT_CHUNKS,
+        CADU_SURVEY_DISTINCT_BYTES,
+        CADU_SURVEY_PRESENT_CHUNKS,     /* with a store: distinct chunks it holds */
+        CADU_SURVEY_PRESENT_BYTES,      /* their bytes */
+        CADU_SURVEY_STORED_BYTES,       /* their chunk files' bytes (when known) */
+        CADU_SURVEY_MISSING_CHUNKS,     /* distinct chunks the store lacks */
+        CADU_SURVEY_MISSING_BYTES,
+} cadu_survey_stat;
+/* 0 and *ret; -ENODATA for a store's count without a store (or stored
+ * bytes an http(s) store surveyed without a download cannot tell);
+ * -EINVAL for an unknown stat. */
+int cadu_survey_report_get(const cadu_survey_report *report, cadu_survey_stat stat, uint64_t *ret);
+
+typedef struct cadu_mirror_report cadu_mirror_report;
+
+/* Copy into the directory store dst exactly the chunks indexes (non-empty)
+ * need from src, less those of except_indexes (may be NULL: what the
+ * devices already have), then the releases' packs, pack indexes and delta
+ * files: `cadu mirror --from SRC --to DST`. Every chunk is decompressed and
+ * checked against its id on the way (one of an encrypted index: its
+ * structure; stores opened with a key are copied as ciphertext all the
+ * same) and stored as it was compressed; chunks dst holds intact are kept,
+ * damaged ones replaced. Returns 0 when the copy ran: a chunk src lacks or
+ * has corrupt is counted (and logged at CADU_LOG_WARNING, "missing ID" or
+ * "corrupt ID: why"), and then the packs are not copied. -EROFS when dst
+ * is not a directory store. Progress: "mirror", in the chunks' bytes. */
+int cadu_store_mirror(cadu_context *ctx, cadu_store *src, cadu_store *dst, const char *const *indexes,
+                      const char *const *except_indexes, unsigned flags, cadu_mirror_report **ret);
+cadu_mirror_report *cadu_mirror_report_free(cadu_mirror_report *report);
+
+/* Counts of a mirror report. */
+typedef enum cadu_mirror_stat {
+        CADU_MIRROR_STAT_CHUNKS,        /* distinct chunks to have in dst */
+        CADU_MIRROR_STAT_BYTES,         /* their bytes */
+        CADU_MIRROR_STAT_PRESENT,       /* already in dst intact */
+        CADU_MIRROR_STAT_COPIED,
+        CADU_MIRROR_STAT_COPIED_BYTES,  /* as stored (compressed) */
+        CADU_MIRROR_STAT_REPAIRED,      /* damaged in dst, copied again */
+        CADU_MIRROR_STAT_MISSING,       /* not in src */
+        CADU_MIRROR_STAT_CORRUPT,       /* corrupt in src */
+        CADU_MIRROR_STAT_ERRORS,        /* could not be read from src */
+        CADU_MIRROR_STAT_PACKS,         /* packs copied */
+        CADU_MIRROR_STAT_DELTAS,        /* delta files copied */
+} cadu_mirror_stat;
+/* 0 and *ret, or -EINVAL for an unknown stat. */
+int cadu_mirror_report_get(const cadu_mirror_report *report, cadu_mirror_stat stat, uint64_t *ret);
+
 /* ---- installation: a signed release into the slots not running ----
  *
  * What `cadu install` does, on the device the configuration describes
@@ -497,72 +564,6 @@ int cadu_installer_get_image(const cadu_installer *in, size_t i, const char **re
  * written from chunks in the last run. */
 int cadu_installer_get_image_source(const cadu_installer *in, size_t i, cadu_source source, uint64_t *ret_chunks,
                                     uint64_t *ret_bytes);
-
-typedef struct cadu_survey_report cadu_survey_report;
-
-/* Flags of cadu_index_survey(). */
-#define CADU_SURVEY_DOWNLOAD 1u         /* an http(s) store: download every chunk, for its stored size */
-
-/* What the indexes (non-empty) are made of together and, with store (may be
- * NULL), which of their distinct chunks it holds: `cadu info --store`. An
- * encrypted index is opened with the context's key (-ENOKEY without one).
- * A directory store is looked up by file (sizes known), an http(s) one by
- * HEAD (or a download with CADU_SURVEY_DOWNLOAD). Progress: "info", in
- * the bytes of the distinct chunks. */
-int cadu_index_survey(cadu_context *ctx, const char *const *indexes, cadu_store *store, unsigned flags,
-                      cadu_survey_report **ret);
-cadu_survey_report *cadu_survey_report_free(cadu_survey_report *report);
-
-/* Counts of a survey report. */
-typedef enum cadu_survey_stat {
-        CADU_SURVEY_BYTES,              /* the images' bytes, all indexes together */
-        CADU_SURVEY_CHUNKS,
-        CADU_SURVEY_DISTINCT_CHUNKS,
-        CADU_SURVEY_DISTINCT_BYTES,
-        CADU_SURVEY_PRESENT_CHUNKS,     /* with a store: distinct chunks it holds */
-        CADU_SURVEY_PRESENT_BYTES,      /* their bytes */
-        CADU_SURVEY_STORED_BYTES,       /* their chunk files' bytes (when known) */
-        CADU_SURVEY_MISSING_CHUNKS,     /* distinct chunks the store lacks */
-        CADU_SURVEY_MISSING_BYTES,
-} cadu_survey_stat;
-/* 0 and *ret; -ENODATA for a store's count without a store (or stored
- * bytes an http(s) store surveyed without a download cannot tell);
- * -EINVAL for an unknown stat. */
-int cadu_survey_report_get(const cadu_survey_report *report, cadu_survey_stat stat, uint64_t *ret);
-
-typedef struct cadu_mirror_report cadu_mirror_report;
-
-/* Copy into the directory store dst exactly the chunks indexes (non-empty)
- * need from src, less those of except_indexes (may be NULL: what the
- * devices already have), then the releases' packs, pack indexes and delta
- * files: `cadu mirror --from SRC --to DST`. Every chunk is decompressed and
- * checked against its id on the way (one of an encrypted index: its
- * structure; stores opened with a key are copied as ciphertext all the
- * same) and stored as it was compressed; chunks dst holds intact are kept,
- * damaged ones replaced. Returns 0 when the copy ran: a chunk src lacks or
- * has corrupt is counted (and logged at CADU_LOG_WARNING, "missing ID" or
- * "corrupt ID: why"), and then the packs are not copied. -EROFS when dst
- * is not a directory store. Progress: "mirror", in the chunks' bytes. */
-int cadu_store_mirror(cadu_context *ctx, cadu_store *src, cadu_store *dst, const char *const *indexes,
-                      const char *const *except_indexes, unsigned flags, cadu_mirror_report **ret);
-cadu_mirror_report *cadu_mirror_report_free(cadu_mirror_report *report);
-
-/* Counts of a mirror report. */
-typedef enum cadu_mirror_stat {
-        CADU_MIRROR_STAT_CHUNKS,        /* distinct chunks to have in dst */
-        CADU_MIRROR_STAT_BYTES,         /* their bytes */
-        CADU_MIRROR_STAT_PRESENT,       /* already in dst intact */
-        CADU_MIRROR_STAT_COPIED,
-        CADU_MIRROR_STAT_COPIED_BYTES,  /* as stored (compressed) */
-        CADU_MIRROR_STAT_REPAIRED,      /* damaged in dst, copied again */
-        CADU_MIRROR_STAT_MISSING,       /* not in src */
-        CADU_MIRROR_STAT_CORRUPT,       /* corrupt in src */
-        CADU_MIRROR_STAT_ERRORS,        /* could not be read from src */
-        CADU_MIRROR_STAT_PACKS,         /* packs copied */
-        CADU_MIRROR_STAT_DELTAS,        /* delta files copied */
-} cadu_mirror_stat;
-/* 0 and *ret, or -EINVAL for an unknown stat. */
-int cadu_mirror_report_get(const cadu_mirror_report *report, cadu_mirror_stat stat, uint64_t *ret);
 
 /* ---- slots: the A/B slots and the bootloader, and committing a good boot ----
  *
