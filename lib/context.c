@@ -119,17 +119,6 @@ void cadu_context_log(cadu_context *ctx, int level, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* The command line's words (src/cmd-util.c, cadu_strerror()) for the
- * errors the header gives a meaning. */
-static const char *errstr(int r) {
-        switch (-r) {
-        case EBADMSG: return "corrupt, or does not match its digest";
-        case EFBIG: return "larger than allowed";
-        case ENOENT: return "not found";
-        default: return cadu_errstr(r);
-        }
-}
-
 int cadu_context_fail(cadu_context *ctx, int r, const char *fmt, ...) {
         char *what = NULL;
         va_list ap;
@@ -140,11 +129,13 @@ int cadu_context_fail(cadu_context *ctx, int r, const char *fmt, ...) {
                 cadu_context_clear_error(ctx);
                 return r;
         }
-        cadu_context_log(ctx, CADU_LOG_ERR, "%s: %s", what, errstr(r));
+        cadu_context_log(ctx, CADU_LOG_ERR, "%s: %s", what, cadu_context_strerror(r));
         free(what);
         return r;
 }
 
+/* The command line's words (src/cmd-util.c's cadu_strerror() calls this)
+ * for the errors the header gives a meaning. */
 const char *cadu_context_strerror(int r) {
         switch (-r) {
         case EBADMSG: return "corrupt, or does not match its digest";

@@ -7,14 +7,10 @@
 #include "cadu-util.h"
 #include "cadu/cadu.h"
 #include "cmd.h"
+#include "context.h"
 
 const char *cadu_strerror(int r) {
-        switch (-r) {
-        case EBADMSG: return "corrupt, or does not match its digest";
-        case EFBIG: return "larger than allowed";
-        case ENOENT: return "not found";
-        default: return cadu_errstr(r);
-        }
+        return cadu_context_strerror(r);
 }
 
 static void verror(const char *fmt, va_list ap, const char *suffix) __attribute__((format(printf, 1, 0)));

@@ -44,7 +44,8 @@ int cadu_error_errno(int r, const char *fmt, ...) __attribute__((format(printf, 
 int cadu_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A human-readable error string for r (negative errno), with cadu's
- * meanings for EBADMSG ("corrupt or does not match its digest") etc. */
+ * meanings for EBADMSG ("corrupt or does not match its digest") etc.: the
+ * library's cadu_context_strerror() (lib/context.h). */
 const char *cadu_strerror(int r);
 
 /* Progress on a terminal (stderr, at most 5 updates a second), and JSON
