@@ -116,49 +116,15 @@ struct cadu_extraction {
 };
 
 /* When buf holds an encrypted index, replace it by its plaintext, opened
- * with the context's key; a plain index with a key set is refused (the key
- * would be ignored). */
+ * with the context's key (context.h's cadu_index_unseal()). */
 static int open_index(cadu_context *ctx, const char *what, cadu_buf *buf, bool *encrypted) {
-        char have[2 * CADU_CRYPT_KEY_ID_SIZE + 1], want[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
-        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE] = { 0 };
-        const uint8_t *names;
-        size_t n;
-        cadu_buf plain = CADU_BUF_INIT;
-
-        *encrypted = cadu_crypt_index_is(buf->data, buf->len);
-        if (!*encrypted) {
-                if (ctx->have_key) {
-                        cadu_context_log(ctx, CADU_LOG_ERR, "index %s is not encrypted, but a store key was given", what);
-                        return -EINVAL;
-                }
-                return 0;
-        }
-        int r = cadu_crypt_index_header(buf->data, buf->len, key_id, &names, &n);
-        if (r == 0)
-                r = cadu_crypt_index_open(ctx->have_key ? &ctx->key : NULL, buf->data, buf->len, &plain);
-        cadu_crypt_key_id_hex(key_id, want);
-        switch (r) {
-        case 0:
-                cadu_buf_free(buf);
-                *buf = plain;
-                return 0;
-        case -ENOKEY:
-                cadu_context_log(ctx, CADU_LOG_ERR, "index %s is encrypted (key %s): give the store key", what, want);
-                return r;
-        case -EKEYREJECTED:
-                cadu_crypt_key_id_hex(ctx->key.id, have);
-                cadu_context_log(ctx, CADU_LOG_ERR, "index %s is encrypted with key %s, not with the given key %s",
-                                 what, want, have);
-                return r;
-        case -EBADMSG:
-                cadu_buf_free(&plain);
-                cadu_context_log(ctx, CADU_LOG_ERR, "index %s: encrypted index is corrupt or forged (authentication failed)",
-                                 what);
-                return r;
-        default:
-                cadu_buf_free(&plain);
-                return cadu_context_fail(ctx, r, "decrypting index %s", what);
-        }
+        _cleanup_free_ char *msg = NULL;
+        int r = cadu_index_unseal(what, ctx->have_key ? &ctx->key : NULL, buf, encrypted, &msg);
+        if (r < 0 && msg)
+                cadu_context_log(ctx, CADU_LOG_ERR, "%s", msg);
+        else if (r < 0)
+                cadu_context_fail(ctx, r, "decrypting index %s", what);
+        return r;
 }
 
 int cadu_extraction_new(cadu_context *ctx, const char *index, cadu_extraction **ret) {

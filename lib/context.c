@@ -70,22 +70,81 @@ int cadu_context_set_key_file(cadu_context *ctx, const char *path) {
         if (!ctx)
                 return -EINVAL;
         cadu_context_clear_error(ctx);
-        cadu_crypt_key_clear(&ctx->key);
-        ctx->have_key = false;
+        cadu_context_use_key(ctx, NULL);
         if (!path)
                 return 0;
+        cadu_crypt_key k;
         const char *why = NULL;
-        int r = cadu_crypt_key_load(path, &ctx->key, &why);
-        if (r < 0) {
-                cadu_crypt_key_clear(&ctx->key);
-                if (why) {
-                        cadu_context_log(ctx, CADU_LOG_ERR, "key file %s: %s", path, why);
-                        return r;
-                }
-                return cadu_context_fail(ctx, r, "key file %s", path);
+        int r = cadu_key_file_load(path, &k, &why);
+        if (r < 0)
+                cadu_context_log(ctx, CADU_LOG_ERR, "key file %s: %s", path, why);
+        else
+                cadu_context_use_key(ctx, &k);
+        cadu_crypt_key_clear(&k);
+        return r;
+}
+
+void cadu_context_use_key(cadu_context *ctx, const cadu_crypt_key *k) {
+        cadu_crypt_key_clear(&ctx->key);
+        ctx->have_key = k != NULL;
+        if (k)
+                ctx->key = *k;
+}
+
+int cadu_key_file_load(const char *path, cadu_crypt_key *ret, const char **why) {
+        *why = NULL;
+        int r = cadu_crypt_key_load(path, ret, why);
+        if (r < 0 && !*why)
+                *why = cadu_context_strerror(r);
+        return r;
+}
+
+bool cadu_key_file_fault(int r) {
+        return r == -EPERM || r == -EINVAL || r == -ENOENT || r == -EACCES;
+}
+
+int cadu_index_unseal(const char *what, const cadu_crypt_key *k, cadu_buf *buf, bool *encrypted, char **msg) {
+        char have[2 * CADU_CRYPT_KEY_ID_SIZE + 1], want[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE] = { 0 };
+        const uint8_t *names;
+        size_t n;
+        cadu_buf plain = CADU_BUF_INIT;
+        int m;
+
+        *msg = NULL;
+        *encrypted = cadu_crypt_index_is(buf->data, buf->len);
+        if (!*encrypted) {
+                if (!k)
+                        return 0;
+                m = asprintf(msg, "index %s is not encrypted, but a store key was given", what);
+                return m < 0 ? -ENOMEM : -EINVAL;
         }
-        ctx->have_key = true;
-        return 0;
+        int r = cadu_crypt_index_header(buf->data, buf->len, key_id, &names, &n);
+        if (r == 0)
+                r = cadu_crypt_index_open(k, buf->data, buf->len, &plain);
+        if (r == 0) {
+                cadu_buf_free(buf);
+                *buf = plain;
+                return 0;
+        }
+        cadu_buf_free(&plain);
+        cadu_crypt_key_id_hex(key_id, want);
+        switch (r) {
+        case -ENOKEY:
+                m = asprintf(msg, "index %s is encrypted (key %s): give the store key", what, want);
+                break;
+        case -EKEYREJECTED:
+                cadu_crypt_key_id_hex(k->id, have);
+                m = asprintf(msg, "index %s is encrypted with key %s, not with the given key %s", what, want, have);
+                break;
+        case -EBADMSG:
+                m = asprintf(msg, "index %s: encrypted index is corrupt or forged (authentication failed)", what);
+                break;
+        default:
+                m = asprintf(msg, "decrypting index %s: %s", what, cadu_context_strerror(r));
+                break;
+        }
+        return m < 0 ? -ENOMEM : r;
 }
 
 const char *cadu_context_last_error(const cadu_context *ctx) {

@@ -35,4 +35,28 @@ void cadu_context_clear_error(cadu_context *ctx);
  * same through the library. */
 const char *cadu_context_strerror(int r);
 
+/* Store keys and encrypted indexes (doc/encryption.md): the one
+ * implementation, for the library and the commands (src/cmd-crypt.c)
+ * alike, each caller choosing what a failure becomes. */
+
+/* Load the key file at path into *ret: 0, or -errno with *why what is
+ * wrong (its type or permissions, its content, else what r means in
+ * cadu_context_strerror()'s words). */
+int cadu_key_file_load(const char *path, cadu_crypt_key *ret, const char **why);
+/* Whether the failure r of cadu_key_file_load() is the key file's fault
+ * (missing, unreadable, loose permissions, bad content): a mistake of
+ * configuration rather than of the system. */
+bool cadu_key_file_fault(int r);
+/* The context's key becomes a copy of k (NULL: none). */
+void cadu_context_use_key(cadu_context *ctx, const cadu_crypt_key *k);
+/* When buf holds an encrypted index, replace it by its plaintext, opened
+ * with k (NULL: no key given); *encrypted tells which it was. A plain index
+ * given a key is refused (-EINVAL): the key would be ignored. 0, or -errno
+ * with *msg (malloc'ed; NULL only for -ENOMEM) the line that says why,
+ * naming the index what: -EINVAL for that plain index, -ENOKEY for an
+ * encrypted one without a key, -EKEYREJECTED for one encrypted with
+ * another key, -EBADMSG for a corrupt or forged one, else
+ * "decrypting index WHAT: <strerror>". */
+int cadu_index_unseal(const char *what, const cadu_crypt_key *k, cadu_buf *buf, bool *encrypted, char **msg);
+
 #endif

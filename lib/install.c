@@ -330,10 +330,6 @@ static int unwrap_key(installer *in, const cadu_manifest_image *img) {
  * the one named; the index is decrypted in place. 0 or -errno. */
 static int decrypt_index(installer *in, const cadu_manifest_image *img, const char *index_loc, cadu_buf *ib) {
         char want[2 * CADU_CRYPT_KEY_ID_SIZE + 1], have[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
-        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE] = { 0 };
-        const uint8_t *names;
-        cadu_buf plain = CADU_BUF_INIT;
-        size_t n;
         int r;
         cadu_crypt_key_id_hex(img->store_key, want);
         if ((!in->has_key || memcmp(in->key.id, img->store_key, CADU_CRYPT_KEY_ID_SIZE) != 0) && in->m->key_envelope &&
@@ -352,27 +348,17 @@ static int decrypt_index(installer *in, const cadu_manifest_image *img, const ch
         if (!cadu_crypt_index_is(ib->data, ib->len))
                 return fail(in, CADU_INSTALL_FAILURE_VERIFY, -EBADMSG,
                             "index %s: not encrypted, but the manifest names store key %s", index_loc, want);
-        r = cadu_crypt_index_header(ib->data, ib->len, key_id, &names, &n);
-        if (r == 0)
-                r = cadu_crypt_index_open(&in->key, ib->data, ib->len, &plain);
-        cadu_crypt_key_id_hex(key_id, want);
-        switch (r) {
-        case 0:
-                cadu_buf_free(ib);
-                *ib = plain;
+        _cleanup_free_ char *msg = NULL;
+        bool encrypted;
+        if ((r = cadu_index_unseal(index_loc, &in->key, ib, &encrypted, &msg)) == 0)
                 return 0;
-        case -EKEYREJECTED:
-                cadu_crypt_key_id_hex(in->key.id, have);
-                return fail(in, CADU_INSTALL_FAILURE_REFUSED, r,
-                            "index %s is encrypted with key %s, not with the given key %s", index_loc, want, have);
-        case -EBADMSG:
-                cadu_buf_free(&plain);
-                return fail(in, CADU_INSTALL_FAILURE_VERIFY, r,
-                            "index %s: encrypted index is corrupt or forged (authentication failed)", index_loc);
-        default:
-                cadu_buf_free(&plain);
+        if (!msg)
                 return fail_errno(in, r, "decrypting index %s", index_loc);
-        }
+        return fail(in,
+                    r == -EKEYREJECTED             ? CADU_INSTALL_FAILURE_REFUSED
+                    : r == -EBADMSG || r == -EFBIG ? CADU_INSTALL_FAILURE_VERIFY
+                                                   : CADU_INSTALL_FAILURE_OTHER,
+                    r, "%s", msg);
 }
 
 /* Wrap *s in an encrypted store under k (on failure *s is freed and NULL). */
@@ -1267,11 +1253,9 @@ static int run(installer *in) {
 
         if (cf->key_file) {
                 const char *why = NULL;
-                if ((r = cadu_crypt_key_load(cf->key_file, &in->key, &why)) < 0)
-                        return why ? fail(in, CADU_INSTALL_FAILURE_CONFIG, r, "key-file %s: %s", cf->key_file, why)
-                                   : fail(in, r == -ENOENT || r == -EACCES ? CADU_INSTALL_FAILURE_CONFIG
-                                                                           : CADU_INSTALL_FAILURE_OTHER,
-                                          r, "key-file %s: %s", cf->key_file, cadu_context_strerror(r));
+                if ((r = cadu_key_file_load(cf->key_file, &in->key, &why)) < 0)
+                        return fail(in, cadu_key_file_fault(r) ? CADU_INSTALL_FAILURE_CONFIG : CADU_INSTALL_FAILURE_OTHER,
+                                    r, "key-file %s: %s", cf->key_file, why);
                 in->has_key = true;
         }
         if ((r = cadu_state_lock(cf->state_dir, &in->lock_fd)) < 0)

@@ -227,20 +227,6 @@ int cadu_error_lib(const cadu_context *ctx, int r, const char *what) {
         return cadu_error_errno(r, "%s", what);
 }
 
-int cadu_cmd_set_key_file(cadu_context *ctx, const char *option, const char *path) {
-        int r = cadu_context_set_key_file(ctx, path);
-        if (r == 0)
-                return CADU_EXIT_OK;
-        /* "key file PATH: why" with the option's name. */
-        const char *msg = cadu_context_last_error(ctx);
-        size_t n = strlen("key file ") + strlen(path);
-        if (msg && strlen(msg) > n && !strncmp(msg, "key file ", 9))
-                cadu_error("%s %s%s", option, path, msg + n);
-        else
-                cadu_error_errno(r, "%s %s", option, path);
-        return r == -EPERM || r == -EINVAL || r == -ENOENT || r == -EACCES ? CADU_EXIT_USAGE : CADU_EXIT_FAILURE;
-}
-
 void cadu_cmd_log(void *userdata, int level, const char *message) {
         (void)userdata;
         if (level == CADU_LOG_WARNING)

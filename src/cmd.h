@@ -85,8 +85,9 @@ struct cadu_context;
  * else "what: <strerror>") and return the exit code cadu_error_errno()
  * gives r. */
 int cadu_error_lib(const struct cadu_context *ctx, int r, const char *what);
-/* cadu_context_set_key_file() with the messages and exit codes of
- * cmd-crypt.h's cadu_cmd_load_key() (option names it: "--key-file"). */
+/* The key file at path, loaded with the messages and exit codes of
+ * cmd-crypt.h's cadu_cmd_load_key() (option names it: "--key-file"),
+ * becomes the context's key (src/cmd-crypt.c). */
 int cadu_cmd_set_key_file(struct cadu_context *ctx, const char *option, const char *path);
 /* A store option of the command line (storeopts.h's CADU_STOREOPT_FIRST ..
  * LAST) set on the context with the messages of cadu_storeopts_parse():
