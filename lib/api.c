@@ -68,7 +68,7 @@ int cadu_store_open_location(cadu_context *ctx, const char *location, unsigned f
         cadu_store *s = NULL;
         int r = cadu_store_open(location, &ctx->storeopts.opts, flags & CADU_STORE_CREATE, &s);
         if (r == 0 && ctx->have_key)
-                r = cadu_store_crypt_new(s, &ctx->key, &s);
+                r = cadu_store_wrap_key(&s, &ctx->key);
         if (r < 0)
                 return cadu_context_fail(ctx, r, "cannot open store %s", location);
         *ret = s;

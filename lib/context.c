@@ -147,6 +147,12 @@ int cadu_index_unseal(const char *what, const cadu_crypt_key *k, cadu_buf *buf, 
         return m < 0 ? -ENOMEM : r;
 }
 
+int cadu_store_wrap_key(cadu_store **s, const cadu_crypt_key *k) {
+        cadu_store *inner = *s;
+        *s = NULL;
+        return cadu_store_crypt_new(inner, k, s);
+}
+
 const char *cadu_context_last_error(const cadu_context *ctx) {
         return ctx ? ctx->last_error : NULL;
 }

@@ -59,4 +59,8 @@ void cadu_context_use_key(cadu_context *ctx, const cadu_crypt_key *k);
  * "decrypting index WHAT: <strerror>". */
 int cadu_index_unseal(const char *what, const cadu_crypt_key *k, cadu_buf *buf, bool *encrypted, char **msg);
 
+/* Wrap *s in an encrypted store under k (on failure *s is freed and
+ * NULL). 0 or -errno. */
+int cadu_store_wrap_key(cadu_store **s, const cadu_crypt_key *k);
+
 #endif

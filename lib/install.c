@@ -361,13 +361,6 @@ static int decrypt_index(installer *in, const cadu_manifest_image *img, const ch
                     r, "%s", msg);
 }
 
-/* Wrap *s in an encrypted store under k (on failure *s is freed and NULL). */
-static int wrap_store(cadu_store **s, const cadu_crypt_key *k) {
-        cadu_store *inner = *s;
-        *s = NULL;
-        return cadu_store_crypt_new(inner, k, s);
-}
-
 /* An image's chunks written, through the context's progress callback: each
  * phase (the seed's scan, then the image) reported once at 0 when it
  * starts and once at its total when it completes. */
@@ -780,7 +773,7 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, prepare
                 nstores++;
         }
         for (size_t i = 0; img->encrypted && i < nstores; i++)
-                if ((r = wrap_store(&stores[i], &in->key)) < 0) {
+                if ((r = cadu_store_wrap_key(&stores[i], &in->key)) < 0) {
                         ret = fail_errno(in, r, "store of %s", img->name);
                         goto out;
                 }

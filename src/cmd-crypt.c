@@ -5,7 +5,6 @@
 
 #include "cmd-crypt.h"
 #include "cmd.h"
-#include "context.h"
 
 int cadu_cmd_load_key(const char *option, const char *path, cadu_crypt_key *ret) {
         const char *why = NULL;
@@ -37,10 +36,4 @@ int cadu_cmd_set_key_file(cadu_context *ctx, const char *option, const char *pat
                 cadu_context_use_key(ctx, &k);
         cadu_crypt_key_clear(&k);
         return r;
-}
-
-int cadu_cmd_wrap_store(cadu_store **s, const cadu_crypt_key *k) {
-        cadu_store *inner = *s;
-        *s = NULL;
-        return cadu_store_crypt_new(inner, k, s);
 }

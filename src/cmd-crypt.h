@@ -2,7 +2,9 @@
 /*
  * cmd-crypt.h - what the commands share for encrypted stores and indexes
  * (doc/encryption.md): loading a key file and opening a fetched index that
- * may be encrypted, each printing its one error line.
+ * may be encrypted, each printing its one error line. The work is the
+ * library's (lib/context.h: cadu_key_file_load(), cadu_index_unseal(),
+ * cadu_store_wrap_key()); here are the messages' framing and exit codes.
  *
  * Exit codes: a missing key is CADU_EXIT_USAGE, a key that is not the one
  * the data was sealed with CADU_EXIT_REFUSED, a key file with loose
@@ -14,6 +16,7 @@
 
 #include "cadu-crypt.h"
 #include "cadu-store.h"
+#include "context.h"
 
 /* Load the key file at path (option names it in messages, e.g.
  * "--key-file"). Returns 0 or prints and returns an exit code. */
@@ -24,9 +27,5 @@ int cadu_cmd_load_key(const char *option, const char *path, cadu_crypt_key *ret)
  * A plain index given a key is refused too: the key would be ignored.
  * Returns 0 or prints and returns an exit code; what names the index. */
 int cadu_cmd_open_index(const char *what, const cadu_crypt_key *k, cadu_buf *buf, bool *encrypted);
-
-/* Wrap *s in an encrypted store under k (on failure *s is freed and NULL).
- * 0 or -errno. */
-int cadu_cmd_wrap_store(cadu_store **s, const cadu_crypt_key *k);
 
 #endif

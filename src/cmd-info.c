@@ -470,7 +470,7 @@ int cadu_cmd_info(int argc, char **argv) {
         if (store_loc) {
                 r = cadu_store_open(store_loc, &so.opts, false, &store);
                 if (r == 0 && key_path)
-                        r = cadu_cmd_wrap_store(&store, &key);
+                        r = cadu_store_wrap_key(&store, &key);
                 if (r < 0) {
                         ret = cadu_error_errno(r, "cannot open store %s", store_loc);
                         goto out;

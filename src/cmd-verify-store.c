@@ -108,7 +108,7 @@ static int verify_sealed_packs(const char *store_loc, const cadu_storeopts *so, 
                 ret = CADU_EXIT_VERIFY;
                 goto out;
         }
-        if ((*r = cadu_store_open(store_loc, &so->opts, false, &s)) < 0 || (*r = cadu_cmd_wrap_store(&s, key)) < 0) {
+        if ((*r = cadu_store_open(store_loc, &so->opts, false, &s)) < 0 || (*r = cadu_store_wrap_key(&s, key)) < 0) {
                 ret = cadu_error_errno(*r, "cannot open store %s", store_loc);
                 goto out;
         }
