@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "cadu-index.h"
 #include "cadu-util.h"
 #include "context.h"
 
@@ -103,22 +105,30 @@ bool cadu_key_file_fault(int r) {
         return r == -EPERM || r == -EINVAL || r == -ENOENT || r == -EACCES;
 }
 
+/* *msg becomes the line fmt says: returns r, or -ENOMEM (*msg NULL). */
+__attribute__((format(printf, 3, 4)))
+static int say(char **msg, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(msg, fmt, ap) < 0) {
+                *msg = NULL;
+                r = -ENOMEM;
+        }
+        va_end(ap);
+        return r;
+}
+
 int cadu_index_unseal(const char *what, const cadu_crypt_key *k, cadu_buf *buf, bool *encrypted, char **msg) {
         char have[2 * CADU_CRYPT_KEY_ID_SIZE + 1], want[2 * CADU_CRYPT_KEY_ID_SIZE + 1];
         uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE] = { 0 };
         const uint8_t *names;
         size_t n;
         cadu_buf plain = CADU_BUF_INIT;
-        int m;
 
         *msg = NULL;
         *encrypted = cadu_crypt_index_is(buf->data, buf->len);
-        if (!*encrypted) {
-                if (!k)
-                        return 0;
-                m = asprintf(msg, "index %s is not encrypted, but a store key was given", what);
-                return m < 0 ? -ENOMEM : -EINVAL;
-        }
+        if (!*encrypted)
+                return k ? say(msg, -EINVAL, "index %s is not encrypted, but a store key was given", what) : 0;
         int r = cadu_crypt_index_header(buf->data, buf->len, key_id, &names, &n);
         if (r == 0)
                 r = cadu_crypt_index_open(k, buf->data, buf->len, &plain);
@@ -131,20 +141,93 @@ int cadu_index_unseal(const char *what, const cadu_crypt_key *k, cadu_buf *buf, 
         cadu_crypt_key_id_hex(key_id, want);
         switch (r) {
         case -ENOKEY:
-                m = asprintf(msg, "index %s is encrypted (key %s): give the store key", what, want);
-                break;
+                return say(msg, r, "index %s is encrypted (key %s): give the store key", what, want);
         case -EKEYREJECTED:
                 cadu_crypt_key_id_hex(k->id, have);
-                m = asprintf(msg, "index %s is encrypted with key %s, not with the given key %s", what, want, have);
-                break;
+                return say(msg, r, "index %s is encrypted with key %s, not with the given key %s", what, want, have);
         case -EBADMSG:
-                m = asprintf(msg, "index %s: encrypted index is corrupt or forged (authentication failed)", what);
-                break;
+                return say(msg, r, "index %s: encrypted index is corrupt or forged (authentication failed)", what);
         default:
-                m = asprintf(msg, "decrypting index %s: %s", what, cadu_context_strerror(r));
-                break;
+                return say(msg, r, "decrypting index %s: %s", what, cadu_context_strerror(r));
         }
-        return m < 0 ? -ENOMEM : r;
+}
+
+/* The keyed names an encrypted index lists in clear: what gc keeps and
+ * mirror copies without the key. */
+static int read_names(const char *path, const cadu_buf *b, cadu_index_file *f, cadu_index_fault *fault, char **msg) {
+        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
+        const uint8_t *names;
+        size_t n;
+        if (cadu_crypt_index_header(b->data, b->len, key_id, &names, &n) < 0) {
+                *fault = CADU_INDEX_FAULT_CONTENT;
+                return say(msg, -EBADMSG, "index %s: encrypted index header is malformed", path);
+        }
+        if (!(f->names = malloc(n ? n * CADU_CRYPT_NAME_SIZE : 1)))
+                return say(msg, -ENOMEM, "index %s", path);
+        memcpy(f->names, names, n * CADU_CRYPT_NAME_SIZE);
+        f->n_names = n;
+        return 0;
+}
+
+int cadu_index_file_read(const char *path, const cadu_crypt_key *key, unsigned flags, cadu_index_file *ret,
+                         cadu_index_fault *fault, char **msg) {
+        cadu_buf b = CADU_BUF_INIT;
+        const char *why = NULL;
+        size_t len;
+        int r;
+
+        *ret = (cadu_index_file){ 0 };
+        *fault = CADU_INDEX_FAULT_ERRNO;
+        *msg = NULL;
+        if ((r = cadu_read_file(path, CADU_INDEX_FILE_MAX, &b.data, &len)) < 0)
+                return say(msg, r, "cannot read index %s", path);
+        b.len = b.alloc = len;
+        if (key) {
+                if ((r = cadu_index_unseal(path, key, &b, &ret->encrypted, msg)) < 0)
+                        *fault = CADU_INDEX_FAULT_KEY;
+        } else if ((ret->encrypted = cadu_crypt_index_is(b.data, b.len))) {
+                if (!(flags & CADU_INDEX_FILE_NAMES)) {
+                        *fault = CADU_INDEX_FAULT_KEY;
+                        r = say(msg, -ENOKEY, "index %s is encrypted", path);
+                } else
+                        r = read_names(path, &b, ret, fault, msg);
+                goto out;
+        }
+        if (r == 0 && (r = cadu_index_parse(b.data, b.len, &ret->idx, &why)) < 0) {
+                if (why) {
+                        *fault = CADU_INDEX_FAULT_CONTENT;
+                        r = say(msg, r, "index %s: %s", path, why);
+                } else
+                        r = say(msg, r, "cannot read index %s", path);
+        }
+out:
+        cadu_buf_free(&b);
+        if (r < 0) {
+                bool encrypted = ret->encrypted;
+                cadu_index_file_done(ret);
+                ret->encrypted = encrypted;
+        }
+        return r;
+}
+
+int cadu_index_file_add(cadu_chunk_set *s, const cadu_index_file *f, uint64_t mask) {
+        if (f->idx)
+                return cadu_chunk_set_add_index(s, f->idx, mask);
+        for (size_t k = 0; k < f->n_names; k++) {
+                cadu_chunk_entry *e;
+                int r = cadu_chunk_set_add(s, f->names + k * CADU_CRYPT_NAME_SIZE, &e);
+                if (r < 0)
+                        return r;
+                e->refs++;
+                e->mask |= mask;
+        }
+        return 0;
+}
+
+void cadu_index_file_done(cadu_index_file *f) {
+        cadu_index_free(f->idx);
+        free(f->names);
+        *f = (cadu_index_file){ 0 };
 }
 
 int cadu_store_wrap_key(cadu_store **s, const cadu_crypt_key *k) {

@@ -9,6 +9,7 @@
 #include "cadu/cadu.h"
 #include "cadu-crypt.h"
 #include "storeopts.h"
+#include "storewalk.h"
 
 struct cadu_context {
         cadu_log_fn log;
@@ -58,6 +59,34 @@ void cadu_context_use_key(cadu_context *ctx, const cadu_crypt_key *k);
  * another key, -EBADMSG for a corrupt or forged one, else
  * "decrypting index WHAT: <strerror>". */
 int cadu_index_unseal(const char *what, const cadu_crypt_key *k, cadu_buf *buf, bool *encrypted, char **msg);
+
+/* An index file as the store operations read it (cadu_index_file_read()):
+ * a plain index parsed, an encrypted one opened with the key given, or,
+ * without a key and with CADU_INDEX_FILE_NAMES, the keyed names it lists in
+ * clear (doc/encryption.md). */
+typedef struct cadu_index_file {
+        cadu_index *idx;                /* NULL for those names: */
+        uint8_t *names;                 /* n_names of CADU_CRYPT_NAME_SIZE bytes */
+        size_t n_names;
+        bool encrypted;                 /* the file was (also when it failed) */
+} cadu_index_file;
+#define CADU_INDEX_FILE_NAMES 1u
+/* What a failure of cadu_index_file_read() is about. */
+typedef enum cadu_index_fault {
+        CADU_INDEX_FAULT_ERRNO,         /* the line reads "<msg>: <what r means>" */
+        CADU_INDEX_FAULT_CONTENT,       /* msg says it: not an index, or a malformed one */
+        CADU_INDEX_FAULT_KEY,           /* msg says it: cadu_index_unseal()'s failures, or
+                                         * -ENOKEY for an encrypted index without key or names */
+} cadu_index_fault;
+/* Read the index file at path into *ret (see cadu_index_file; key may be
+ * NULL). 0, or -errno with *fault and *msg (malloc'ed; NULL only for
+ * -ENOMEM) the line that says why. */
+int cadu_index_file_read(const char *path, const cadu_crypt_key *key, unsigned flags, cadu_index_file *ret,
+                         cadu_index_fault *fault, char **msg);
+/* Add the chunks of f to s with mask (keyed names with size 0): 0, or
+ * -errno (-EBADMSG: a chunk id appears with two different sizes). */
+int cadu_index_file_add(cadu_chunk_set *s, const cadu_index_file *f, uint64_t mask);
+void cadu_index_file_done(cadu_index_file *f);
 
 /* Wrap *s in an encrypted store under k (on failure *s is freed and
  * NULL). 0 or -errno. */

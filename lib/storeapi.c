@@ -46,37 +46,17 @@ static int read_indexes(cadu_context *ctx, const char *const *paths, index_set *
                 n++;
         if (!(l->idx = calloc(n + 1, sizeof(*l->idx))))
                 return cadu_context_fail(ctx, -ENOMEM, "reading indexes");
-        for (size_t i = 0; i < n; i++, l->n++) {
-                _cleanup_free_ uint8_t *buf = NULL;
-                uint64_t mask = i < 64 ? UINT64_C(1) << i : 0;
-                const char *why = NULL;
-                size_t len;
-                int r = cadu_read_file(paths[i], CADU_INDEX_FILE_MAX, &buf, &len);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *msg = NULL;
+                cadu_index_fault fault;
+                cadu_index_file f;
+                int r = cadu_index_file_read(paths[i], NULL, CADU_INDEX_FILE_NAMES, &f, &fault, &msg);
                 if (r < 0)
-                        return cadu_context_fail(ctx, r, "cannot read index %s", paths[i]);
-                if (cadu_crypt_index_is(buf, len)) {
-                        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
-                        const uint8_t *names;
-                        size_t nn;
-                        if ((r = cadu_crypt_index_header(buf, len, key_id, &names, &nn)) < 0)
-                                return cadu_context_fail(ctx, -EBADMSG, "index %s: encrypted index header is malformed",
-                                                         paths[i]);
-                        for (size_t k = 0; k < nn; k++) {
-                                cadu_chunk_entry *e;
-                                if ((r = cadu_chunk_set_add(s, names + k * CADU_CRYPT_NAME_SIZE, &e)) < 0)
-                                        return cadu_context_fail(ctx, r, "index %s", paths[i]);
-                                e->refs++;
-                                e->mask |= mask;
-                        }
-                        continue;
-                }
-                if ((r = cadu_index_parse(buf, len, &l->idx[i], &why)) < 0) {
-                        if (why)
-                                return cadu_context_fail(ctx, r, "index %s: %s", paths[i], why);
-                        return cadu_context_fail(ctx, r, "cannot read index %s", paths[i]);
-                }
-                r = cadu_chunk_set_add_index(s, l->idx[i], mask);
-                if (r == -EBADMSG)
+                        return cadu_context_fail(ctx, r, "%s", msg ? msg : paths[i]);
+                l->idx[l->n++] = f.idx;
+                r = cadu_index_file_add(s, &f, i < 64 ? UINT64_C(1) << i : 0);
+                free(f.names);
+                if (r == -EBADMSG && f.idx)
                         return cadu_context_fail(ctx, r, "index %s: a chunk id appears with two different sizes",
                                                  paths[i]);
                 if (r < 0)

@@ -15,6 +15,14 @@ int cadu_cmd_load_key(const char *option, const char *path, cadu_crypt_key *ret)
         return cadu_key_file_fault(r) ? CADU_EXIT_USAGE : CADU_EXIT_FAILURE;
 }
 
+int cadu_cmd_index_key_error(int r, bool encrypted, const char *msg) {
+        cadu_error("%s%s", msg, r == -ENOKEY ? " (--key-file)" : "");
+        return !encrypted || r == -ENOKEY       ? CADU_EXIT_USAGE
+               : r == -EKEYREJECTED             ? CADU_EXIT_REFUSED
+               : r == -EBADMSG || r == -EFBIG   ? CADU_EXIT_VERIFY
+                                                : CADU_EXIT_FAILURE;
+}
+
 int cadu_cmd_open_index(const char *what, const cadu_crypt_key *k, cadu_buf *buf, bool *encrypted) {
         _cleanup_free_ char *msg = NULL;
         int r = cadu_index_unseal(what, k, buf, encrypted, &msg);
@@ -22,11 +30,7 @@ int cadu_cmd_open_index(const char *what, const cadu_crypt_key *k, cadu_buf *buf
                 return CADU_EXIT_OK;
         if (!msg)
                 return cadu_error_errno(r, "decrypting index %s", what);
-        cadu_error("%s%s", msg, r == -ENOKEY ? " (--key-file)" : "");
-        return !*encrypted || r == -ENOKEY       ? CADU_EXIT_USAGE
-               : r == -EKEYREJECTED              ? CADU_EXIT_REFUSED
-               : r == -EBADMSG || r == -EFBIG    ? CADU_EXIT_VERIFY
-                                                 : CADU_EXIT_FAILURE;
+        return cadu_cmd_index_key_error(r, *encrypted, msg);
 }
 
 int cadu_cmd_set_key_file(cadu_context *ctx, const char *option, const char *path) {

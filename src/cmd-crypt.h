@@ -28,4 +28,8 @@ int cadu_cmd_load_key(const char *option, const char *path, cadu_crypt_key *ret)
  * Returns 0 or prints and returns an exit code; what names the index. */
 int cadu_cmd_open_index(const char *what, const cadu_crypt_key *k, cadu_buf *buf, bool *encrypted);
 
+/* Print msg, the failure r of cadu_index_unseal() (of an index that was
+ * encrypted or not), and return its exit code. */
+int cadu_cmd_index_key_error(int r, bool encrypted, const char *msg);
+
 #endif

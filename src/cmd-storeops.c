@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-storeops.c - what cadu info, verify-store, gc and mirror share:
- * reading the indexes they are given, threads, error details.
+ * reading the indexes they are given (the library's cadu_index_file_read(),
+ * lib/context.h, with the commands' messages), threads, error details.
  */
 #include <errno.h>
 
@@ -35,23 +36,6 @@ void index_list_done(index_list *l) {
         l->n = 0;
 }
 
-/* The keyed names an encrypted index lists in clear (doc/encryption.md):
- * what gc keeps and mirror copies, without the key. */
-static int read_names(const char *path, const uint8_t *buf, size_t len, index_list *l, size_t i) {
-        uint8_t key_id[CADU_CRYPT_KEY_ID_SIZE];
-        const uint8_t *names;
-        size_t n;
-        if (cadu_crypt_index_header(buf, len, key_id, &names, &n) < 0) {
-                cadu_error("index %s: encrypted index header is malformed", path);
-                return CADU_EXIT_VERIFY;
-        }
-        if (!(l->names[i] = malloc(n ? n * CADU_CRYPT_NAME_SIZE : 1)))
-                return cadu_error_errno(-ENOMEM, "index %s", path);
-        memcpy(l->names[i], names, n * CADU_CRYPT_NAME_SIZE);
-        l->n_names[i] = n;
-        return 0;
-}
-
 /* Read the indexes at paths; encrypted ones, when allowed, as their lists
  * of keyed names. 0, or an exit code after printing the error. */
 int read_indexes(char **paths, size_t n, index_list *l, bool allow_encrypted) {
@@ -69,38 +53,27 @@ int read_indexes_key(char **paths, size_t n, index_list *l, bool allow_encrypted
         if (!l->idx || !l->names || !l->n_names)
                 return cadu_error_errno(-ENOMEM, "reading indexes");
         for (size_t i = 0; i < n; i++) {
-                const char *why = NULL;
-                _cleanup_free_ uint8_t *buf = NULL;
-                size_t len;
-                int r = cadu_read_file(paths[i], (size_t)2 << 30, &buf, &len);
-                if (r == 0 && key) {
-                        cadu_buf b = { .data = buf, .len = len, .alloc = len };
-                        bool encrypted;
-                        buf = NULL;
-                        int c = cadu_cmd_open_index(paths[i], key, &b, &encrypted);
-                        buf = b.data;
-                        len = b.len;
-                        if (c)
-                                return c;
-                } else if (r == 0 && cadu_crypt_index_is(buf, len)) {
-                        if (!allow_encrypted) {
-                                cadu_error("index %s is encrypted: decrypt it first (doc/encryption.md)", paths[i]);
-                                return CADU_EXIT_USAGE;
-                        }
-                        if ((r = read_names(paths[i], buf, len, l, i)) != 0)
-                                return r;
-                        l->n++;
-                        continue;
+                _cleanup_free_ char *msg = NULL;
+                cadu_index_fault fault;
+                cadu_index_file f;
+                int r = cadu_index_file_read(paths[i], key, allow_encrypted ? CADU_INDEX_FILE_NAMES : 0, &f, &fault, &msg);
+                if (r == -ENOKEY && !key) {
+                        cadu_error("index %s is encrypted: decrypt it first (doc/encryption.md)", paths[i]);
+                        return CADU_EXIT_USAGE;
                 }
-                if (r == 0)
-                        r = cadu_index_parse(buf, len, &l->idx[i], &why);
-                if (r < 0) {
-                        if (why) {
-                                cadu_error("index %s: %s", paths[i], why);
-                                return CADU_EXIT_VERIFY;
-                        }
-                        return cadu_error_errno(r, "cannot read index %s", paths[i]);
+                if (r < 0 && !msg)
+                        return cadu_error_errno(r, "index %s", paths[i]);
+                if (r < 0 && fault == CADU_INDEX_FAULT_KEY)
+                        return cadu_cmd_index_key_error(r, f.encrypted, msg);
+                if (r < 0 && fault == CADU_INDEX_FAULT_CONTENT) {
+                        cadu_error("%s", msg);
+                        return CADU_EXIT_VERIFY;
                 }
+                if (r < 0)
+                        return cadu_error_errno(r, "%s", msg);
+                l->idx[i] = f.idx;
+                l->names[i] = f.names;
+                l->n_names[i] = f.n_names;
                 l->n++;
         }
         return 0;
@@ -109,24 +82,9 @@ int read_indexes_key(char **paths, size_t n, index_list *l, bool allow_encrypted
 /* Add the chunks of every index to s. 0, or an exit code after the error. */
 int add_indexes(cadu_chunk_set *s, const index_list *l) {
         for (size_t i = 0; i < l->n; i++) {
-                uint64_t mask = i < 64 ? UINT64_C(1) << i : 0;
-                int r = 0;
-                if (!l->idx[i]) {
-                        /* Keyed names: sizes unknown (0). */
-                        for (size_t k = 0; k < l->n_names[i] && r >= 0; k++) {
-                                cadu_chunk_entry *e;
-                                r = cadu_chunk_set_add(s, l->names[i] + k * CADU_CRYPT_NAME_SIZE, &e);
-                                if (r >= 0) {
-                                        e->refs++;
-                                        e->mask |= mask;
-                                }
-                        }
-                        if (r < 0)
-                                return cadu_error_errno(r, "index %s", l->paths[i]);
-                        continue;
-                }
-                r = cadu_chunk_set_add_index(s, l->idx[i], mask);
-                if (r == -EBADMSG) {
+                cadu_index_file f = { .idx = l->idx[i], .names = l->names[i], .n_names = l->n_names[i] };
+                int r = cadu_index_file_add(s, &f, i < 64 ? UINT64_C(1) << i : 0);
+                if (r == -EBADMSG && f.idx) {
                         cadu_error("index %s: a chunk id appears with two different sizes", l->paths[i]);
                         return CADU_EXIT_VERIFY;
                 }
