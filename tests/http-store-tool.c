@@ -23,7 +23,11 @@
  *           (COUNT ranges of 1..MAXLEN bytes, 0..MAXGAP apart, from a
  *           random start; cut at LOCAL's end). Prints
  *           "ranges: N ranges, B bytes" per call on stdout (or an error,
- *           and on to the next SPEC).
+ *           and on to the next SPEC). With SLOW_CALLER_US=N in the
+ *           environment, each range is handed back N microseconds late
+ *           (a caller slower than the link), and the line ends with
+ *           ", K KiB held": the most the process's anonymous memory grew
+ *           during the call, seen at each range handed over.
  *
  * On failure: "error: ENAME: <last error of the store>" on stderr, exit 1.
  * Statistics after every command on stderr:
@@ -37,8 +41,10 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cadu-store.h"
 #include "cadu-util.h"
@@ -246,14 +252,32 @@ typedef struct range_check {
         bool *seen;
         uint64_t bytes;
         char what[160];
+        cadu_buf want;                  /* the local bytes of a range */
+        unsigned slow_us;               /* SLOW_CALLER_US */
+        long anon0, anon_max;           /* RssAnon (KiB) before the call, the most seen */
 } range_check;
+
+/* The process's anonymous resident memory in KiB, or -1. */
+static long rss_anon(void) {
+        char line[128];
+        long kb = -1;
+        FILE *f = fopen("/proc/self/status", "re");
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "RssAnon: %ld", &kb) == 1)
+                        break;
+        fclose(f);
+        return kb;
+}
 
 static int check_range(void *ud, size_t i, const uint8_t *data, size_t len) {
         range_check *c = ud;
-        uint8_t *want = malloc(len ? len : 1);
         int r = 0;
-        if (!want)
+        c->want.len = 0;
+        if (cadu_buf_reserve(&c->want, len) < 0)
                 return -ENOMEM;
+        uint8_t *want = c->want.data;
         if (c->seen[i] || len != c->r[i].len)
                 r = -EPROTO;
         else if (cadu_pread_full(c->fd, want, len, c->r[i].off) != (ssize_t) len || memcmp(want, data, len) != 0)
@@ -263,7 +287,10 @@ static int check_range(void *ud, size_t i, const uint8_t *data, size_t len) {
                          (unsigned long long) c->r[i].len, r == -EPROTO ? "delivered twice or wrong length" : "differs");
         c->seen[i] = true;
         c->bytes += len;
-        free(want);
+        if (c->slow_us) {
+                c->anon_max = CADU_MAX(c->anon_max, rss_anon());
+                usleep(c->slow_us);
+        }
         return r;
 }
 
@@ -375,9 +402,13 @@ int main(int argc, char **argv) {
                                 ret = 2;
                                 goto out;
                         }
-                        range_check chk = { .r = rs, .fd = fd, .seen = calloc(n ? n : 1, sizeof(bool)) };
+                        const char *slow = getenv("SLOW_CALLER_US");
+                        range_check chk = { .r = rs, .fd = fd, .seen = calloc(n ? n : 1, sizeof(bool)),
+                                            .want = CADU_BUF_INIT,
+                                            .slow_us = slow ? (unsigned) strtoul(slow, NULL, 10) : 0 };
                         if (!chk.seen)
                                 abort();
+                        chk.anon0 = chk.anon_max = rss_anon();
                         r = cadu_store_get_ranges(s, argv[optind + 2], rs, n, check_range, &chk);
                         for (size_t i = 0; i < n && r == 0; i++)
                                 if (!chk.seen[i]) {
@@ -386,9 +417,13 @@ int main(int argc, char **argv) {
                                 }
                         if (r < 0)
                                 ret = report(s, r, chk.what[0] ? chk.what : "ranges");
+                        else if (chk.slow_us)
+                                printf("ranges: %zu ranges, %llu bytes, %ld KiB held\n", n, (unsigned long long) chk.bytes,
+                                       chk.anon_max - chk.anon0);
                         else
                                 printf("ranges: %zu ranges, %llu bytes\n", n, (unsigned long long) chk.bytes);
                         free(chk.seen);
+                        cadu_buf_free(&chk.want);
                         free(rs);
                 }
         } else if ((!strcmp(cmd, "fetch-all") && argc - optind == 5) || (!strcmp(cmd, "fetch-split") && argc - optind == 4)) {
