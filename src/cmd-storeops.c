@@ -36,6 +36,18 @@ void index_list_done(index_list *l) {
         l->n = 0;
 }
 
+int index_file_error(const char *path, int r, const cadu_index_file *f, cadu_index_fault fault, const char *msg) {
+        if (!msg)
+                return cadu_error_errno(r, "index %s", path);
+        if (fault == CADU_INDEX_FAULT_KEY)
+                return cadu_cmd_index_key_error(r, f->encrypted, msg);
+        if (fault == CADU_INDEX_FAULT_CONTENT) {
+                cadu_error("%s", msg);
+                return CADU_EXIT_VERIFY;
+        }
+        return cadu_error_errno(r, "%s", msg);
+}
+
 /* Read the indexes at paths; encrypted ones, when allowed, as their lists
  * of keyed names. 0, or an exit code after printing the error. */
 int read_indexes(char **paths, size_t n, index_list *l, bool allow_encrypted) {
@@ -61,16 +73,8 @@ int read_indexes_key(char **paths, size_t n, index_list *l, bool allow_encrypted
                         cadu_error("index %s is encrypted: decrypt it first (doc/encryption.md)", paths[i]);
                         return CADU_EXIT_USAGE;
                 }
-                if (r < 0 && !msg)
-                        return cadu_error_errno(r, "index %s", paths[i]);
-                if (r < 0 && fault == CADU_INDEX_FAULT_KEY)
-                        return cadu_cmd_index_key_error(r, f.encrypted, msg);
-                if (r < 0 && fault == CADU_INDEX_FAULT_CONTENT) {
-                        cadu_error("%s", msg);
-                        return CADU_EXIT_VERIFY;
-                }
                 if (r < 0)
-                        return cadu_error_errno(r, "%s", msg);
+                        return index_file_error(paths[i], r, &f, fault, msg);
                 l->idx[i] = f.idx;
                 l->names[i] = f.names;
                 l->n_names[i] = f.n_names;

@@ -16,6 +16,7 @@
 #include "cadu-crypt.h"
 #include "cadu-store.h"
 #include "cmd.h"
+#include "context.h"
 #include "storewalk.h"
 
 #define HEX_SIZE (2 * CADU_DIGEST_SIZE + 1)
@@ -37,6 +38,9 @@ int read_indexes(char **paths, size_t n, index_list *l, bool allow_encrypted);
 /* The same; with key, encrypted indexes are decrypted (and plain ones
  * refused, as extract does). */
 int read_indexes_key(char **paths, size_t n, index_list *l, bool allow_encrypted, const cadu_crypt_key *key);
+/* Print the failure r of cadu_index_file_read() (lib/context.h) of path
+ * and return its exit code. */
+int index_file_error(const char *path, int r, const cadu_index_file *f, cadu_index_fault fault, const char *msg);
 /* Add the chunks of every index to s. 0, or an exit code after the error. */
 int add_indexes(cadu_chunk_set *s, const index_list *l);
 

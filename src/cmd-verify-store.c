@@ -92,33 +92,23 @@ static void pack_problem(void *ud, const char *where, const char *why) {
 static int verify_sealed_packs(const char *store_loc, const cadu_storeopts *so, const char *path,
                                const uint8_t sha[CADU_DIGEST_SIZE], const cadu_crypt_key *key, cadu_packs_stats *ps,
                                int *r) {
-        cadu_buf b = CADU_BUF_INIT;
-        cadu_index *idx = NULL;
+        cadu_index_file f;
+        cadu_index_fault fault;
         cadu_store *s = NULL;
-        _cleanup_free_ char *msg = NULL;
-        const char *why = NULL;
-        bool encrypted;
+        _cleanup_free_ char *msg = NULL, *err = NULL;
         int ret = 0;
-        if ((*r = cadu_fetch(path, NULL, CADU_INDEX_FILE_MAX, &b, NULL)) < 0)
-                return cadu_error_errno(*r, "cannot read index %s", path);
-        if ((ret = cadu_cmd_open_index(path, key, &b, &encrypted)))
-                goto out;
-        if ((*r = cadu_index_parse(b.data, b.len, &idx, &why)) < 0) {
-                cadu_error("index %s: %s", path, why ? why : cadu_strerror(*r));
-                ret = CADU_EXIT_VERIFY;
-                goto out;
-        }
+        if ((*r = cadu_index_file_read(path, key, 0, &f, &fault, &err)) < 0)
+                return index_file_error(path, *r, &f, fault, err);
         if ((*r = cadu_store_open(store_loc, &so->opts, false, &s)) < 0 || (*r = cadu_store_wrap_key(&s, key)) < 0) {
                 ret = cadu_error_errno(*r, "cannot open store %s", store_loc);
                 goto out;
         }
-        *r = cadu_packs_verify(s, idx, sha, pack_problem, NULL, ps, &msg);
+        *r = cadu_packs_verify(s, f.idx, sha, pack_problem, NULL, ps, &msg);
         if (*r < 0)
                 ret = cadu_error_errno(*r, "verify-store %s: %s", store_loc, msg ? msg : path);
 out:
         cadu_store_free(s);
-        cadu_index_free(idx);
-        cadu_buf_free(&b);
+        cadu_index_file_done(&f);
         return ret;
 }
 
