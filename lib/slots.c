@@ -70,6 +70,9 @@ int cadu_slots_need_booted(cadu_slots *s) {
 }
 
 int cadu_slots_set_state(cadu_slots *s, char slot, cadu_slot_state st) {
+        int i = cadu_boot_slot_index(slot);
+        if (i < 0)
+                return -EINVAL;
         for (size_t k = 0; k < s->cfg->n_classes; k++) {
                 int r = cadu_slot_info_set_state(s->cfg->state_dir, s->cfg->classes[k].name, slot, st);
                 if (r < 0) {
@@ -79,7 +82,7 @@ int cadu_slots_set_state(cadu_slots *s, char slot, cadu_slot_state st) {
                         return r;
                 }
         }
-        s->state[cadu_boot_slot_index(slot)] = st;
+        s->state[i] = st;
         return 0;
 }
 
@@ -89,13 +92,14 @@ int cadu_slots_store(cadu_slots *s) {
 }
 
 bool cadu_slots_trial_pending(const cadu_slots *s, char slot) {
-        return cadu_boot_state_rank(&s->bs, slot) == 0 && s->bs.left[cadu_boot_slot_index(slot)] > 0 &&
-               s->state[cadu_boot_slot_index(slot)] == CADU_SLOT_TRIAL;
+        int i = cadu_boot_slot_index(slot);
+        return i >= 0 && cadu_boot_state_rank(&s->bs, slot) == 0 && s->bs.left[i] > 0 &&
+               s->state[i] == CADU_SLOT_TRIAL;
 }
 
 bool cadu_slots_trial_failed(const cadu_slots *s, char slot) {
-        return s->booted && s->booted != slot && s->state[cadu_boot_slot_index(slot)] == CADU_SLOT_TRIAL &&
-               s->bs.left[cadu_boot_slot_index(slot)] == 0;
+        int i = cadu_boot_slot_index(slot);
+        return i >= 0 && s->booted && s->booted != slot && s->state[i] == CADU_SLOT_TRIAL && s->bs.left[i] == 0;
 }
 
 /* ---- the public functions ---- */
