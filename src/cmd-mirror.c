@@ -3,10 +3,7 @@
  * cmd-mirror.c - cadu mirror: copy releases (indexes or manifests) and their chunks between stores.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <dirent.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -24,7 +21,7 @@
 #include "store-packs.h"
 #include "storeopts.h"
 #include "storewalk.h"
-#include "mirror.h"
+#include "mirror-release.h"
 #include "cmd-storeops.h"
 
 static const char mirror_help[] =
@@ -72,105 +69,77 @@ static void mirror_progress_fn(void *ud, uint64_t done, uint64_t total) {
         cadu_progress_update(&p->prog, done);
 }
 
+/* Print the release mirror's failure and return its exit code. */
+static int release_error(cadu_release_mirror *rm, int r) {
+        if (!rm->error)
+                return cadu_error_errno(r, "mirror");
+        int ret = rm->exit == CADU_EXIT_USAGE ? cadu_usage_error("mirror", "%s", rm->error)
+                                              : (cadu_error("%s", rm->error), rm->exit);
+        free(rm->error);
+        rm->error = NULL;       /* the next failure has its own line */
+        return ret;
+}
+
 /* Copy the chunks of one job. Returns an exit code (printing the errors). */
-static int run_mirror_job(mirror_job *job, const cadu_chunk_set *except, const cadu_storeopts *so, unsigned threads,
-                          uint64_t *ret_stats, cadu_packs_stats *ps) {
-        cadu_mirror m = { 0 };
+static int run_mirror_job(cadu_release_mirror *rm, cadu_mirror_job *job, const cadu_chunk_set *except,
+                          unsigned threads, uint64_t *ret_stats, cadu_packs_stats *ps) {
         mirror_progress mp = { .begun = false };
         int ret = CADU_EXIT_OK, r;
         char hex[HEX_SIZE];
 
-        /* Minus what the devices already have. */
-        cadu_chunk_set need = CADU_CHUNK_SET_INIT;
-        for (size_t i = 0; i < job->set.n; i++) {
-                cadu_chunk_entry *e;
-                if (except && cadu_chunk_set_find(except, job->set.entries[i].id))
-                        continue;
-                if ((r = cadu_chunk_set_add(&need, job->set.entries[i].id, &e)) < 0) {
-                        ret = cadu_error_errno(r, "mirror");
-                        goto out;
-                }
-                *e = job->set.entries[i];
-        }
-        r = cadu_store_open(job->from, &so->opts, false, &m.src);
-        if (r < 0) {
-                ret = cadu_error_errno(r, "cannot open store %s", job->from);
+        if ((r = cadu_release_mirror_open(rm, job)) < 0) {
+                ret = release_error(rm, r);
                 goto out;
         }
-        r = cadu_store_open_dir(job->to, true, &m.dst);
-        if (r < 0) {
-                ret = cadu_error_errno(r, "cannot create store %s", job->to);
-                goto out;
-        }
-        m.threads = default_threads(threads, m.src);
-        m.set = &need;
-        m.progress = mirror_progress_fn;
-        m.userdata = &mp;
-        r = cadu_mirror_run(&m);
+        job->m.threads = default_threads(threads, job->m.src);
+        job->m.progress = mirror_progress_fn;
+        job->m.userdata = &mp;
+        r = cadu_release_mirror_copy(rm, job, except);
         if (mp.begun)
                 cadu_progress_end(&mp.prog);
-        if (r < 0 && !m.fatal) {
-                ret = cadu_error_errno(r, "mirror");
-                goto out;
-        }
         if (r < 0) {
-                hexid(need.entries[m.fatal_entry].id, hex);
-                ret = cadu_error_errno(r, "mirror into %s: chunk %s", job->to, hex);
+                ret = release_error(rm, r);
                 goto out;
         }
-        uint64_t total = m.total;
-        size_t nmissing = 0, ncorrupt = 0, nerror = 0;
-        int first_err = 0;
-        for (size_t i = 0; i < need.n; i++) {
-                const cadu_chunk_entry *e = &need.entries[i];
+        const cadu_chunk_set *need = &job->need;
+        for (size_t i = 0; i < need->n; i++) {
+                const cadu_chunk_entry *e = &need->entries[i];
                 if (e->state == CADU_MIRROR_PRESENT || e->state == CADU_MIRROR_COPIED)
                         continue;
                 hexid(e->id, hex);
                 const char *kind = e->state == CADU_MIRROR_MISSING   ? "missing"
                                    : e->state == CADU_MIRROR_CORRUPT ? "corrupt"
                                                                      : "error";
-                nmissing += e->state == CADU_MIRROR_MISSING;
-                ncorrupt += e->state == CADU_MIRROR_CORRUPT;
-                if (e->state == CADU_MIRROR_ERROR) {
-                        nerror++;
-                        if (!first_err)
-                                first_err = m.errs[i];
-                }
                 if (cadu_json) {
                         printf("{\"event\":\"problem\",\"kind\":\"%s\",\"id\":\"%s\",\"reason\":", kind, hex);
-                        cadu_json_string(stdout, cadu_strerror(m.errs[i]));
+                        cadu_json_string(stdout, cadu_strerror(job->m.errs[i]));
                         printf("}\n");
                 } else if (e->state == CADU_MIRROR_MISSING)
                         printf("missing %s\n", hex);
                 else
-                        printf("%s %s: %s\n", kind, hex, cadu_strerror(m.errs[i]));
+                        printf("%s %s: %s\n", kind, hex, cadu_strerror(job->m.errs[i]));
         }
-        ret_stats[0] += need.n;
-        ret_stats[1] += total;
-        ret_stats[2] += m.present;
-        ret_stats[3] += m.copied;
-        ret_stats[4] += m.copied_raw;
-        ret_stats[5] += m.repaired;
-        if (nmissing || ncorrupt || nerror) {
+        ret_stats[0] += need->n;
+        ret_stats[1] += job->m.total;
+        ret_stats[2] += job->m.present;
+        ret_stats[3] += job->m.copied;
+        ret_stats[4] += job->m.copied_raw;
+        ret_stats[5] += job->m.repaired;
+        if (job->nmissing || job->ncorrupt || job->nerror) {
                 char det[256];
-                const char *d = nerror ? store_detail(m.src, det, sizeof(det)) : NULL;
+                const char *d = job->nerror ? store_detail(job->m.src, det, sizeof(det)) : NULL;
                 cadu_error("mirror from %s: %zu chunks could not be copied (%zu missing, %zu corrupt, %zu failed%s%s)",
-                           job->from, nmissing + ncorrupt + nerror, nmissing, ncorrupt, nerror, d ? ": " : "",
-                           d ? d : "");
-                ret = nerror ? cadu_storeopts_exit_code(first_err) : ncorrupt ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
+                           job->from, job->nmissing + job->ncorrupt + job->nerror, job->nmissing, job->ncorrupt,
+                           job->nerror, d ? ": " : "", d ? d : "");
+                ret = job->nerror ? cadu_storeopts_exit_code(job->first_err)
+                      : job->ncorrupt ? CADU_EXIT_VERIFY
+                                      : CADU_EXIT_FAILURE;
         }
         /* The releases' packs, pack indexes and delta files. */
-        for (size_t k = 0; !ret && k < job->nrels; k++) {
-                _cleanup_free_ char *msg = NULL;
-                if ((r = cadu_packs_mirror(m.src, job->to, job->rels[k], job->rel_shas[k], ps, &msg)) < 0)
-                        ret = r == -EBADMSG ? (cadu_error("mirror: %s", msg ? msg : cadu_strerror(r)), CADU_EXIT_VERIFY)
-                                            : cadu_error_errno(r, "mirror: %s", msg ? msg : "packs");
-        }
+        if (!ret && (r = cadu_release_mirror_packs(rm, job, ps)) < 0)
+                ret = release_error(rm, r);
 out:
-        cadu_mirror_done(&m);
-        cadu_store_free(m.src);
-        cadu_store_free(m.dst);
-        cadu_chunk_set_done(&need);
+        cadu_mirror_job_close(job);
         return ret;
 }
 
@@ -250,27 +219,31 @@ int cadu_cmd_mirror(int argc, char **argv) {
 
         index_list l = { 0 }, ex = { 0 };
         cadu_chunk_set except = CADU_CHUNK_SET_INIT;
-        manifest_plan mp = { 0 };
-        mirror_job *jobs = NULL;
-        size_t njobs = 0;
+        cadu_release_mirror rm = CADU_RELEASE_MIRROR_INIT;
         uint64_t stats[6] = { 0 };
         cadu_packs_stats ps = { 0 };
         uint64_t start = cadu_now_ns();
-        int ret = CADU_EXIT_OK, lock_fd = -1;
+        int ret = CADU_EXIT_OK;
 
-        if ((ret = lock_destination(to, &lock_fd)))
+        rm.to = to;
+        rm.opts = &so.opts;
+        if ((r = cadu_release_mirror_lock(&rm)) < 0) {
+                ret = release_error(&rm, r);
                 goto out;
+        }
         if ((ret = read_indexes(except_paths, nexcept, &ex, true)))
                 goto out;
         if ((ret = add_indexes(&except, &ex)))
                 goto out;
         if (manifest) {
-                if ((ret = plan_manifest(argv[optind], from, to, &so, &mp, &jobs, &njobs)))
+                if ((r = cadu_release_mirror_plan(&rm, argv[optind], from)) < 0) {
+                        ret = release_error(&rm, r);
                         goto out;
+                }
         } else {
                 if ((ret = read_indexes(argv + optind, (size_t)(argc - optind), &l, true)))
                         goto out;
-                mirror_job *j = get_job(&jobs, &njobs, from, to);
+                cadu_mirror_job *j = cadu_release_mirror_job(&rm, from, to);
                 if (!j) {
                         ret = cadu_error_errno(-ENOMEM, "mirror");
                         goto out;
@@ -283,23 +256,30 @@ int cadu_cmd_mirror(int argc, char **argv) {
                         /* Encrypted: its sealed pack index, by the file's sha256. */
                         if ((r = cadu_sha256_file(l.paths[i], sha, NULL)) < 0 ||
                             (l.idx[i] && (r = cadu_index_read(l.paths[i], &idx, NULL)) < 0) ||
-                            (r = job_add_release(j, idx, sha)) < 0) {
+                            (r = cadu_mirror_job_add_release(j, idx, sha)) < 0) {
                                 ret = cadu_error_errno(r, "index %s", l.paths[i]);
                                 goto out;
                         }
                 }
         }
-        if ((ret = clean_destination(jobs, njobs, argv[optind], manifest ? &mp : NULL, to)))
+        if ((r = cadu_release_mirror_clean(&rm)) < 0) {
+                ret = release_error(&rm, r);
                 goto out;
-        for (size_t i = 0; i < njobs; i++) {
-                int k = run_mirror_job(&jobs[i], &except, &so, threads, stats, &ps);
+        }
+        if (rm.removed && !cadu_quiet && !cadu_json)
+                fprintf(stderr, "%s: removed %zu temporary file%s of an interrupted mirror\n", to, rm.removed,
+                        rm.removed == 1 ? "" : "s");
+        for (size_t i = 0; i < rm.njobs; i++) {
+                int k = run_mirror_job(&rm, &rm.jobs[i], &except, threads, stats, &ps);
                 if (k && !ret)
                         ret = k;
         }
         if (ret)
                 goto out;
-        if (manifest && (ret = copy_manifest_files(argv[optind], &mp, to, &so)))
+        if (manifest && (r = cadu_release_mirror_files(&rm)) < 0) {
+                ret = release_error(&rm, r);
                 goto out;
+        }
 
         double secs = (double)(cadu_now_ns() - start) / 1e9;
         if (cadu_json)
@@ -328,22 +308,10 @@ int cadu_cmd_mirror(int argc, char **argv) {
                                 (unsigned long long)ps.deltas);
         }
 out:
-        for (size_t i = 0; i < njobs; i++) {
-                free(jobs[i].from);
-                free(jobs[i].to);
-                cadu_chunk_set_done(&jobs[i].set);
-                for (size_t k = 0; k < jobs[i].nrels; k++)
-                        cadu_index_free(jobs[i].rels[k]);
-                free(jobs[i].rels);
-                free(jobs[i].rel_shas);
-        }
-        free(jobs);
-        manifest_plan_done(&mp);
+        cadu_release_mirror_done(&rm);
         cadu_chunk_set_done(&except);
         index_list_done(&l);
         index_list_done(&ex);
         cadu_chunk_codec_release();
-        if (lock_fd >= 0)
-                close(lock_fd);
         return ret;
 }
