@@ -3,7 +3,7 @@
  * storeapi.c - libcadu's public store operations (include/cadu/cadu.h):
  * cadu_store_verify() over verify.c and store-packs.c, cadu_store_gc()
  * over gc.c, cadu_index_survey() over survey.c, cadu_store_mirror() over
- * mirror.c and store-packs.c.
+ * mirror.c and store-packs.c, cadu_manifest_mirror() over mirror-release.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "context.h"
 #include "gc.h"
 #include "mirror.h"
+#include "mirror-release.h"
 #include "store-packs.h"
 #include "survey.h"
 #include "verify.h"
@@ -561,6 +562,103 @@ out:
         cadu_chunk_set_done(&all);
         cadu_chunk_set_done(&except);
         cadu_chunk_set_done(&need);
+        cadu_chunk_codec_release();
+        free(rep);
+        return r;
+}
+
+/* The release mirror's failure r: its line becomes the last error. */
+static int release_fail(cadu_context *ctx, const cadu_release_mirror *rm, int r) {
+        if (rm->error)
+                cadu_context_log(ctx, CADU_LOG_ERR, "%s", rm->error);
+        else
+                cadu_context_fail(ctx, r, "mirror");
+        return r;
+}
+
+int cadu_manifest_mirror(cadu_context *ctx, const char *manifest, const char *from, const char *to,
+                         const char *const *except_indexes, unsigned flags, cadu_mirror_report **ret) {
+        if (!ctx || !manifest || !to || !ret || flags)
+                return -EINVAL;
+        cadu_context_clear_error(ctx);
+        if (cadu_location_is_url(to) || strstr(to, "://"))
+                return cadu_context_fail(ctx, -EINVAL, "mirror into %s: not a local directory", to);
+        cadu_mirror_report *rep = calloc(1, sizeof(*rep));
+        if (!rep)
+                return -ENOMEM;
+        cadu_release_mirror rm = CADU_RELEASE_MIRROR_INIT;
+        cadu_chunk_set except = CADU_CHUNK_SET_INIT;
+        cadu_packs_stats ps = { 0 };
+        index_set ex = { 0 };
+        uint64_t problems = 0;
+        int r = 0;
+        rm.to = to;
+        rm.opts = &ctx->storeopts.opts;
+        if ((r = cadu_release_mirror_lock(&rm)) < 0 || (r = cadu_release_mirror_plan(&rm, manifest, from)) < 0 ||
+            (r = cadu_release_mirror_clean(&rm)) < 0) {
+                r = release_fail(ctx, &rm, r);
+                goto out;
+        }
+        if (except_indexes && (r = read_indexes(ctx, except_indexes, &ex, &except)) < 0)
+                goto out;
+        for (size_t k = 0; k < rm.njobs; k++) {
+                cadu_mirror_job *j = &rm.jobs[k];
+                if ((r = cadu_release_mirror_open(&rm, j)) < 0) {
+                        r = release_fail(ctx, &rm, r);
+                        goto out;
+                }
+                j->m.threads = store_threads(ctx, j->m.src);
+                j->m.progress = ctx->progress ? mirror_progress_fn : NULL;
+                j->m.userdata = ctx;
+                if ((r = cadu_release_mirror_copy(&rm, j, &except)) < 0) {
+                        r = release_fail(ctx, &rm, r);
+                        goto out;
+                }
+                for (size_t i = 0; i < j->need.n; i++) {
+                        const cadu_chunk_entry *e = &j->need.entries[i];
+                        char hex[2 * CADU_DIGEST_SIZE + 1];
+                        if (e->state == CADU_MIRROR_PRESENT || e->state == CADU_MIRROR_COPIED)
+                                continue;
+                        cadu_hex_encode(e->id, CADU_DIGEST_SIZE, hex);
+                        if (e->state == CADU_MIRROR_MISSING)
+                                cadu_context_log(ctx, CADU_LOG_WARNING, "missing %s", hex);
+                        else
+                                cadu_context_log(ctx, CADU_LOG_WARNING, "%s %s: %s",
+                                                 e->state == CADU_MIRROR_CORRUPT ? "corrupt" : "error", hex,
+                                                 cadu_errstr(j->m.errs[i]));
+                }
+                uint64_t *st = rep->stat;
+                st[CADU_MIRROR_STAT_CHUNKS] += j->need.n;
+                st[CADU_MIRROR_STAT_BYTES] += j->m.total;
+                st[CADU_MIRROR_STAT_PRESENT] += atomic_load(&j->m.present);
+                st[CADU_MIRROR_STAT_COPIED] += atomic_load(&j->m.copied);
+                st[CADU_MIRROR_STAT_COPIED_BYTES] += atomic_load(&j->m.copied_raw);
+                st[CADU_MIRROR_STAT_REPAIRED] += atomic_load(&j->m.repaired);
+                st[CADU_MIRROR_STAT_MISSING] += j->nmissing;
+                st[CADU_MIRROR_STAT_CORRUPT] += j->ncorrupt;
+                st[CADU_MIRROR_STAT_ERRORS] += j->nerror;
+                problems += j->nmissing + j->ncorrupt + j->nerror;
+                /* A job's packs once its chunks are all there. */
+                if (!(j->nmissing + j->ncorrupt + j->nerror) && (r = cadu_release_mirror_packs(&rm, j, &ps)) < 0) {
+                        r = release_fail(ctx, &rm, r);
+                        goto out;
+                }
+                cadu_mirror_job_close(j);
+        }
+        rep->stat[CADU_MIRROR_STAT_PACKS] = ps.packs;
+        rep->stat[CADU_MIRROR_STAT_DELTAS] = ps.deltas;
+        /* The manifest's files, the manifest last: only a complete mirror. */
+        if (!problems && (r = cadu_release_mirror_files(&rm)) < 0) {
+                r = release_fail(ctx, &rm, r);
+                goto out;
+        }
+        *ret = rep;
+        rep = NULL;
+        r = 0;
+out:
+        cadu_release_mirror_done(&rm);
+        index_set_done(&ex);
+        cadu_chunk_set_done(&except);
         cadu_chunk_codec_release();
         free(rep);
         return r;

@@ -21,6 +21,9 @@
  *       prints "chunks N bytes N present N copied N copied-bytes N
  *       repaired N missing N corrupt N errors N packs N deltas N", and the
  *       warnings logged on stderr
+ *   libcadu-storeops release MANIFEST TO [EXCEPT]
+ *       cadu_manifest_mirror() from the manifest's own stores; prints as
+ *       mirror does
  *   libcadu-storeops errors STORE
  *       argument checks; prints "ok"
  *
@@ -170,6 +173,21 @@ static void log_warning(void *userdata, int level, const char *message) {
                 fprintf(stderr, "%s\n", message);
 }
 
+/* A mirror report's counts on one line. */
+static int print_mirror_report(cadu_mirror_report *rep) {
+        static const char *const names[] = { "chunks", "bytes", "present", "copied", "copied-bytes", "repaired",
+                                             "missing", "corrupt", "errors", "packs", "deltas" };
+        for (int s = CADU_MIRROR_STAT_CHUNKS; s <= CADU_MIRROR_STAT_DELTAS; s++) {
+                uint64_t v;
+                if (cadu_mirror_report_get(rep, (cadu_mirror_stat)s, &v) < 0)
+                        return 1;
+                printf("%s%s %" PRIu64, s ? " " : "", names[s], v);
+        }
+        printf("\n");
+        cadu_mirror_report_free(rep);
+        return 0;
+}
+
 static int mirror(cadu_context *ctx, int argc, char **argv) {
         const char *except[2] = { NULL, NULL };
         cadu_store *src = NULL, *dst = NULL;
@@ -193,17 +211,20 @@ static int mirror(cadu_context *ctx, int argc, char **argv) {
         cadu_store_close(dst);
         if (r < 0)
                 return fail(ctx, r, "mirror");
-        static const char *const names[] = { "chunks", "bytes", "present", "copied", "copied-bytes", "repaired",
-                                             "missing", "corrupt", "errors", "packs", "deltas" };
-        for (int s = CADU_MIRROR_STAT_CHUNKS; s <= CADU_MIRROR_STAT_DELTAS; s++) {
-                uint64_t v;
-                if (cadu_mirror_report_get(rep, (cadu_mirror_stat)s, &v) < 0)
-                        return 1;
-                printf("%s%s %" PRIu64, s ? " " : "", names[s], v);
-        }
-        printf("\n");
-        cadu_mirror_report_free(rep);
-        return 0;
+        return print_mirror_report(rep);
+}
+
+/* A signed release from its manifest's own stores, less EXCEPT's chunks. */
+static int release(cadu_context *ctx, int argc, char **argv) {
+        const char *except[2] = { argc > 2 ? argv[2] : NULL, NULL };
+        cadu_mirror_report *rep = NULL;
+        if (argc < 2)
+                return 2;
+        cadu_context_set_log(ctx, log_warning, NULL);
+        int r = cadu_manifest_mirror(ctx, argv[0], NULL, argv[1], except[0] ? except : NULL, 0, &rep);
+        if (r < 0)
+                return fail(ctx, r, "release mirror");
+        return print_mirror_report(rep);
 }
 
 #define CHECK(cond)                                                                   \
@@ -218,6 +239,7 @@ static int errors(cadu_context *ctx, const char *location) {
         cadu_store *store = NULL;
         cadu_verify_report *vr = NULL;
         cadu_gc_report *gr = NULL;
+        cadu_mirror_report *mr = NULL;
         const char *none[] = { NULL };
         const char *missing[] = { "no-such.caibx", NULL };
         uint64_t v;
@@ -249,6 +271,13 @@ static int errors(cadu_context *ctx, const char *location) {
         CHECK(cadu_store_mirror(ctx, store, store, missing, NULL, 0, (cadu_mirror_report **)&gr) == -ENOENT);
         CHECK(cadu_mirror_report_get(NULL, CADU_MIRROR_STAT_CHUNKS, &v) == -EINVAL);
         CHECK(cadu_mirror_report_free(NULL) == NULL);
+        CHECK(cadu_manifest_mirror(NULL, "r.manifest", NULL, "out", NULL, 0, &mr) == -EINVAL);
+        CHECK(cadu_manifest_mirror(ctx, NULL, NULL, "out", NULL, 0, &mr) == -EINVAL);
+        CHECK(cadu_manifest_mirror(ctx, "r.manifest", NULL, NULL, NULL, 0, &mr) == -EINVAL);
+        CHECK(cadu_manifest_mirror(ctx, "r.manifest", NULL, "out", NULL, 1, &mr) == -EINVAL);
+        CHECK(cadu_manifest_mirror(ctx, "r.manifest", NULL, "http://host/out", NULL, 0, &mr) == -EINVAL);
+        CHECK(cadu_manifest_mirror(ctx, "no-such.manifest", NULL, "release-out", NULL, 0, &mr) == -ENOENT && !mr);
+        CHECK(cadu_context_last_error(ctx) && strstr(cadu_context_last_error(ctx), "no-such.manifest"));
         /* An empty store is sound, and an unknown stat refused. */
         CHECK(cadu_store_verify(ctx, store, NULL, 0, &vr) == 0);
         CHECK(cadu_verify_report_problems(vr) == 0);
@@ -276,6 +305,8 @@ int main(int argc, char **argv) {
                 ret = survey(ctx, argv[2], argv + 3);
         else if (strcmp(argv[1], "mirror") == 0)
                 ret = mirror(ctx, argc - 2, argv + 2);
+        else if (strcmp(argv[1], "release") == 0)
+                ret = release(ctx, argc - 2, argv + 2);
         else if (strcmp(argv[1], "errors") == 0)
                 ret = errors(ctx, argv[2]);
         cadu_context_free(ctx);

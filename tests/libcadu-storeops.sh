@@ -6,7 +6,8 @@
 # command deletes (the same files are left), a dry run nothing;
 # cadu_index_survey() counts what cadu info --json does;
 # cadu_store_mirror() copies what cadu mirror copies, byte for byte, and
-# reports a chunk the source lacks; argument errors
+# reports a chunk the source lacks; cadu_manifest_mirror() mirrors a
+# signed release as cadu mirror does; argument errors
 # return -errno; the library prints nothing itself.
 # make check may run this with sh: it needs bash (mapfile).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -98,6 +99,50 @@ rm "$(chunk_file store "${v2ids[5]}")"
 grep -q " missing 1 " mir.txt || fail "a missing chunk not counted: $(cat mir.txt)"
 [ "$(cat err.txt)" = "missing ${v2ids[5]}" ] || fail "a missing chunk not logged: $(cat err.txt)"
 cp "$(chunk_file mir "${v2ids[5]}")" "$(chunk_file store "${v2ids[5]}")"
+
+# cadu_manifest_mirror(): a signed release (manifest, signature, index,
+# delta and chunks, from the manifest's own store, less v1's chunks) into
+# the same directory as cadu mirror's; a chunk the store lacks is counted
+# and logged, and then the manifest is not written; a file off its pin is
+# refused.
+if have openssl; then
+        mkdir rel
+        "$CADU" -q make --store rel/store v2.img rel/v2.caibx
+        "$CADU" rdiff signature v1.img v1.rsig && "$CADU" rdiff delta v1.rsig v2.img rel/v2.rdiff || fail "rdiff delta"
+        "$CADU" -q manifest --compatible acme,board --version 2.0.0 \
+                --image rootfs:rootfs:v2.img:rel/v2.caibx:rel/store --delta rootfs:rel/v2.rdiff:v1.img rel/rel.manifest ||
+                fail "cadu manifest failed"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out cert.pem \
+                -days 2 -subj "/CN=release" 2>/dev/null || fail "openssl req failed"
+        "$CADU" -q sign --key key.pem --cert cert.pem rel/rel.manifest || fail "cadu sign failed"
+        "$API" release rel/rel.manifest stick v1.caibx > rel.txt 2> err.txt || fail "release mirror failed: $(cat err.txt)"
+        [ ! -s err.txt ] || fail "release mirror logged: $(cat err.txt)"
+        "$CADU" -q mirror --to stick-cmd -x v1.caibx rel/rel.manifest || fail "cadu mirror of the release failed"
+        diff -r stick-cmd stick > d || fail "release: cadu mirror's copy (<) and the API's (>) differ: $(head d)"
+        for f in rel.manifest rel.manifest.sig v2.caibx v2.rdiff; do
+                cmp "rel/$f" "stick/$f" || fail "release: stick/$f differs"
+        done
+        "$CADU" -q verify --ca cert.pem stick/rel.manifest || fail "the API's copy of the manifest does not verify"
+        m=$(store_chunks stick/store | wc -l)
+        [ "$m" -gt 0 ] || fail "release mirror: no chunks"
+        grep -q "^chunks $m bytes [1-9][0-9]* present 0 copied $m copied-bytes [1-9][0-9]* repaired 0 missing 0 " \
+                rel.txt || fail "release mirror: $(cat rel.txt)"
+        gone=$(comm -13 <(idx_ids v1.caibx | sort -u) <(idx_ids rel/v2.caibx | sort -u) | head -n 1)
+        rm "$(chunk_file rel/store "$gone")"
+        "$API" release rel/rel.manifest stick5 v1.caibx > rel.txt 2> err.txt ||
+                fail "release mirror with a chunk missing failed: $(cat err.txt)"
+        grep -q " missing 1 " rel.txt || fail "release: a missing chunk not counted: $(cat rel.txt)"
+        [ "$(cat err.txt)" = "missing $gone" ] || fail "release: a missing chunk not logged: $(cat err.txt)"
+        [ ! -e stick5/rel.manifest ] || fail "an incomplete release mirror wrote its manifest"
+        printf 'x' >> rel/v2.rdiff
+        rc=0
+        "$API" release rel/rel.manifest stick6 > rel.txt 2> err.txt || rc=$?
+        [ "$rc" -eq 1 ] && grep -q "manifest rel/rel.manifest: image rootfs: delta" err.txt ||
+                fail "a delta off its pin: exit $rc, $(cat err.txt)"
+        [ ! -e stick6/rel.manifest ] || fail "a refused release was written"
+elif [ "${CI:-}" = true ]; then
+        fail "openssl missing"
+fi
 
 # gc: v1 kept, v2's own chunks go; a dry run deletes nothing.
 cp -a store store-cmd

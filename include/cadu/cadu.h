@@ -449,6 +449,29 @@ int cadu_store_mirror(cadu_context *ctx, cadu_store *src, cadu_store *dst, const
                       const char *const *except_indexes, unsigned flags, cadu_mirror_report **ret);
 cadu_mirror_report *cadu_mirror_report_free(cadu_mirror_report *report);
 
+/* Mirror a signed release: `cadu mirror [--from SRC] --to TO MANIFEST
+ * [-x OLD]`. The manifest (a path or http(s) URL), its signature
+ * MANIFEST.sig (copied, not checked), its indexes and deltas are fetched
+ * and checked against the manifest's sha256 pins before anything is
+ * written; then the chunks the indexes need (less those of except_indexes,
+ * may be NULL) are copied as cadu_store_mirror() copies them from from (NULL:
+ * each image's store, relative to the manifest) into the store directory
+ * the manifest names under the local directory to (created if needed),
+ * else to/default.castr, with the packs and delta files; and last the
+ * indexes, deltas, full images (optional: checked against their pins),
+ * the signature and the manifest at their relative paths. The manifest is
+ * written only when every chunk is there, so a directory holding it is
+ * complete. to is locked for the call (-EWOULDBLOCK: another mirror fills
+ * it) and cleaned of the temporary files of an interrupted run. Returns 0
+ * when the copy ran (a chunk the source lacks or has corrupt is counted
+ * and logged at CADU_LOG_WARNING, as for cadu_store_mirror(), and then
+ * the manifest and its files are not written); -EBADMSG when a file
+ * differs from its pin or the manifest is malformed, -ENOENT for a
+ * missing one, -EINVAL when no store is named for an image and from is
+ * NULL, network errors as for stores. Progress: "mirror". */
+int cadu_manifest_mirror(cadu_context *ctx, const char *manifest, const char *from, const char *to,
+                         const char *const *except_indexes, unsigned flags, cadu_mirror_report **ret);
+
 /* Counts of a mirror report. */
 typedef enum cadu_mirror_stat {
         CADU_MIRROR_STAT_CHUNKS,        /* distinct chunks to have in dst */
