@@ -156,7 +156,10 @@ int cadu_extraction_add_seed(cadu_extraction *x, const char *path, const char *i
 /* A store, tried in the order added. Not owned: it must stay open until
  * the extraction is freed. */
 int cadu_extraction_add_store(cadu_extraction *x, cadu_store *store);
-/* A directory store to take chunks from before the stores (not owned). */
+/* A directory store to take chunks from before the stores (not owned).
+ * Like every store it is encrypted when opened while the context holds a
+ * key: `cadu extract` opens its cache (plain chunk files) before setting
+ * the key, or after cadu_context_set_key_file(ctx, NULL). */
 int cadu_extraction_set_cache(cadu_extraction *x, cadu_store *cache);
 /* Refuse to download more than bytes (0: no limit): -EDQUOT before
  * anything is written when the plan is above it. */
