@@ -2,7 +2,8 @@
 /*
  * slots.c - the slots and the bootloader as the device sees them
  * (include/cadu/cadu.h, "Slots"; lib/slots.h): what `cadu status` shows,
- * and the commit of a good boot (`cadu mark-good`).
+ * the commit of a good boot (`cadu mark-good`), taking a slot out of
+ * service (`cadu mark-bad`) and switching back (`cadu rollback`).
  *
  * Everything is read in one go: cadu.conf, the bootloader environment (one
  * transaction: read every variable, change, store once) and the state
@@ -285,6 +286,64 @@ int cadu_slots_mark_good(cadu_slots *s) {
         if ((r = cadu_slots_set_state(s, booted, CADU_SLOT_GOOD)) < 0)
                 return r;
         if (failed && (r = cadu_slots_set_state(s, other, CADU_SLOT_BAD)) < 0)
+                return r;
+        cadu_boot_state_get(s->boot, &s->bs);
+        return 0;
+}
+
+int cadu_slots_mark_bad(cadu_slots *s, char slot, unsigned flags) {
+        if (!s || (slot && slot != 'A' && slot != 'B') || (flags & ~CADU_SLOTS_FORCE))
+                return -EINVAL;
+        if (!s->boot || s->lock_fd < 0)
+                return -EPERM;
+        cadu_context_clear_error(s->ctx);
+        int r;
+        if (!slot) {
+                if ((r = cadu_slots_need_booted(s)) < 0)
+                        return r;
+                slot = s->booted;
+        }
+        char other = cadu_boot_other(slot);
+        cadu_slot_state other_state = s->state[cadu_boot_slot_index(other)];
+        if ((slot == s->booted || !s->booted) && !(flags & CADU_SLOTS_FORCE) && other_state != CADU_SLOT_GOOD) {
+                cadu_context_log(s->ctx, CADU_LOG_ERR,
+                                 "refusing to mark slot %c bad: %s, and slot %c does not hold a good image "
+                                 "(state %s); use --force to do it anyway",
+                                 slot, s->booted ? "it is running" : "the running slot is unknown", other,
+                                 cadu_slot_state_name(other_state));
+                return -ENOTRECOVERABLE;
+        }
+        /* The state first: "bad" only ever restricts what is offered later. */
+        if ((r = cadu_slots_set_state(s, slot, CADU_SLOT_BAD)) < 0)
+                return r;
+        if ((r = cadu_boot_mark_bad(s->boot, slot)) < 0)
+                return cadu_slots_boot_error(s, r, "bootloader environment");
+        if ((r = cadu_slots_store(s)) < 0)
+                return r;
+        cadu_boot_state_get(s->boot, &s->bs);
+        return 0;
+}
+
+int cadu_slots_rollback(cadu_slots *s) {
+        if (!s)
+                return -EINVAL;
+        if (!s->boot || s->lock_fd < 0)
+                return -EPERM;
+        cadu_context_clear_error(s->ctx);
+        int r = cadu_slots_need_booted(s);
+        if (r < 0)
+                return r;
+        char other = cadu_boot_other(s->booted);
+        cadu_slot_state other_state = s->state[cadu_boot_slot_index(other)];
+        if (other_state != CADU_SLOT_GOOD) {
+                cadu_context_log(s->ctx, CADU_LOG_ERR,
+                                 "refusing to roll back to slot %c: it does not hold a good image (state %s)", other,
+                                 cadu_slot_state_name(other_state));
+                return -ENOTRECOVERABLE;
+        }
+        if ((r = cadu_boot_rollback(s->boot, s->booted)) < 0)
+                return cadu_slots_boot_error(s, r, "bootloader environment");
+        if ((r = cadu_slots_store(s)) < 0)
                 return r;
         cadu_boot_state_get(s->boot, &s->bs);
         return 0;

@@ -38,6 +38,8 @@ static void on_log(void *userdata, int level, const char *message) {
 
 /* The exit code of a failure the library has logged. */
 static int exit_code(int r) {
+        if (r == -ENOTRECOVERABLE)
+                return CADU_EXIT_REFUSED;
         return r == -EBADMSG || r == -EFBIG ? CADU_EXIT_VERIFY : CADU_EXIT_FAILURE;
 }
 
@@ -379,32 +381,9 @@ int cadu_cmd_mark_bad(int argc, char **argv) {
         r = slotcmd_open(&c, config, true);
         if (r != 0)
                 return r;
-        if (!slot) {
-                if ((r = cadu_slots_need_booted(c)) < 0) {
-                        slotcmd_done(c);
-                        return exit_code(r);
-                }
-                slot = c->booted;
-        }
-        char other = cadu_boot_other(slot);
-        if ((slot == c->booted || !c->booted) && !force && c->state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
-                cadu_error("refusing to mark slot %c bad: %s, and slot %c does not hold a good image "
-                               "(state %s); use --force to do it anyway",
-                               slot, c->booted ? "it is running" : "the running slot is unknown", other,
-                               cadu_slot_state_name(c->state[cadu_boot_slot_index(other)]));
-                slotcmd_done(c);
-                return CADU_EXIT_REFUSED;
-        }
-        /* The state first: "bad" only ever restricts what is offered later. */
-        r = cadu_slots_set_state(c, slot, CADU_SLOT_BAD);
-        if (r == 0) {
-                r = cadu_boot_mark_bad(c->boot, slot);
-                r = r < 0 ? cadu_slots_boot_error(c, r, "bootloader environment") : cadu_slots_store(c);
-        }
-        if (r == 0) {
-                cadu_boot_state_get(c->boot, &c->bs);
-                print_result("marked bad", slot, cadu_boot_state_next(&c->bs));
-        }
+        r = cadu_slots_mark_bad(c, slot, force ? CADU_SLOTS_FORCE : 0);
+        if (r == 0)
+                print_result("marked bad", slot ? slot : cadu_slots_booted(c), cadu_slots_next_boot(c));
         slotcmd_done(c);
         return r < 0 ? exit_code(r) : 0;
 }
@@ -427,19 +406,10 @@ int cadu_cmd_rollback(int argc, char **argv) {
         int r = slotcmd_start(argc, argv, rollback_help, true, &c);
         if (r >= 0)
                 return r;
-        char other = cadu_boot_other(c->booted);
-        if (c->state[cadu_boot_slot_index(other)] != CADU_SLOT_GOOD) {
-                cadu_error("refusing to roll back to slot %c: it does not hold a good image (state %s)", other,
-                           cadu_slot_state_name(c->state[cadu_boot_slot_index(other)]));
-                slotcmd_done(c);
-                return CADU_EXIT_REFUSED;
-        }
-        r = cadu_boot_rollback(c->boot, c->booted);
-        r = r < 0 ? cadu_slots_boot_error(c, r, "bootloader environment") : cadu_slots_store(c);
-        if (r == 0) {
-                cadu_boot_state_get(c->boot, &c->bs);
-                print_result("set to boot next", other, cadu_boot_state_next(&c->bs));
-        }
+        if ((r = cadu_slots_rollback(c)) < 0)
+                r = exit_code(r);
+        else
+                print_result("set to boot next", cadu_boot_other(cadu_slots_booted(c)), cadu_slots_next_boot(c));
         slotcmd_done(c);
-        return r < 0 ? exit_code(r) : 0;
+        return r;
 }

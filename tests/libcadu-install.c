@@ -17,10 +17,13 @@
  *
  * or "failed ERRNO kind KIND last-error MESSAGE" and exit status 1.
  *
- *   libcadu-install CONFIG status|mark-good|mark-good-unlocked
+ *   libcadu-install CONFIG status|mark-good|mark-good-unlocked|rollback
+ *   libcadu-install CONFIG mark-bad[-force][-A|-B]|mark-bad-unlocked
  *
  * reads the slots (cadu_slots_*()), commits the running slot for
- * mark-good, and prints "booted X next X pending X failed X" and, for each
+ * mark-good, marks the running slot (or A or B) bad for mark-bad (with
+ * CADU_SLOTS_FORCE for -force), switches to the other slot for rollback;
+ * "-unlocked" loads without CADU_SLOTS_LOCK; and prints "booted X next X pending X failed X" and, for each
  * slot, "slot X STATUS ATTEMPTS" ("-" for none); or "failed ERRNO
  * last-error MESSAGE" and exit status 1.
  */
@@ -105,14 +108,22 @@ static char slot_or_dash(char slot) {
 
 static int slots(cadu_context *ctx, const char *config, const char *what) {
         cadu_slots *s = NULL;
-        bool mark_good = !strncmp(what, "mark-good", 9);
+        bool change = strcmp(what, "status") != 0;
         int r = cadu_slots_new(ctx, config, &s);
         if (r == 0 && cadu_slots_get(s, 'A', NULL, NULL) != -ENODATA)
                 printf("slots readable before load\n");
         if (r == 0)
-                r = cadu_slots_load(s, mark_good && strcmp(what, "mark-good-unlocked") ? CADU_SLOTS_LOCK : 0);
-        if (r == 0 && mark_good)
+                r = cadu_slots_load(s, change && !strstr(what, "-unlocked") ? CADU_SLOTS_LOCK : 0);
+        if (r == 0 && !strncmp(what, "mark-good", 9))
                 r = cadu_slots_mark_good(s);
+        else if (r == 0 && !strncmp(what, "mark-bad", 8)) {
+                const char *end = what + strlen(what);
+                char slot = end[-2] == '-' && (end[-1] == 'A' || end[-1] == 'B') ? end[-1] : 0;
+                if (cadu_slots_mark_bad(s, 'C', 0) != -EINVAL || cadu_slots_mark_bad(s, 0, 1u << 20) != -EINVAL)
+                        printf("mark-bad argument checks failed\n");
+                r = cadu_slots_mark_bad(s, slot, strstr(what, "-force") ? CADU_SLOTS_FORCE : 0);
+        } else if (r == 0 && !strcmp(what, "rollback"))
+                r = cadu_slots_rollback(s);
         if (r < 0) {
                 printf("failed %d last-error %s\n", r, cadu_context_last_error(ctx));
                 cadu_slots_free(s);
@@ -152,7 +163,8 @@ int main(int argc, char **argv) {
                 cadu_context_free(ctx);
                 return 1;
         }
-        if (!strcmp(argv[2], "status") || !strncmp(argv[2], "mark-good", 9)) {
+        if (!strcmp(argv[2], "status") || !strncmp(argv[2], "mark-good", 9) || !strncmp(argv[2], "mark-bad", 8) ||
+            !strcmp(argv[2], "rollback")) {
                 cadu_installer_free(in);
                 r = slots(ctx, argv[1], argv[2]);
                 cadu_context_free(ctx);

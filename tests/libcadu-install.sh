@@ -129,4 +129,67 @@ expect_env BOOT_ORDER "B A"
 expect_env BOOT_B_LEFT 3
 expect_env cadu_min_version 2.0.0
 [ "$(json_get 's["slots"][1]["state"]')" = good ] || fail "cadu status: B is not good"
+
+# mark-bad and rollback through the library. B runs and is good, A is
+# unknown: without the lock -EPERM; marking B bad and rolling back to A are
+# refused with -ENOTRECOVERABLE and their line logged, nothing changed.
+before=$(slots_digest)
+gen=$(env_generation)
+api mb0.txt mark-bad-unlocked
+[ "$rc" -eq 1 ] && grep -q "^failed -1 " mb0.txt || fail "mark-bad without the lock: exit $rc: $(cat mb0.txt)"
+api mb1.txt mark-bad
+[ "$rc" -eq 1 ] || fail "mark-bad of the running slot, A unknown: exit $rc: $(cat mb1.txt)"
+grep -q "^log 3 refusing to mark slot B bad: it is running, and slot A does not hold a good image (state unknown); use --force to do it anyway$" mb1.txt &&
+        grep -q "^failed -131 last-error refusing to mark slot B bad" mb1.txt || fail "mark-bad not refused: $(cat mb1.txt)"
+api rb1.txt rollback
+[ "$rc" -eq 1 ] || fail "rollback to an unknown A: exit $rc: $(cat rb1.txt)"
+grep -q "^log 3 refusing to roll back to slot A: it does not hold a good image (state unknown)$" rb1.txt &&
+        grep -q "^failed -131 last-error refusing to roll back to slot A" rb1.txt || fail "rollback not refused: $(cat rb1.txt)"
+nothing_written "refused mark-bad and rollback"
+api st3.txt status
+[ "$(cat st3.txt)" = "$(cat mg.txt)" ] || fail "status after the refusals: $(cat st3.txt)"
+
+# Forced: B is bad, out of the boot order's lead with no attempts, and A
+# boots next.
+api mb2.txt mark-bad-force
+[ "$rc" -eq 0 ] || fail "mark-bad --force: exit $rc: $(cat mb2.txt)"
+[ "$(cat mb2.txt)" = "booted B next A pending - failed -
+slot A unknown 2
+slot B bad 0" ] || fail "mark-bad --force: $(cat mb2.txt)"
+expect_env BOOT_ORDER "A B"
+expect_env BOOT_B_LEFT 0
+[ "$(json_get 's["slots"][1]["state"]')" = bad ] || fail "cadu status: B is not bad"
+
+# A boots and is committed; B is bad: rolling back is refused.
+[ "$(sim)" = A ] || fail "A did not boot after B was marked bad"
+api mg2.txt mark-good
+[ "$rc" -eq 0 ] || fail "mark-good of A: exit $rc: $(cat mg2.txt)"
+gen=$(env_generation)
+api rb2.txt rollback
+[ "$rc" -eq 1 ] && grep -q "^failed -131 last-error refusing to roll back to slot B: it does not hold a good image (state bad)$" rb2.txt ||
+        fail "rollback to a bad B: exit $rc: $(cat rb2.txt)"
+[ "$(env_generation)" = "$gen" ] || fail "refused rollback: environment stored"
+
+# B installed again, booted and committed: both are good, and the rollback
+# to A is accepted: A boots next with its attempts reset.
+api install2.txt "$T/v2/update.manifest"
+[ "$rc" -eq 0 ] && grep -q "^result installed$" install2.txt || fail "install into B again: exit $rc: $(cat install2.txt)"
+[ "$(sim)" = B ] || fail "the second trial boot did not boot B"
+api mg3.txt mark-good
+[ "$rc" -eq 0 ] || fail "mark-good of B again: exit $rc: $(cat mg3.txt)"
+api rb3.txt rollback
+[ "$rc" -eq 0 ] || fail "rollback to a good A: exit $rc: $(cat rb3.txt)"
+[ "$(cat rb3.txt)" = "booted B next A pending - failed -
+slot A good 3
+slot B good 3" ] || fail "rollback: $(cat rb3.txt)"
+expect_env BOOT_ORDER "A B"
+expect_env BOOT_A_LEFT 3
+[ "$(sim)" = A ] || fail "the rollback did not boot A"
+
+# With A good, marking the running A bad needs no force.
+api mb3.txt mark-bad
+[ "$rc" -eq 0 ] || fail "mark-bad of A, B good: exit $rc: $(cat mb3.txt)"
+grep -q "^slot A bad 0$" mb3.txt || fail "mark-bad of A: $(cat mb3.txt)"
+expect_env BOOT_A_LEFT 0
+expect_env BOOT_ORDER "B A"
 exit 0

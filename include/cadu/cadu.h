@@ -591,10 +591,10 @@ int cadu_installer_get_image(const cadu_installer *in, size_t i, const char **re
 int cadu_installer_get_image_source(const cadu_installer *in, size_t i, cadu_source source, uint64_t *ret_chunks,
                                     uint64_t *ret_bytes);
 
-/* ---- slots: the A/B slots and the bootloader, and committing a good boot ----
+/* ---- slots: the A/B slots and the bootloader; committing, marking bad, rolling back ----
  *
- * What `cadu status` shows and `cadu mark-good` does, on the device the
- * configuration describes. */
+ * What `cadu status` shows and `cadu mark-good`, `mark-bad` and `rollback`
+ * do, on the device the configuration describes. */
 
 typedef struct cadu_slots cadu_slots;
 
@@ -640,6 +640,27 @@ int cadu_slots_get(const cadu_slots *s, char slot, cadu_slot_status *ret_status,
  * store of the environment. Needs CADU_SLOTS_LOCK (-EPERM without) and a
  * known running slot (-ENOENT). The getters show the result afterwards. */
 int cadu_slots_mark_good(cadu_slots *s);
+
+/* Flags of cadu_slots_mark_bad(). */
+#define CADU_SLOTS_FORCE 2u     /* mark the running slot bad even when the other slot is not good */
+
+/* Take slot ('A' or 'B'; 0: the running one, -ENOENT when unknown) out of
+ * service (`cadu mark-bad`): recorded bad in the state directory first,
+ * then no boot attempts left and last in the boot order, in one store of
+ * the environment. Marking the running slot (or any slot while the running
+ * one is unknown) bad makes the next boot start the other slot: refused
+ * with -ENOTRECOVERABLE, and the line logged, unless the other slot holds
+ * a good image or flags has CADU_SLOTS_FORCE; nothing is changed then.
+ * Needs CADU_SLOTS_LOCK (-EPERM without). */
+int cadu_slots_mark_bad(cadu_slots *s, char slot, unsigned flags);
+
+/* Make the other slot (not the running one) boot next with its attempts
+ * reset, in one store of the environment (`cadu rollback`; a reboot
+ * switches). Refused with -ENOTRECOVERABLE, and the line logged, unless
+ * every image of that slot is recorded good; nothing is changed then.
+ * Needs CADU_SLOTS_LOCK (-EPERM without) and a known running slot
+ * (-ENOENT). */
+int cadu_slots_rollback(cadu_slots *s);
 
 #ifdef __cplusplus
 }
