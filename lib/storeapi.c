@@ -290,6 +290,12 @@ struct cadu_gc_report {
 
 int cadu_store_gc(cadu_context *ctx, cadu_store *store, const char *const *keep_indexes, uint64_t grace_seconds,
                   unsigned flags, cadu_gc_report **ret) {
+        return cadu_store_gc_each(ctx, store, keep_indexes, grace_seconds, flags, NULL, NULL, ret);
+}
+
+int cadu_store_gc_each(cadu_context *ctx, cadu_store *store, const char *const *keep_indexes,
+                       uint64_t grace_seconds, unsigned flags, cadu_gc_deleted_fn deleted, void *userdata,
+                       cadu_gc_report **ret) {
         if (!ctx || !store || !keep_indexes || !keep_indexes[0] || !ret || (flags & ~CADU_GC_DRY_RUN) ||
             grace_seconds > (UINT64_C(1) << 40))
                 return -EINVAL;
@@ -302,7 +308,8 @@ int cadu_store_gc(cadu_context *ctx, cadu_store *store, const char *const *keep_
         if (!rep)
                 return -ENOMEM;
         index_set l = { 0 };
-        cadu_gc g = { .set = CADU_CHUNK_SET_INIT, .root = inner->location, .dry_run = flags & CADU_GC_DRY_RUN };
+        cadu_gc g = { .set = CADU_CHUNK_SET_INIT, .root = inner->location, .dry_run = flags & CADU_GC_DRY_RUN,
+                      .deleted = deleted, .userdata = userdata };
         int r = read_indexes(ctx, keep_indexes, &l, &g.set);
         if (r < 0)
                 goto out;

@@ -10,9 +10,10 @@
  *       then on stderr "chunks N sound N missing N corrupt N stray N
  *       errors N unreferenced N bytes N raw N" and the progress seen; with
  *       -K the store is opened with that key (cadu_context_set_key_file)
- *   libcadu-storeops gc [-n] STORE GRACE INDEX...
+ *   libcadu-storeops gc [-n] [-v] STORE GRACE INDEX...
  *       prints "deleted N bytes N kept N young N temp N dirs N packfiles N
- *       missing N"
+ *       missing N"; with -v through cadu_store_gc_each(), each deleted
+ *       file first ("delete PATH", as cadu gc --verbose prints it)
  *   libcadu-storeops survey STORE|- INDEX...
  *       prints "bytes N chunks N distinct N distinct-bytes N present N
  *       present-bytes N stored N missing N missing-bytes N" (- for no
@@ -32,6 +33,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,10 +108,21 @@ static int verify(cadu_context *ctx, const char *location, char **indexes) {
         return 0;
 }
 
+static void gc_deleted(void *userdata, const char *path) {
+        (*(unsigned *)userdata)++;
+        printf("delete %s\n", path);
+}
+
 static int gc(cadu_context *ctx, int argc, char **argv) {
-        unsigned flags = 0;
+        unsigned flags = 0, reported = 0;
+        bool verbose = false;
         if (argc > 0 && strcmp(argv[0], "-n") == 0) {
                 flags |= CADU_GC_DRY_RUN;
+                argc--;
+                argv++;
+        }
+        if (argc > 0 && strcmp(argv[0], "-v") == 0) {
+                verbose = true;
                 argc--;
                 argv++;
         }
@@ -120,7 +133,12 @@ static int gc(cadu_context *ctx, int argc, char **argv) {
         int r = cadu_store_open_location(ctx, argv[0], 0, &store);
         if (r < 0)
                 return fail(ctx, r, "open");
-        r = cadu_store_gc(ctx, store, (const char *const *)argv + 2, strtoull(argv[1], NULL, 10), flags, &rep);
+        if (verbose)
+                r = cadu_store_gc_each(ctx, store, (const char *const *)argv + 2, strtoull(argv[1], NULL, 10), flags,
+                                       gc_deleted, &reported, &rep);
+        else
+                r = cadu_store_gc(ctx, store, (const char *const *)argv + 2, strtoull(argv[1], NULL, 10), flags,
+                                  &rep);
         cadu_store_close(store);
         if (r < 0)
                 return fail(ctx, r, "gc");
@@ -133,6 +151,12 @@ static int gc(cadu_context *ctx, int argc, char **argv) {
                 printf("%s%s %" PRIu64, s ? " " : "", names[s], v);
         }
         printf("\n");
+        uint64_t chunks = 0, temp = 0, packs = 0;
+        cadu_gc_report_get(rep, CADU_GC_DELETED_CHUNKS, &chunks);
+        cadu_gc_report_get(rep, CADU_GC_DELETED_TEMP_FILES, &temp);
+        cadu_gc_report_get(rep, CADU_GC_DELETED_PACK_FILES, &packs);
+        if (verbose && reported != chunks + temp + packs)
+                printf("%u deletions reported, %" PRIu64 " counted\n", reported, chunks + temp + packs);
         cadu_gc_report_free(rep);
         return 0;
 }

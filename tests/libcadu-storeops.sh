@@ -155,8 +155,20 @@ diff before after > /dev/null || fail "the dry run changed the store"
 want=$(json_get dry.json 'j["deleted_chunks"]')
 [ "$want" -gt 0 ] || fail "nothing for gc to delete: the test is void"
 grep -q "^deleted $want bytes [1-9][0-9]* kept $n1 " dry.txt || fail "dry run: $(cat dry.txt) (want $want deleted)"
-"$API" gc store 0 v1.caibx > gc.txt 2> err.txt || fail "gc failed: $(cat err.txt)"
+# Each file, through cadu_store_gc_each(): the paths cadu gc --verbose
+# prints, as many as the report counts.
+"$CADU" gc -n -v --grace 0 store-cmd v1.caibx | grep '^delete ' | sort > cmd-deleted.txt
+[ "$(wc -l < cmd-deleted.txt)" -eq "$want" ] || fail "cadu gc --verbose: $(wc -l < cmd-deleted.txt) lines, $want chunks"
+"$API" gc -n -v store 0 v1.caibx > dryv.txt 2> err.txt || fail "gc -v dry run failed: $(cat err.txt)"
+grep '^delete ' dryv.txt | sort | diff cmd-deleted.txt - > d ||
+        fail "gc dry run: cadu gc --verbose's files (<) and the API's (>) differ: $(head d)"
+grep -q "^deleted $want .* missing 0$" dryv.txt && [ "$(grep -vc '^delete ' dryv.txt)" -eq 1 ] ||
+        fail "gc -v dry run: $(grep -v '^delete ' dryv.txt)"
+diff before <(files store) > /dev/null || fail "the dry run changed the store"
+"$API" gc -v store 0 v1.caibx > gc.txt 2> err.txt || fail "gc failed: $(cat err.txt)"
 grep -q "^deleted $want .* missing 0$" gc.txt || fail "gc: $(cat gc.txt)"
+grep '^delete ' gc.txt | sort | diff cmd-deleted.txt - > d || fail "gc: the files reported differ: $(head d)"
+[ "$(grep -vc '^delete ' gc.txt)" -eq 1 ] || fail "gc -v: $(grep -v '^delete ' gc.txt)"
 "$CADU" -q gc --grace 0 store-cmd v1.caibx
 files store > api.files
 files store-cmd > cmd.files

@@ -387,6 +387,17 @@ int cadu_store_gc(cadu_context *ctx, cadu_store *store, const char *const *keep_
                   unsigned flags, cadu_gc_report **ret);
 cadu_gc_report *cadu_gc_report_free(cadu_gc_report *report);
 
+/* Called with each file cadu_store_gc_each() deletes (a dry run: would
+ * delete), a chunk, temporary, pack, pack index or delta file, by its path
+ * relative to the store (`cadu gc --verbose`'s "delete PATH"); the string
+ * lives for the call only. */
+typedef void (*cadu_gc_deleted_fn)(void *userdata, const char *path);
+/* cadu_store_gc() that also reports each deleted file to deleted (may be
+ * NULL: then it is cadu_store_gc()). */
+int cadu_store_gc_each(cadu_context *ctx, cadu_store *store, const char *const *keep_indexes,
+                       uint64_t grace_seconds, unsigned flags, cadu_gc_deleted_fn deleted, void *userdata,
+                       cadu_gc_report **ret);
+
 /* Counts of a gc report (a dry run: what would be deleted). */
 typedef enum cadu_gc_stat {
         CADU_GC_DELETED_CHUNKS,
