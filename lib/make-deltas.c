@@ -263,13 +263,9 @@ static int write_delta(deltas *d, const char *rel, const cadu_buf *b) {
         /* Like chunk files: "<name>.<random>.tmp" beside it, renamed over
          * the final name, so that no reader sees a partial delta. */
         snprintf(tmp, sizeof(tmp), "%s.%016llx.tmp", rel, (unsigned long long)rnd);
-        int slot = cadu_tmp_register(d->rootfd, tmp);   /* removed on SIGTERM */
-        int fd = openat(d->rootfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0) {
-                int r = -errno;
-                cadu_tmp_unregister(slot);
-                return r;
-        }
+        int slot, fd = cadu_tmp_openat(d->rootfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644, &slot);
+        if (fd < 0)
+                return fd;
         int r = cadu_write_full(fd, b->data, b->len);
         if (close(fd) < 0 && r == 0)
                 r = -errno;

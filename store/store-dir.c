@@ -81,21 +81,17 @@ static int dir_put(cadu_store *s, const uint8_t id[CADU_DIGEST_SIZE], const void
                 return -errno;
         /* <4 hex>/<id>.<random>.tmp, renamed over the final name. */
         snprintf(tmp, sizeof(tmp), "%.*s.%016llx.tmp", 69, path, (unsigned long long)rnd);
-        int slot = cadu_tmp_register(d->dfd, tmp);      /* removed on SIGTERM */
-        int fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 && errno == ENOENT) {
+        int slot, fd = cadu_tmp_openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644, &slot);
+        if (fd == -ENOENT) {
                 /* A concurrent gc removed the (empty) prefix directory. */
                 path[4] = 0;
                 if (mkdirat(d->dfd, path, 0755) < 0 && errno != EEXIST)
                         return -errno;
                 path[4] = '/';
-                fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                fd = cadu_tmp_openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644, &slot);
         }
-        if (fd < 0) {
-                int r = -errno;
-                cadu_tmp_unregister(slot);
-                return r;
-        }
+        if (fd < 0)
+                return fd;
         int r = cadu_write_full(fd, raw, len);
         if (close(fd) < 0 && r == 0)
                 r = -errno;

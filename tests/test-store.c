@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cadu-store.h"
 
@@ -148,6 +152,51 @@ START_TEST(buffers_stay_aligned) {
 }
 END_TEST
 
+/* A child whose writer threads store chunk files as fast as they can (64
+ * names each, renamed over and over); SIGTERM at some moment must leave no
+ * temporary file (util.c: from the signal on nothing new is created, and a
+ * file being created is waited for before the table is read). */
+static cadu_store *sig_store;
+
+static void *sig_writer(void *arg) {
+        uint8_t id[32] = { 0 };
+        id[0] = (uint8_t)(uintptr_t)arg;
+        for (unsigned i = 0;; i++) {
+                id[1] = (uint8_t)(i % 64);
+                (void)sig_store->ops->put(sig_store, id, data, 2000);
+        }
+        return NULL;
+}
+
+START_TEST(signal_leaves_no_tmp) {
+        fill();
+        for (int round = 0; round < 30; round++) {
+                char tmpl[] = "/tmp/cadu-store-sig.XXXXXX", cmd[200];
+                ck_assert_ptr_nonnull(mkdtemp(tmpl));
+                ck_assert_int_eq(cadu_store_open(tmpl, NULL, true, &sig_store), 0);
+                pid_t pid = fork();
+                ck_assert_int_ge(pid, 0);
+                if (pid == 0) {
+                        cadu_tmp_cleanup_on_signals();
+                        pthread_t t;
+                        for (uintptr_t k = 0; k < 4; k++)
+                                if (pthread_create(&t, NULL, sig_writer, (void *)k) != 0)
+                                        _exit(2);
+                        for (;;)
+                                pause();
+                }
+                cadu_store_free(sig_store);
+                usleep(10000 + 1000 * (useconds_t)round);
+                ck_assert_int_eq(kill(pid, SIGTERM), 0);
+                int status;
+                ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+                ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+                snprintf(cmd, sizeof(cmd), "test -z \"$(find %s -name '*.tmp')\" && rm -rf %s", tmpl, tmpl);
+                ck_assert_msg(system(cmd) == 0, "round %d: a temporary file was left in %s", round, tmpl);
+        }
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("store");
         TCase *tc = tcase_create("store");
@@ -155,6 +204,7 @@ int main(void) {
         tcase_add_test(tc, dir_store_verifies);
         tcase_add_test(tc, chain_falls_through);
         tcase_add_test(tc, buffers_stay_aligned);
+        tcase_add_test(tc, signal_leaves_no_tmp);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_set_fork_status(sr, CK_NOFORK);

@@ -172,10 +172,17 @@ int cadu_sha256_file_max(const char *path, uint64_t max, uint8_t out[CADU_DIGEST
  * place or removed. kill -9 still leaves them, as before: every writer and
  * the commands that clean up after an interrupted run tolerate that. */
 void cadu_tmp_cleanup_on_signals(void);
-/* Register dirfd/name (AT_FDCWD for a path); a slot, or -1 when the table
- * is full or the name too long (the file is then not removed on a signal). */
-int cadu_tmp_register(int dirfd, const char *name);
-/* Forget a slot; -1 is ignored. */
+/* Create the temporary file dirfd/name (AT_FDCWD for a path) with
+ * openat(dirfd, name, flags, mode) (flags with O_CREAT | O_EXCL), registered
+ * for removal on those signals: the fd, with its slot in *ret_slot (-1 when
+ * the table is full or the name too long: the file is then not removed on a
+ * signal); -errno of openat; -EINTR once such a signal is being handled
+ * (nothing is created: the process is about to end). Registering and
+ * creating are one step for the handler, so a signal never leaves a file
+ * that was created after it looked. */
+int cadu_tmp_openat(int dirfd, const char *name, int flags, mode_t mode, int *ret_slot);
+/* Forget a slot once the file is renamed into place or removed; -1 is
+ * ignored. */
 void cadu_tmp_unregister(int slot);
 
 /* ---- output files that are never half-written under their final name ---- */

@@ -424,7 +424,11 @@ static struct tmp_slot {
         char name[PATH_MAX];
 } tmp_slots[TMP_SLOTS];
 
-int cadu_tmp_register(int dirfd, const char *name) {
+/* Set by the handler: no temporary file is created any more. Counted:
+ * writers between registering a name and creating its file. */
+static atomic_int tmp_dying, tmp_creating;
+
+static int tmp_register(int dirfd, const char *name) {
         size_t n = strlen(name);
         if (n >= PATH_MAX)
                 return -1;
@@ -440,6 +444,24 @@ int cadu_tmp_register(int dirfd, const char *name) {
         return -1;
 }
 
+int cadu_tmp_openat(int dirfd, const char *name, int flags, mode_t mode, int *ret_slot) {
+        *ret_slot = -1;
+        atomic_fetch_add(&tmp_creating, 1);
+        if (atomic_load(&tmp_dying)) {
+                atomic_fetch_sub(&tmp_creating, 1);
+                return -EINTR;
+        }
+        int slot = tmp_register(dirfd, name);
+        int fd = openat(dirfd, name, flags, mode);
+        int r = fd < 0 ? -errno : fd;
+        atomic_fetch_sub(&tmp_creating, 1);
+        if (r < 0)
+                cadu_tmp_unregister(slot);
+        else
+                *ret_slot = slot;
+        return r;
+}
+
 void cadu_tmp_unregister(int slot) {
         if (slot >= 0 && slot < TMP_SLOTS)
                 atomic_store(&tmp_slots[slot].state, 0);
@@ -447,6 +469,15 @@ void cadu_tmp_unregister(int slot) {
 
 static void on_fatal_signal(int sig) {
         int saved = errno;
+        /* Other threads go on running until the signal ends the process:
+         * from now on they create no temporary file, and one between
+         * registering a name and creating its file finishes that step first
+         * (microseconds; the wait is bounded, for a signal taken by that
+         * very thread), so that every file that will exist is in the
+         * table when it is read. */
+        atomic_store(&tmp_dying, 1);
+        for (int i = 0; i < 100 && atomic_load(&tmp_creating) > 0; i++)
+                (void)nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
         /* unlinkat() is async-signal-safe; a name renamed into place
          * meanwhile is simply not found. */
         for (int i = 0; i < TMP_SLOTS; i++)
@@ -505,12 +536,9 @@ int cadu_outfile_open(cadu_outfile *o, const char *path, bool in_place) {
                 cadu_outfile_abort(o);
                 return r;
         }
-        o->tmp_slot = cadu_tmp_register(AT_FDCWD, o->tmp);
-        o->fd = open(o->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (o->fd < 0) {
-                r = -errno;
-                cadu_tmp_unregister(o->tmp_slot);
-                o->tmp_slot = -1;
+        r = cadu_tmp_openat(AT_FDCWD, o->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644, &o->tmp_slot);
+        o->fd = r < 0 ? -1 : r;
+        if (r < 0) {
                 free(o->tmp);
                 o->tmp = NULL;
                 cadu_outfile_abort(o);
