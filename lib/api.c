@@ -20,45 +20,6 @@
 #include "make-packs.h"
 #include "make.h"
 
-/* ---- progress: phases with done = 0 at their start and total at their end ---- */
-
-typedef struct phase {
-        cadu_context *ctx;
-        char *what;                     /* the current phase, or NULL */
-        uint64_t done, total;
-} phase;
-
-static void phase_report(phase *p, const char *what, uint64_t done, uint64_t total) {
-        cadu_context *ctx = p->ctx;
-        if (!ctx->progress)
-                return;
-        if (!p->what || strcmp(p->what, what) != 0) {
-                if (p->what && p->done != p->total)
-                        ctx->progress(ctx->progress_userdata, p->what, p->total, p->total);
-                free(p->what);
-                if (!(p->what = strdup(what)))
-                        return;
-                p->done = 0;
-                p->total = total;
-                ctx->progress(ctx->progress_userdata, p->what, 0, total);
-                if (done == 0)
-                        return;
-        }
-        if (done == p->done && total == p->total)
-                return;         /* nothing new */
-        p->done = done;
-        p->total = total;
-        ctx->progress(ctx->progress_userdata, p->what, done, total);
-}
-
-/* The end of the last phase: completed (ok) or not. */
-static void phase_end(phase *p, bool ok) {
-        if (p->what && ok && p->done != p->total)
-                p->ctx->progress(p->ctx->progress_userdata, p->what, p->total, p->total);
-        free(p->what);
-        p->what = NULL;
-}
-
 /* ---- stores ---- */
 
 int cadu_store_open_location(cadu_context *ctx, const char *location, unsigned flags, cadu_store **ret) {
@@ -112,7 +73,7 @@ struct cadu_extraction {
         uint64_t max_download;
         bool have_stats;
         cadu_extract_stats st;
-        phase ph;
+        cadu_phase ph;
 };
 
 /* When buf holds an encrypted index, replace it by its plaintext, opened
@@ -238,14 +199,14 @@ int cadu_extraction_set_max_download(cadu_extraction *x, uint64_t bytes) {
 }
 
 static void extract_progress(void *ud, uint64_t done, uint64_t total) {
-        phase_report(&((cadu_extraction *)ud)->ph, "extract", done, total);
+        cadu_phase_report(&((cadu_extraction *)ud)->ph, "extract", done, total);
 }
 
 static void seed_progress(void *ud, const char *seed_path, uint64_t done, uint64_t total) {
         cadu_extraction *x = ud;
         _cleanup_free_ char *what = NULL;
         if (asprintf(&what, "scanning seed %s", seed_path) >= 0)
-                phase_report(&x->ph, what, done, total);
+                cadu_phase_report(&x->ph, what, done, total);
 }
 
 int cadu_extraction_run(cadu_extraction *x, const char *output, unsigned flags) {
@@ -283,7 +244,7 @@ int cadu_extraction_run(cadu_extraction *x, const char *output, unsigned flags) 
         };
         _cleanup_free_ char *msg = NULL;
         int r = cadu_extract(&o, &x->st, &msg);
-        phase_end(&x->ph, r == 0);
+        cadu_phase_end(&x->ph, r == 0);
         cadu_chunk_codec_release();
         if (r < 0) {
                 cadu_extract_stats_free(&x->st);
@@ -424,7 +385,7 @@ struct cadu_maker {
         uint64_t image_bytes, chunks, new_chunks, new_bytes, new_compressed;
         cadu_make_deltas_stats dst;
         cadu_make_packs_stats pst;
-        phase ph;
+        cadu_phase ph;
 };
 
 int cadu_maker_new(cadu_context *ctx, cadu_maker **ret) {
@@ -544,7 +505,7 @@ int cadu_maker_set_manifest(cadu_maker *m, const char *path, const char *compati
 }
 
 static void deltas_progress(void *ud, const char *what, uint64_t done, uint64_t total) {
-        phase_report(&((cadu_maker *)ud)->ph, what, done, total);
+        cadu_phase_report(&((cadu_maker *)ud)->ph, what, done, total);
 }
 
 /* The steps after the index (cadu_maker_set_*()). */
@@ -560,7 +521,7 @@ static int maker_steps(cadu_maker *m, cadu_make_job *j, cadu_store *store, const
                                                                  .threads = ctx->threads, .key = j->key,
                                                                  .progress = deltas_progress, .userdata = m },
                                      j->idx, (const uint8_t (*)[CADU_DIGEST_SIZE])j->new_ids, j->n_new, &m->dst, &err);
-                phase_end(&m->ph, r == 0);
+                cadu_phase_end(&m->ph, r == 0);
                 if (m->dst.sketch_files_ignored)
                         cadu_context_log(ctx, CADU_LOG_WARNING, "ignored %llu corrupt sketch file%s in %s/sketches (sketched again)",
                                          (unsigned long long)m->dst.sketch_files_ignored,
@@ -597,7 +558,7 @@ static int maker_steps(cadu_maker *m, cadu_make_job *j, cadu_store *store, const
 
 static void make_progress(void *ud, uint64_t done) {
         cadu_maker *m = ud;
-        phase_report(&m->ph, "make", done, m->ph.total);
+        cadu_phase_report(&m->ph, "make", done, m->ph.total);
 }
 
 int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const char *index_path) {
@@ -633,12 +594,12 @@ int cadu_maker_run(cadu_maker *m, const char *image, cadu_store *store, const ch
                             .fingerprints = m->fingerprints, .collect_new = m->deltas };
         cadu_chunk_info failed = { 0 };
         m->ph.total = total;
-        phase_report(&m->ph, "make", 0, total);
+        cadu_phase_report(&m->ph, "make", 0, total);
         r = cadu_make_chunk_fd(&j, fd, &(cadu_make_params){ .min = m->min, .avg = m->avg, .max = m->max,
                                                             .digest = m->digest, .threads = ctx->threads,
                                                             .progress = make_progress, .userdata = m },
                                &size, &failed);
-        phase_end(&m->ph, r == 0);
+        cadu_phase_end(&m->ph, r == 0);
         if (r < 0 && failed.len) {
                 char hex[2 * CADU_DIGEST_SIZE + 1];
                 cadu_hex_encode(failed.id, CADU_DIGEST_SIZE, hex);

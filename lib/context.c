@@ -42,6 +42,36 @@ void cadu_context_set_log(cadu_context *ctx, cadu_log_fn fn, void *userdata) {
         ctx->log_userdata = userdata;
 }
 
+void cadu_phase_report(cadu_phase *p, const char *what, uint64_t done, uint64_t total) {
+        cadu_context *ctx = p->ctx;
+        if (!ctx->progress)
+                return;
+        if (!p->what || strcmp(p->what, what) != 0) {
+                if (p->what && p->done != p->total)
+                        ctx->progress(ctx->progress_userdata, p->what, p->total, p->total);
+                free(p->what);
+                if (!(p->what = strdup(what)))
+                        return;
+                p->done = 0;
+                p->total = total;
+                ctx->progress(ctx->progress_userdata, p->what, 0, total);
+                if (done == 0)
+                        return;
+        }
+        if (done == p->done && total == p->total)
+                return;         /* nothing new */
+        p->done = done;
+        p->total = total;
+        ctx->progress(ctx->progress_userdata, p->what, done, total);
+}
+
+void cadu_phase_end(cadu_phase *p, bool ok) {
+        if (p->what && ok && p->done != p->total)
+                p->ctx->progress(p->ctx->progress_userdata, p->what, p->total, p->total);
+        free(p->what);
+        p->what = NULL;
+}
+
 void cadu_context_set_progress(cadu_context *ctx, cadu_progress_fn fn, void *userdata) {
         if (!ctx)
                 return;

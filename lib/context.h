@@ -23,6 +23,18 @@ struct cadu_context {
         cadu_crypt_key key;
 };
 
+/* Progress through the context's callback in phases: each phase reported
+ * with done = 0 when it starts and done = total when it completes (a phase
+ * left behind by the next one is completed first), nothing repeated. */
+typedef struct cadu_phase {
+        cadu_context *ctx;
+        char *what;                     /* the current phase, or NULL */
+        uint64_t done, total;
+} cadu_phase;
+void cadu_phase_report(cadu_phase *p, const char *what, uint64_t done, uint64_t total);
+/* The end of the last phase: completed (ok) or not; p is reset. */
+void cadu_phase_end(cadu_phase *p, bool ok);
+
 /* Log a line at level through the callback (nothing without one). */
 void cadu_context_log(cadu_context *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Record the failure r (a negative errno) of what: the last error becomes

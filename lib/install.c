@@ -361,45 +361,23 @@ static int decrypt_index(installer *in, const cadu_manifest_image *img, const ch
                     r, "%s", msg);
 }
 
-/* An image's chunks written, through the context's progress callback: each
- * phase (the seed's scan, then the image) reported once at 0 when it
- * starts and once at its total when it completes. */
+/* An image's chunks written, through the context's progress callback: the
+ * seed's scan, then the image, as phases (cadu_phase). */
 typedef struct ctx_progress {
-        cadu_context *ctx;
+        cadu_phase ph;
         const char *what;               /* "install NAME" */
-        char phase[300];                /* the current phase, or "" */
-        uint64_t done, total;
 } ctx_progress;
-
-static void ctx_progress_report(ctx_progress *p, const char *what, uint64_t done, uint64_t total) {
-        cadu_context *ctx = p->ctx;
-        if (strcmp(p->phase, what) != 0) {
-                if (p->phase[0] && p->done != p->total)
-                        ctx->progress(ctx->progress_userdata, p->phase, p->total, p->total);
-                snprintf(p->phase, sizeof(p->phase), "%s", what);
-                p->done = 0;
-                p->total = total;
-                ctx->progress(ctx->progress_userdata, p->phase, 0, total);
-                if (done == 0)
-                        return;
-        }
-        if (done == p->done && total == p->total)
-                return;
-        p->done = done;
-        p->total = total;
-        ctx->progress(ctx->progress_userdata, p->phase, done, total);
-}
 
 static void ctx_progress_out(void *ud, uint64_t done, uint64_t total) {
         ctx_progress *p = ud;
-        ctx_progress_report(p, p->what, done, total);
+        cadu_phase_report(&p->ph, p->what, done, total);
 }
 
 static void ctx_progress_seed(void *ud, const char *seed_path, uint64_t done, uint64_t total) {
         ctx_progress *p = ud;
         char what[300];
         snprintf(what, sizeof(what), "scanning seed %s", seed_path);
-        ctx_progress_report(p, what, done, total);
+        cadu_phase_report(&p->ph, what, done, total);
 }
 
 /* The index in compact form (cadu-caibz.h) from the image's store, against
@@ -782,7 +760,7 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, prepare
                 goto out;
         }
         cadu_context *ctx = in->ctx;
-        ctx_progress xp = { .ctx = ctx };
+        ctx_progress xp = { .ph.ctx = ctx };
         cadu_extract_opts o = {
                 .index = idx,
                 .seeds = &seed,
@@ -816,8 +794,9 @@ static int install_chunks(installer *in, const cadu_manifest_image *img, prepare
         r = cadu_extract(&o, &est, &msg);
         if (!plan && in->out.extract_end)
                 in->out.extract_end(in->out.userdata);
-        else if (!plan && ctx->progress && r == 0)
-                ctx_progress_report(&xp, what, img->size, img->size);
+        else if (!plan && r == 0)
+                cadu_phase_report(&xp.ph, what, img->size, img->size);
+        cadu_phase_end(&xp.ph, false);
         if (plan)
                 *plan = est.plan;       /* (the install fetches the pack index again) */
         else
