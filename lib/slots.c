@@ -254,13 +254,20 @@ static char *slot_version(const cadu_config *cfg, char slot) {
         return NULL;
 }
 
-int cadu_slots_mark_good(cadu_slots *s) {
-        if (!s)
-                return -EINVAL;
+/* The start of a change: loaded with CADU_SLOTS_LOCK (-EPERM otherwise). */
+static int begin_change(cadu_slots *s) {
         if (!s->boot || s->lock_fd < 0)
                 return -EPERM;
         cadu_context_clear_error(s->ctx);
-        int r = cadu_slots_need_booted(s);
+        return 0;
+}
+
+int cadu_slots_mark_good(cadu_slots *s) {
+        if (!s)
+                return -EINVAL;
+        int r = begin_change(s);
+        if (r == 0)
+                r = cadu_slots_need_booted(s);
         if (r < 0)
                 return r;
         char booted = s->booted, other = cadu_boot_other(booted);
@@ -294,10 +301,9 @@ int cadu_slots_mark_good(cadu_slots *s) {
 int cadu_slots_mark_bad(cadu_slots *s, char slot, unsigned flags) {
         if (!s || (slot && slot != 'A' && slot != 'B') || (flags & ~CADU_SLOTS_FORCE))
                 return -EINVAL;
-        if (!s->boot || s->lock_fd < 0)
-                return -EPERM;
-        cadu_context_clear_error(s->ctx);
-        int r;
+        int r = begin_change(s);
+        if (r < 0)
+                return r;
         if (!slot) {
                 if ((r = cadu_slots_need_booted(s)) < 0)
                         return r;
@@ -327,10 +333,9 @@ int cadu_slots_mark_bad(cadu_slots *s, char slot, unsigned flags) {
 int cadu_slots_rollback(cadu_slots *s) {
         if (!s)
                 return -EINVAL;
-        if (!s->boot || s->lock_fd < 0)
-                return -EPERM;
-        cadu_context_clear_error(s->ctx);
-        int r = cadu_slots_need_booted(s);
+        int r = begin_change(s);
+        if (r == 0)
+                r = cadu_slots_need_booted(s);
         if (r < 0)
                 return r;
         char other = cadu_boot_other(s->booted);
