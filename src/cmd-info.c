@@ -99,22 +99,6 @@ static const cadu_store_ops plan_ops = {
         .free = plan_free,
 };
 
-typedef struct info_progress {
-        cadu_progress prog;
-        bool begun;
-} info_progress;
-
-/* The survey's progress, in the bytes of the distinct chunks. */
-static void info_progress_fn(void *ud, uint64_t done, uint64_t total) {
-        info_progress *p = ud;
-        if (!p->begun) {
-                p->begun = true;
-                cadu_progress_begin(&p->prog, "info", total);
-                return;
-        }
-        cadu_progress_update(&p->prog, done);
-}
-
 static void json_dist(const cadu_size_dist *d) {
         printf("{\"min\":%llu,\"p10\":%llu,\"p50\":%llu,\"avg\":%.1f,\"p90\":%llu,\"p99\":%llu,\"max\":%llu}",
                (unsigned long long)d->min, (unsigned long long)d->p10, (unsigned long long)d->p50, d->avg,
@@ -475,14 +459,13 @@ int cadu_cmd_info(int argc, char **argv) {
                         ret = cadu_error_errno(r, "cannot open store %s", store_loc);
                         goto out;
                 }
-                info_progress ip = { .begun = false };
+                cadu_engine_progress ip = { .what = "info" };
                 cadu_survey sv = { .store = store, .key = key_path ? &key : NULL, .set = &all, .download = download,
                                    .threads = default_threads(threads, store),
                                    .root = !strcmp(store->ops->kind, "dir") ? store_loc : NULL,
-                                   .progress = info_progress_fn, .userdata = &ip };
+                                   .progress = cadu_engine_progress_fn, .userdata = &ip };
                 r = cadu_survey_run(&sv);
-                if (ip.begun)
-                        cadu_progress_end(&ip.prog);
+                cadu_progress_end(&ip.prog);
                 if (r < 0 && sv.open_failed) {
                         ret = cadu_error_errno(r, "cannot open store %s", store_loc);
                         goto out;

@@ -53,22 +53,6 @@ static const char mirror_help[] =
         "      --json              progress and statistics as JSON on stdout\n"
         "  -h, --help              show this help\n\n";
 
-typedef struct mirror_progress {
-        cadu_progress prog;
-        bool begun;
-} mirror_progress;
-
-/* The copy's progress, in the bytes of the chunks. */
-static void mirror_progress_fn(void *ud, uint64_t done, uint64_t total) {
-        mirror_progress *p = ud;
-        if (!p->begun) {
-                p->begun = true;
-                cadu_progress_begin(&p->prog, "mirror", total);
-                return;
-        }
-        cadu_progress_update(&p->prog, done);
-}
-
 /* Print the release mirror's failure and return its exit code. */
 static int release_error(cadu_release_mirror *rm, int r) {
         if (!rm->error)
@@ -83,7 +67,7 @@ static int release_error(cadu_release_mirror *rm, int r) {
 /* Copy the chunks of one job. Returns an exit code (printing the errors). */
 static int run_mirror_job(cadu_release_mirror *rm, cadu_mirror_job *job, const cadu_chunk_set *except,
                           unsigned threads, uint64_t *ret_stats, cadu_packs_stats *ps) {
-        mirror_progress mp = { .begun = false };
+        cadu_engine_progress mp = { .what = "mirror" };
         int ret = CADU_EXIT_OK, r;
         char hex[HEX_SIZE];
 
@@ -92,11 +76,10 @@ static int run_mirror_job(cadu_release_mirror *rm, cadu_mirror_job *job, const c
                 goto out;
         }
         job->m.threads = default_threads(threads, job->m.src);
-        job->m.progress = mirror_progress_fn;
+        job->m.progress = cadu_engine_progress_fn;
         job->m.userdata = &mp;
         r = cadu_release_mirror_copy(rm, job, except);
-        if (mp.begun)
-                cadu_progress_end(&mp.prog);
+        cadu_progress_end(&mp.prog);
         if (r < 0) {
                 ret = release_error(rm, r);
                 goto out;

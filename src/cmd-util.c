@@ -171,6 +171,16 @@ void cadu_progress_update(cadu_progress *p, uint64_t done) {
         progress_show(p, done, false);
 }
 
+void cadu_engine_progress_fn(void *ud, uint64_t done, uint64_t total) {
+        cadu_engine_progress *p = ud;
+        if (!p->begun) {
+                p->begun = true;
+                cadu_progress_begin_count(&p->prog, p->what, total, p->unit);
+                return;
+        }
+        cadu_progress_update(&p->prog, done);
+}
+
 void cadu_progress_end(cadu_progress *p) {
         if (p->shown)
                 fputs("\r\033[K", stderr);

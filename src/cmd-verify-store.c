@@ -54,25 +54,6 @@ static const char verify_help[] =
         "      --json              problems and statistics as JSON lines on stdout\n"
         "  -h, --help              show this help\n\n";
 
-typedef struct verify_progress {
-        cadu_progress prog;
-        bool index_mode, begun;
-} verify_progress;
-
-/* The engine's progress: bytes the indexes name, or chunks of a listed store. */
-static void verify_progress_fn(void *ud, uint64_t done, uint64_t total) {
-        verify_progress *p = ud;
-        if (!p->begun) {
-                p->begun = true;
-                if (p->index_mode)
-                        cadu_progress_begin(&p->prog, "verify-store", total);
-                else
-                        cadu_progress_begin_count(&p->prog, "verify-store", total, "chunks");
-                return;
-        }
-        cadu_progress_update(&p->prog, done);
-}
-
 /* A defect in a pack or pack index: one line, like a corrupt chunk's. */
 static void pack_problem(void *ud, const char *where, const char *why) {
         (void)ud;
@@ -190,12 +171,12 @@ int cadu_cmd_verify_store(int argc, char **argv) {
         v.head_only = is_url && !download;
         v.threads = default_threads(threads, v.store);
         v.root = is_url ? NULL : store_loc;
-        verify_progress vp = { .index_mode = v.index_mode };
-        v.progress = verify_progress_fn;
+        /* Bytes the indexes name, or chunks of a listed store. */
+        cadu_engine_progress vp = { .what = "verify-store", .unit = v.index_mode ? NULL : "chunks" };
+        v.progress = cadu_engine_progress_fn;
         v.userdata = &vp;
         r = cadu_verify_run(&v);
-        if (vp.begun)
-                cadu_progress_end(&vp.prog);
+        cadu_progress_end(&vp.prog);
         if (r < 0) {
                 ret = cadu_error_errno(r, "%s", v.error ? v.error : "verify-store");
                 goto out;

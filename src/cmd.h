@@ -62,6 +62,16 @@ void cadu_progress_begin(cadu_progress *p, const char *what, uint64_t total);
 void cadu_progress_begin_count(cadu_progress *p, const char *what, uint64_t total, const char *unit);
 void cadu_progress_update(cadu_progress *p, uint64_t done);
 void cadu_progress_end(cadu_progress *p);
+/* An engine's progress callback (userdata: a cadu_engine_progress with
+ * what, and unit as for cadu_progress_begin_count(), NULL: bytes): its
+ * first call gives the total and begins the line, later ones update it;
+ * cadu_progress_end(&p->prog) ends it (nothing when it never began). */
+typedef struct cadu_engine_progress {
+        cadu_progress prog;
+        const char *what, *unit;
+        bool begun;
+} cadu_engine_progress;
+void cadu_engine_progress_fn(void *ud, uint64_t done, uint64_t total);
 
 /* Progress of cadu_extract(): the output ("extract", "install NAME"), and
  * before it, on a line of its own, each seed read to learn its chunks
